@@ -1,0 +1,38 @@
+"""Wiring of the platform: which components exist, their models, their event subscribers.
+
+This module is the conductor's only place that knows every component; the HTTP app, the
+CLI and the migrations call it. Components never import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+COMPONENTS: tuple[str, ...] = ()
+"""Packages under ``sscard`` with models, in dependency order."""
+
+SUPPORT_MODELS: tuple[str, ...] = ()
+
+_wired = False
+
+
+def import_models() -> None:
+    """Import every models module so that ``Base.metadata`` knows every table."""
+    for module in SUPPORT_MODELS:
+        importlib.import_module(module)
+    for component in COMPONENTS:
+        importlib.import_module(f"sscard.{component}.models")
+
+
+def wire() -> None:
+    """Import models and let each component subscribe to the events it reacts to."""
+    global _wired
+    if _wired:
+        return
+    import_models()
+    for component in COMPONENTS:
+        service = importlib.import_module(f"sscard.{component}.service")
+        register = getattr(service, "register_subscribers", None)
+        if register is not None:
+            register()
+    _wired = True

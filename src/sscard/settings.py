@@ -1,0 +1,76 @@
+"""Settings from the environment (prefix ``SSCARD_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform; documented in README.md (Configuration)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SSCARD_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.development
+    database_url: str = "sqlite:///var/sscard.db"
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+
+    master_key: SecretStr | None = Field(
+        default=None, description="Master key (32 hex characters); overrides the key file."
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="Master key file; default <data_dir>/keys/master.key."
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 2 * 1024 * 1024
+    token_ttl_minutes: int = 480
+    session_ttl_minutes: int = 480
+    login_max_failures: int = 5
+    login_failure_window_minutes: int = 15
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "keys" / "master.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

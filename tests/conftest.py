@@ -1,0 +1,125 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured), Redis, a live
+HTTP server, and Chromium when present. Optional backends skip with a reason in the summary."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+PG_URL = os.environ.get("SSCARD_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("SSCARD_TEST_REDIS_URL")
+CHROMIUM = "/usr/bin/chromium"
+
+needs_postgres = pytest.mark.skipif(
+    not PG_URL, reason="PostgreSQL tests need SSCARD_TEST_DATABASE_URL"
+)
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="Redis tests need SSCARD_TEST_REDIS_URL")
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"browser tests need {CHROMIUM}"
+)
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=[needs_postgres, pytest.mark.postgres]),
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private data directory and master key for the whole run."""
+    from sscard.settings import reset_settings
+
+    data_dir = tmp_path_factory.mktemp("var")
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "SSCARD_ENV": "test",
+            "SSCARD_DATA_DIR": str(data_dir),
+            "SSCARD_MASTER_KEY": secrets.token_hex(16),
+            "SSCARD_DATABASE_URL": f"sqlite:///{data_dir}/default.db",
+        }
+    )
+    os.environ.pop("SSCARD_REDIS_URL", None)
+    reset_settings()
+    from sscard import bootstrap
+
+    bootstrap.wire()
+    yield data_dir
+    os.environ.clear()
+    os.environ.update(saved)
+    reset_settings()
+
+
+def _reset_postgres(url: str) -> None:
+    from sscard import db
+
+    engine = db.build_engine(url, pool_size=1)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, test_environment: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{test_environment}/sscard-test.db"
+    assert PG_URL is not None
+    from sscard.settings import Settings
+
+    url = Settings(database_url=PG_URL).database_url
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The platform's engine bound to a migrated test database."""
+    from sscard import db
+    from sscard.db import migrate
+
+    os.environ["SSCARD_DATABASE_URL"] = database_url
+    from sscard.settings import reset_settings
+
+    reset_settings()
+    engine = db.configure(database_url)
+    migrate.upgrade("heads", engine=engine)
+    yield engine
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A real session whose work is rolled back after the test (commits become savepoints)."""
+    connection = engine.connect()
+    outer = connection.begin()
+    sess = Session(bind=connection, join_transaction_mode="create_savepoint",
+                   expire_on_commit=False)
+    try:
+        yield sess
+    finally:
+        sess.close()
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip("Redis tests need SSCARD_TEST_REDIS_URL")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def openssl() -> str:
+    path = shutil.which("openssl")
+    if path is None:
+        pytest.skip("the openssl command is not installed")
+    return path
