@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from tests.support import Account, LiveServer, start_server, stop_server
 
 PG_URL = os.environ.get("SSCARD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("SSCARD_TEST_REDIS_URL")
@@ -90,7 +91,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
     reset_settings()
     engine = db.configure(database_url)
-    migrate.upgrade("heads", engine=engine)
+    migrate.upgrade("head", engine=engine)
     yield engine
 
 
@@ -99,8 +100,9 @@ def session(engine: Engine) -> Iterator[Session]:
     """A real session whose work is rolled back after the test (commits become savepoints)."""
     connection = engine.connect()
     outer = connection.begin()
-    sess = Session(bind=connection, join_transaction_mode="create_savepoint",
-                   expire_on_commit=False)
+    sess = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield sess
     finally:
@@ -123,3 +125,41 @@ def openssl() -> str:
     if path is None:
         pytest.skip("the openssl command is not installed")
     return path
+
+
+@pytest.fixture(scope="session")
+def live_server(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``sscard serve`` as its own process on the session's test database."""
+    log = tmp_path_factory.mktemp("server") / f"server-{engine.dialect.name}.log"
+    server = start_server(log)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def make_account(engine: Engine) -> Callable[..., Account]:
+    """Create (committed) an operator with the given roles; returns its credentials."""
+    from sscard import db
+    from sscard.iam import service as iam_service
+    from sscard.iam.schemas import OperatorCreate
+
+    def make(*roles: str, institution: str | None = None) -> Account:
+        username = f"t{secrets.token_hex(5)}"
+        password = f"pw{secrets.token_hex(6)}1"
+        with db.transaction() as session:
+            inst = institution or iam_service.ensure_platform_institution(session).code
+            iam_service.create_operator(
+                session,
+                data=OperatorCreate.model_validate(
+                    {
+                        "username": username,
+                        "name": "测试员",
+                        "institution_code": inst,
+                        "roles": list(roles),
+                        "password": password,
+                    }
+                ),
+            )
+        return Account(username, password, inst)
+
+    return make

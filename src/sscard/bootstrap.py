@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib
 
-COMPONENTS: tuple[str, ...] = ()
+COMPONENTS: tuple[str, ...] = ("crypto", "iam", "audit")
 """Packages under ``sscard`` with models, in dependency order."""
 
-SUPPORT_MODELS: tuple[str, ...] = ()
+SUPPORT_MODELS: tuple[str, ...] = ("sscard.kit.outbox", "sscard.kit.guard")
 
 _wired = False
 
@@ -36,3 +36,21 @@ def wire() -> None:
         if register is not None:
             register()
     _wired = True
+
+
+def production_problems() -> list[str]:
+    """Reasons the platform must not start in production mode (empty when it may)."""
+    from sscard import db
+    from sscard.crypto import service as crypto_service
+    from sscard.iam import service as iam_service
+    from sscard.settings import get_settings
+
+    settings = get_settings()
+    problems: list[str] = []
+    if settings.is_sqlite:
+        problems.append("production needs PostgreSQL (SSCARD_DATABASE_URL), not SQLite")
+        return problems
+    with db.transaction() as session:
+        problems += [f"demo account '{u}' is active" for u in iam_service.demo_accounts(session)]
+        problems += crypto_service.demo_material_present(session)
+    return problems

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=None, description="Master key file; default <data_dir>/keys/master.key."
     )
 
+    region_code: str = Field(
+        default="370800", description="GB/T 2260 code of the city or province this platform serves."
+    )
+    region_name: str = "济宁市"
+
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 2 * 1024 * 1024

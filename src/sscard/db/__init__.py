@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -70,8 +70,17 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+"""China Standard Time (UTC+8, no daylight saving): how clerks read and write times."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """A datetime given without an offset is read as China Standard Time."""
+    return value.replace(tzinfo=CHINA_TZ) if value.tzinfo is None else value
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -92,12 +101,20 @@ def new_id() -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # Take the write lock up front: a unit of work that reads and then writes cannot be
+    # overtaken between the two (SQLite allows one writer at a time anyway).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -121,6 +138,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
                 url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=pool_size
             )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
@@ -144,16 +162,38 @@ def configure(url: str | None = None) -> Engine:
 
 def get_engine() -> Engine:
     if _engine is None:
-        configure()
-    assert _engine is not None
+        return configure()
     return _engine
 
 
 def session_factory() -> sessionmaker[Session]:
     if _session_factory is None:
         configure()
-    assert _session_factory is not None
+    if _session_factory is None:  # pragma: no cover - configure() always sets it
+        raise RuntimeError("database not configured")
     return _session_factory
+
+
+AfterRollback = Callable[[Session], None]
+_AFTER_ROLLBACK = "sscard.after_rollback"
+
+
+def after_rollback(session: Session, action: AfterRollback) -> None:
+    """Run ``action`` in a fresh transaction if this unit of work is rolled back.
+
+    For the few facts that must be kept precisely when the work fails: a failed login
+    attempt, a refused access in the audit log.
+    """
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
+
+
+def _run_after_rollback(session: Session) -> None:
+    actions: list[AfterRollback] = session.info.pop(_AFTER_ROLLBACK, [])
+    if not actions:
+        return
+    with transaction() as fresh:
+        for action in actions:
+            action(fresh)
 
 
 @contextmanager
@@ -165,6 +205,8 @@ def transaction() -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
+        session.close()
+        _run_after_rollback(session)
         raise
     finally:
         session.close()

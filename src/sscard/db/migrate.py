@@ -30,7 +30,7 @@ def _with_connection(engine: Engine | None, action: str, revision: str) -> None:
         getattr(command, action)(config, revision)
 
 
-def upgrade(revision: str = "heads", *, engine: Engine | None = None) -> None:
+def upgrade(revision: str = "head", *, engine: Engine | None = None) -> None:
     _with_connection(engine, "upgrade", revision)
 
 

@@ -57,13 +57,24 @@ class AccessContext:
     channel: str | None = None
 
 
-_current: contextvars.ContextVar[AccessContext] = contextvars.ContextVar(
-    "sscard_access_context", default=AccessContext()
+class _Box:
+    """A mutable holder, so that what a dependency learns (the actor) is seen by the
+    endpoint and the audit writer even when each runs in its own thread-pool call."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: AccessContext) -> None:
+        self.value = value
+
+
+_DEFAULT = _Box(AccessContext())
+_current: contextvars.ContextVar[_Box] = contextvars.ContextVar(
+    "sscard_access_context", default=_DEFAULT
 )
 
 
 def current() -> AccessContext:
-    return _current.get()
+    return _current.get().value
 
 
 @contextmanager
@@ -76,7 +87,7 @@ def acting(
     channel: str | None = None,
 ) -> Iterator[AccessContext]:
     """Run a block as ``actor`` (fields left out are inherited from the outer context)."""
-    outer = _current.get()
+    outer = current()
     ctx = replace(
         outer,
         actor=actor or outer.actor,
@@ -85,16 +96,26 @@ def acting(
         client_ip=client_ip or outer.client_ip,
         channel=channel or outer.channel,
     )
-    token = _current.set(ctx)
+    token = _current.set(_Box(ctx))
     try:
         yield ctx
     finally:
         _current.reset(token)
 
 
-def set_context(ctx: AccessContext) -> contextvars.Token[AccessContext]:
-    return _current.set(ctx)
+def begin(ctx: AccessContext) -> contextvars.Token[_Box]:
+    """Start a fresh context (one per HTTP request); undo with :func:`end`."""
+    return _current.set(_Box(ctx))
 
 
-def reset_context(token: contextvars.Token[AccessContext]) -> None:
+def end(token: contextvars.Token[_Box]) -> None:
     _current.reset(token)
+
+
+def update(**changes: object) -> AccessContext:
+    """Change the current request's context in place (e.g. once the actor is known)."""
+    box = _current.get()
+    if box is _DEFAULT:
+        raise RuntimeError("no request or command context to update")
+    box.value = replace(box.value, **changes)  # type: ignore[arg-type]
+    return box.value

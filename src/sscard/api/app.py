@@ -1,0 +1,47 @@
+"""``create_app()``: the whole platform as one ASGI application."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from sscard import __version__, bootstrap, db
+from sscard.api import errors, health
+from sscard.api.middleware import PlatformMiddleware
+from sscard.settings import get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Every component's router, mounted under /api/v1."""
+    from sscard.audit import api as audit_api
+    from sscard.crypto import api as crypto_api
+    from sscard.iam import api as iam_api
+
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (iam_api, audit_api, crypto_api):
+        router.include_router(module.router)
+    return router
+
+
+def create_app() -> FastAPI:
+    """Build the HTTP app: API, pages, health, metrics, one error body everywhere."""
+    bootstrap.wire()
+    settings = get_settings()
+    db.get_engine()
+    app = FastAPI(
+        title="sscard",
+        version=__version__,
+        summary="社会保障卡与居民服务一卡通平台 API",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    from sscard.web import routes as web_routes
+
+    web_routes.install(app)
+    app.add_middleware(PlatformMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

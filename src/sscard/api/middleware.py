@@ -1,0 +1,123 @@
+"""Pure ASGI middleware: request id and access context, body-size limit, metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sscard.kit import context
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+REQUESTS = Counter("sscard_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "sscard_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _too_large_body(limit: int) -> bytes:
+    detail = f"请求内容过大（上限 {limit // 1024} KB）"
+    return json.dumps(
+        {"error": "request_too_large", "detail": detail, "fields": []}, ensure_ascii=False
+    ).encode()
+
+
+class PlatformMiddleware:
+    """Gives every request an id (echoed in ``X-Request-ID``) and an access context,
+    refuses bodies over the limit with 413, and counts requests for /metrics."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else secrets.token_hex(8)
+        client = scope.get("client")
+        token = context.begin(
+            context.AccessContext(request_id=request_id, client_ip=client[0] if client else None)
+        )
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "started": False}
+        try:
+            await self._handle(scope, receive, send, request_id, state)
+        finally:
+            context.end(token)
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            REQUESTS.labels(method, path, str(state["status"])).inc()
+            LATENCY.labels(method, path).observe(time.perf_counter() - started)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, state: dict[str, Any]
+    ) -> None:
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._reject(send, request_id, state)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"], state["started"] = message["status"], True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            if state["started"]:
+                raise
+            await self._reject(send, request_id, state)
+
+    async def _reject(self, send: Send, request_id: str, state: dict[str, Any]) -> None:
+        payload = _too_large_body(self.max_body_bytes)
+        state["status"] = 413
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,71 @@
+"""``sscard audit``: search the log, prove the chain, print the head for anchoring."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sscard.audit import service as audit_service
+from sscard.cli.common import console, err_console, unit_of_work
+
+app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify() -> None:
+    """Recompute the SM3 hash chain; name the first broken entry after any tampering."""
+    with unit_of_work(purpose="audit verify") as session:
+        report = audit_service.verify_chain(session)
+    if report.ok:
+        console.print(f"chain intact: {report.entries} entries, head {report.head_hash[:16]}…")
+        return
+    row = f" (row id {report.broken_entry_id})" if report.broken_entry_id else ""
+    err_console.print(
+        f"[red]chain broken[/red] at entry {report.broken_seq}{row}: {report.reason}",
+        highlight=False,
+    )
+    raise typer.Exit(1)
+
+
+@app.command("list")
+def list_entries(
+    actor: Annotated[str | None, typer.Option(help="Actor id (username, cli:user ...).")] = None,
+    action: Annotated[str | None, typer.Option(help="Action prefix, e.g. iam.login.")] = None,
+    subject_type: Annotated[str | None, typer.Option(help="Subject type, e.g. person.")] = None,
+    subject_id: Annotated[str | None, typer.Option(help="Subject id.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="success, denied or failed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+) -> None:
+    """Show the newest audit entries matching the filters."""
+    flt = audit_service.EntryFilter(
+        actor_id=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        outcome=outcome,
+    )
+    with unit_of_work() as session:
+        page = audit_service.search(session, flt, page=1, page_size=limit)
+    table = Table("seq", "time (UTC)", "actor", "action", "subject", "fields", "outcome")
+    for e in page.items:
+        table.add_row(
+            str(e.seq),
+            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor_id,
+            e.action,
+            e.subject_display or "",
+            ",".join(e.fields),
+            e.outcome,
+        )
+    console.print(table)
+    console.print(f"{len(page.items)} of {page.total}")
+
+
+@app.command("anchor")
+def anchor() -> None:
+    """Print the chain head (sequence and hash) to keep outside the database."""
+    with unit_of_work() as session:
+        seq, digest = audit_service.head(session)
+    console.print(f"{seq} {digest}")

@@ -1,0 +1,35 @@
+"""What every command shares: the console, the command's actor and unit of work."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from sscard import bootstrap, db
+from sscard.kit import context
+from sscard.kit.context import Actor, ActorKind
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def cli_actor() -> Actor:
+    user = getpass.getuser()
+    return Actor(
+        kind=ActorKind.system,
+        id=f"cli:{user}"[:64],
+        name=f"命令行 {user}",
+        permissions=frozenset({"*"}),
+    )
+
+
+@contextmanager
+def unit_of_work(purpose: str | None = None) -> Iterator[Session]:
+    """One command, one transaction, acting as the operating-system user."""
+    bootstrap.wire()
+    with context.acting(cli_actor(), purpose=purpose), db.transaction() as session:
+        yield session

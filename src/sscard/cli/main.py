@@ -1,0 +1,132 @@
+"""The ``sscard`` command: serve, db, demo, keys, operators, audit, worker, outbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Annotated
+
+import typer
+
+from sscard import bootstrap, db
+from sscard.cli import audit as audit_cli
+from sscard.cli import keys as keys_cli
+from sscard.cli import operators as operators_cli
+from sscard.cli import worker as worker_cli
+from sscard.cli.common import console, err_console, unit_of_work
+from sscard.db import migrate
+from sscard.errors import SSCardError
+from sscard.kit import logs
+from sscard.settings import get_settings
+
+app = typer.Typer(
+    help="sscard: 社会保障卡与居民服务一卡通平台 (social security card platform).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_app = typer.Typer(
+    help="Demo data for trying the platform (never in production).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(operators_cli.app, name="operators")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(worker_cli.outbox_app, name="outbox")
+app.command("worker")(worker_cli.worker)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Start the platform (HTTP API, pages, health and metrics)."""
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_production:
+        problems = bootstrap.production_problems()
+        if problems:
+            raise SSCardError("refusing to start in production: " + "; ".join(problems))
+    if not migrate.is_up_to_date():
+        raise SSCardError("the database schema is not up to date: run `sscard db upgrade`")
+    if workers > 1:
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    db.get_engine().dispose()
+    uvicorn.run(
+        "sscard.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        log_config=logs.config(settings.log_level),
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: newest)."""
+    bootstrap.import_models()
+    migrate.upgrade(revision)
+    console.print(f"database at {', '.join(migrate.current()) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    bootstrap.import_models()
+    migrate.downgrade(revision)
+    console.print(f"database at {', '.join(migrate.current()) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and whether it is the newest."""
+    current = migrate.current()
+    state = "up to date" if migrate.is_up_to_date() else "behind: run `sscard db upgrade`"
+    console.print(f"{', '.join(current) or 'base (empty)'} ({state})")
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create demo institutions, channels, one operator per role and demo keys (idempotent)."""
+    from sscard import demo
+
+    if get_settings().is_production:
+        raise SSCardError("demo data is never created in production mode")
+    with unit_of_work(purpose="demo seed") as session:
+        report = demo.seed(session)
+    for line in report:
+        console.print(line)
+
+
+def main() -> None:
+    """Entry point: one clear line and a non-zero exit for any platform error."""
+    try:
+        app()
+    except SSCardError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

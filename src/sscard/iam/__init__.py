@@ -1,0 +1,1 @@
+"""Management middle platform (管理中台): institutions, channels, operators, roles, tokens."""

@@ -1,0 +1,109 @@
+"""What every page shares: templates, the logged-in operator, CSRF for forms."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, cast
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from sscard import __version__
+from sscard.api.deps import CSRF_COOKIE, SESSION_COOKIE, DbSession
+from sscard.errors import NotAuthenticated, PermissionDenied
+from sscard.iam import service as iam_service
+from sscard.kit import context
+from sscard.kit.context import Actor
+from sscard.settings import get_settings
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(version=__version__)
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths are followed after login."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def csrf_token(request: Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE)
+    if not token:
+        token = getattr(request.state, "csrf_token", None) or secrets.token_urlsafe(24)
+        request.state.csrf_token = token
+    return token
+
+
+def check_form_csrf(request: Request, sent: str | None) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+        raise PermissionDenied("页面已过期，请刷新后重试", code="csrf_failed")
+
+
+def render(
+    request: Request,
+    name: str,
+    values: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    actor: Actor | None = None,
+) -> HTMLResponse:
+    settings = get_settings()
+    token = csrf_token(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "actor": actor,
+            "csrf_token": token,
+            "region_name": settings.region_name,
+            **(values or {}),
+        },
+        status_code=status_code,
+    )
+    if request.cookies.get(CSRF_COOKIE) != token:
+        set_cookie(response, CSRF_COOKIE, token, http_only=False)
+    return response
+
+
+def set_cookie(response: Any, name: str, value: str, *, http_only: bool = True) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=http_only,
+        samesite="lax",
+        secure=get_settings().is_production,
+        path="/",
+    )
+
+
+def _page_actor(request: Request, session: DbSession) -> Actor:
+    raw = request.cookies.get(SESSION_COOKIE)
+    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not raw:
+        raise LoginRequired(next_url)
+    try:
+        actor = iam_service.resolve_token(session, raw=raw, kind="web")
+    except NotAuthenticated as exc:
+        raise LoginRequired(next_url) from exc
+    context.update(actor=actor)
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(_page_actor)]
+
+
+async def login_required_handler(_request: Request, exc: Exception) -> RedirectResponse:
+    next_url = cast(LoginRequired, exc).next_url
+    return RedirectResponse(f"/login?next={quote(next_url)}", status_code=303)
