@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     )
     region_name: str = "济宁市"
 
+    photo_format: str = "JPEG"
+    photo_width: int = 358
+    photo_height: int = 441
+    photo_min_kb: int = 9
+    photo_max_kb: int = 60
+
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 2 * 1024 * 1024

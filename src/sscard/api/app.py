@@ -17,9 +17,10 @@ def api_router() -> APIRouter:
     from sscard.audit import api as audit_api
     from sscard.crypto import api as crypto_api
     from sscard.iam import api as iam_api
+    from sscard.registry import api as registry_api
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (iam_api, audit_api, crypto_api):
+    for module in (iam_api, audit_api, crypto_api, registry_api):
         router.include_router(module.router)
     return router
 

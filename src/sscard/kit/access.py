@@ -92,20 +92,28 @@ class suppress_reads:  # noqa: N801 - used as a context manager
         self.session.info[SUPPRESSED] -= 1
 
 
+def field_name(attribute: str) -> str:
+    """The field an attribute holds, as the audit log names it (``name_enc`` -> ``name``)."""
+    return attribute.removesuffix("_enc")
+
+
 def _changed_fields(obj: PersonalData) -> tuple[str, ...]:
     state = inspect(obj)
-    changed = []
-    for name in obj.__personal_fields__:
-        if state.attrs[name].history.has_changes():
-            changed.append(name)
-    return tuple(changed)
+    return tuple(
+        field_name(name)
+        for name in obj.__personal_fields__
+        if state.attrs[name].history.has_changes()
+    )
 
 
 def _writes(session: Session, objects: Iterable[Any], verb: str) -> None:
     for obj in objects:
         if not isinstance(obj, PersonalData):
             continue
-        fields = obj.__personal_fields__ if verb != "update" else _changed_fields(obj)
+        if verb == "update":
+            fields = _changed_fields(obj)
+        else:
+            fields = tuple(field_name(n) for n in obj.__personal_fields__)
         if verb == "update" and not fields:
             continue
         subject_id, display = obj.audit_subject()
@@ -138,7 +146,7 @@ def _loaded(session: Session, obj: Any) -> None:
             subject_type=obj.__audit_type__,
             subject_id=subject_id,
             subject_display=display,
-            fields=obj.__personal_fields__,
+            fields=tuple(field_name(n) for n in obj.__personal_fields__),
         ),
     )
 
