@@ -87,3 +87,38 @@ def login(server: LiveServer, account: Account) -> str:
     )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def citizen_id(region: str = "370811", born: str | None = None, *, male: bool = True) -> str:
+    """A valid, random citizen ID number (GB 11643) for tests that share a database."""
+    import random
+
+    rng = random.SystemRandom()
+    if born is None:
+        born = f"{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    sequence = rng.randrange(0, 999)
+    sequence += (sequence % 2 == 0) if male else (sequence % 2 == 1)
+    first17 = f"{region}{born}{sequence % 1000:03d}"
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def person_body(id_number: str, **changes: object) -> dict[str, object]:
+    """A registration body that agrees with ``id_number`` (birth date and gender)."""
+    born = id_number[6:14]
+    values: dict[str, object] = {
+        "id_number": id_number,
+        "name": "测试人员",
+        "gender": "1" if int(id_number[16]) % 2 else "2",
+        "ethnicity": "01",
+        "birth_date": f"{born[:4]}-{born[4:6]}-{born[6:]}",
+        "phone": "13853700000",
+        "address": "山东省济宁市任城区古槐路1号",
+        "household_region_code": id_number[:6],
+        "residence_region_code": id_number[:6],
+    }
+    values.update(changes)
+    return values

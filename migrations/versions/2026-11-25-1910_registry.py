@@ -1,7 +1,7 @@
 """registry: persons (personal fields encrypted), enrolments, photos, employers, communities, import jobs; registry permissions
 
 Revision ID: r0105_registry
-Revises: r0103_iam_audit
+Revises: r0104_exchange_codes
 Create Date: 2026-11-25 18:48:12.145036+00:00
 """
 
@@ -33,7 +33,7 @@ GRANTS = {
 }
 
 revision: str = "r0105_registry"
-down_revision: str | Sequence[str] | None = "r0103_iam_audit"
+down_revision: str | Sequence[str] | None = "r0104_exchange_codes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

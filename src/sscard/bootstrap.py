@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-COMPONENTS: tuple[str, ...] = ("crypto", "iam", "audit", "registry")
+COMPONENTS: tuple[str, ...] = ("crypto", "iam", "audit", "exchange", "registry")
 """Packages under ``sscard`` with models, in dependency order."""
 
 SUPPORT_MODELS: tuple[str, ...] = ("sscard.kit.outbox", "sscard.kit.guard")

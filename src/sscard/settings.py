@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 200 * 1024 * 1024
+    """Limit for file uploads (bulk imports, result files) under UPLOAD_PATHS."""
     token_ttl_minutes: int = 480
     session_ttl_minutes: int = 480
     login_max_failures: int = 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import httpx
 from tests.support import Account, LiveServer, login
 
@@ -207,3 +209,19 @@ def test_an_administrator_manages_institutions_channels_and_operators(
             "auditor",
             "analyst",
         } <= roles
+
+
+def test_a_streamed_body_over_the_limit_is_refused_without_a_length_header(
+    live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    token = login(live_server, make_account("admin"))
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    with live_server.client(token) as http:
+        response = http.post(
+            "/api/v1/institutions", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        _error(response, 413, "request_too_large")

@@ -10,17 +10,20 @@ from sscard.api.middleware import PlatformMiddleware
 from sscard.settings import get_settings
 
 API_PREFIX = "/api/v1"
+UPLOAD_PATHS = (f"{API_PREFIX}/imports", f"{API_PREFIX}/batches")
+"""Where large files are uploaded (bulk imports, card-making files): SSCARD_MAX_UPLOAD_BYTES."""
 
 
 def api_router() -> APIRouter:
     """Every component's router, mounted under /api/v1."""
     from sscard.audit import api as audit_api
     from sscard.crypto import api as crypto_api
+    from sscard.exchange import api as exchange_api
     from sscard.iam import api as iam_api
     from sscard.registry import api as registry_api
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (iam_api, audit_api, crypto_api, registry_api):
+    for module in (iam_api, audit_api, crypto_api, exchange_api, registry_api):
         router.include_router(module.router)
     return router
 
@@ -44,5 +47,10 @@ def create_app() -> FastAPI:
     from sscard.web import routes as web_routes
 
     web_routes.install(app)
-    app.add_middleware(PlatformMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        PlatformMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     return app

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sscard.api.middleware import BodyTooLarge
 from sscard.errors import FieldProblem, SSCardError
 from sscard.kit.masking import mask_text
 
@@ -102,15 +103,22 @@ _HTTP_CODES = {
     401: ("not_authenticated", "请先登录"),
     403: ("permission_denied", "没有权限"),
     413: ("request_too_large", "请求内容过大"),
+    400: ("bad_request", "请求内容无法解析"),
 }
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
+    if isinstance(exc.__cause__, BodyTooLarge):
+        return await _too_large(_request, exc)
     code, detail = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
     return JSONResponse(
         body(code, detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
+
+
+async def _too_large(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(body("request_too_large", "请求内容过大"), status_code=413)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -122,4 +130,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SSCardError, _sscard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(Exception, _unexpected)

@@ -47,9 +47,24 @@ class PlatformMiddleware:
     """Gives every request an id (echoed in ``X-Request-ID``) and an access context,
     refuses bodies over the limit with 413, and counts requests for /metrics."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int | None = None,
+        upload_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
+        self.upload_paths = upload_paths
+
+    def _limit(self, scope: Scope) -> int:
+        path = str(scope.get("path", ""))
+        if self.upload_paths and path.startswith(self.upload_paths):
+            return self.max_upload_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,9 +91,10 @@ class PlatformMiddleware:
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, state: dict[str, Any]
     ) -> None:
+        limit = self._limit(scope)
         declared = _header(scope, b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(send, request_id, state)
+        if declared and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, request_id, state, limit)
             return
         received = 0
 
@@ -87,7 +103,7 @@ class PlatformMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
@@ -104,10 +120,12 @@ class PlatformMiddleware:
         except BodyTooLarge:
             if state["started"]:
                 raise
-            await self._reject(send, request_id, state)
+            await self._reject(send, request_id, state, limit)
 
-    async def _reject(self, send: Send, request_id: str, state: dict[str, Any]) -> None:
-        payload = _too_large_body(self.max_body_bytes)
+    async def _reject(
+        self, send: Send, request_id: str, state: dict[str, Any], limit: int
+    ) -> None:
+        payload = _too_large_body(limit)
         state["status"] = 413
         await send(
             {

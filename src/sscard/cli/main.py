@@ -11,6 +11,7 @@ import typer
 
 from sscard import bootstrap, db
 from sscard.cli import audit as audit_cli
+from sscard.cli import codes as codes_cli
 from sscard.cli import keys as keys_cli
 from sscard.cli import operators as operators_cli
 from sscard.cli import worker as worker_cli
@@ -35,6 +36,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(operators_cli.app, name="operators")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(codes_cli.app, name="codes")
 app.add_typer(worker_cli.outbox_app, name="outbox")
 app.command("worker")(worker_cli.worker)
 
