@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import importlib
 
-COMPONENTS: tuple[str, ...] = ("crypto", "iam", "audit", "exchange", "registry")
+COMPONENTS: tuple[str, ...] = (
+    "crypto",
+    "iam",
+    "audit",
+    "exchange",
+    "registry",
+    "issuance",
+    "scenarios",
+    "ecard",
+)
 """Packages under ``sscard`` with models, in dependency order."""
 
 SUPPORT_MODELS: tuple[str, ...] = ("sscard.kit.outbox", "sscard.kit.guard")

@@ -46,6 +46,30 @@ class Settings(BaseSettings):
     photo_min_kb: int = 9
     photo_max_kb: int = 60
 
+    card_temporary_loss_days: int = 5
+    card_restore_window_days: int = 30
+    card_max_pin_failures: int = 3
+    card_validity_years: int = 10
+
+    ecard_code_ttl_seconds: int = 60
+    ecard_offline_minutes: int = 10
+    ecard_max_pin_failures: int = 5
+    ecard_session_minutes: int = 30
+    face_verifier: str | None = Field(
+        default=None,
+        description="module:callable of a real face-verification service (see docs/ecard.md).",
+    )
+
+    province_url: str | None = Field(
+        default=None, description="Base URL of the province card management centre (省卡管)."
+    )
+    bank_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Bank institution code -> base URL, JSON: {"BANK-ICBC": "http://..."}.',
+    )
+    transport_url: str | None = None
+    peer_timeout_seconds: float = 15.0
+
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 2 * 1024 * 1024

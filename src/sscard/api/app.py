@@ -18,12 +18,25 @@ def api_router() -> APIRouter:
     """Every component's router, mounted under /api/v1."""
     from sscard.audit import api as audit_api
     from sscard.crypto import api as crypto_api
+    from sscard.ecard import api as ecard_api
     from sscard.exchange import api as exchange_api
     from sscard.iam import api as iam_api
+    from sscard.issuance import api as issuance_api
     from sscard.registry import api as registry_api
+    from sscard.scenarios import api as scenarios_api
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (iam_api, audit_api, crypto_api, exchange_api, registry_api):
+    modules = [
+        iam_api,
+        audit_api,
+        crypto_api,
+        exchange_api,
+        registry_api,
+        issuance_api,
+        scenarios_api,
+        ecard_api,
+    ]
+    for module in modules:
         router.include_router(module.router)
     return router
 

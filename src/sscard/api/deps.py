@@ -10,10 +10,12 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from sscard import db
+from sscard.ecard import service as ecard_service
 from sscard.errors import NotAuthenticated, PermissionDenied
 from sscard.iam import service as iam_service
 from sscard.kit import context
 from sscard.kit.context import Actor
+from sscard.scenarios import service as scenarios_service
 
 SESSION_COOKIE = "sscard_session"
 CSRF_COOKIE = "sscard_csrf"
@@ -51,7 +53,13 @@ def check_csrf(request: Request) -> None:
 
 def _actor(request: Request, session: DbSession) -> Actor:
     raw = bearer_token(request)
-    if raw is not None:
+    if raw is not None and scenarios_service.is_terminal_token(raw):
+        actor, scenario = scenarios_service.resolve_terminal(session, raw=raw)
+        request.state.scenario = scenario
+    elif raw is not None and ecard_service.is_resident_token(raw):
+        actor, resident = ecard_service.resolve_session(session, raw=raw)
+        request.state.resident = resident
+    elif raw is not None:
         actor = iam_service.resolve_token(session, raw=raw, kind="api")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)

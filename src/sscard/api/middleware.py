@@ -122,9 +122,7 @@ class PlatformMiddleware:
                 raise
             await self._reject(send, request_id, state, limit)
 
-    async def _reject(
-        self, send: Send, request_id: str, state: dict[str, Any], limit: int
-    ) -> None:
+    async def _reject(self, send: Send, request_id: str, state: dict[str, Any], limit: int) -> None:
         payload = _too_large_body(limit)
         state["status"] = 413
         await send(

@@ -18,9 +18,9 @@ from sscard.cli.common import cli_actor, console, err_console, unit_of_work
 from sscard.crypto import fields, pem
 from sscard.crypto import service as crypto_service
 from sscard.crypto.errors import InvalidCryptoInput, WrongKeyKind
-from sscard.crypto.models import KeyKind
 from sscard.crypto.primitives import DEFAULT_UID
 from sscard.crypto.schemas import ReencryptReport
+from sscard.crypto.service import KeyKind
 from sscard.kit import context
 from sscard.settings import get_settings
 

@@ -14,11 +14,12 @@ from sscard.cli import audit as audit_cli
 from sscard.cli import codes as codes_cli
 from sscard.cli import keys as keys_cli
 from sscard.cli import operators as operators_cli
+from sscard.cli import registry as registry_cli
 from sscard.cli import worker as worker_cli
-from sscard.cli.common import console, err_console, unit_of_work
+from sscard.cli.common import cli_actor, console, err_console, unit_of_work
 from sscard.db import migrate
 from sscard.errors import SSCardError
-from sscard.kit import logs
+from sscard.kit import context, logs
 from sscard.settings import get_settings
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(operators_cli.app, name="operators")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(registry_cli.app, name="registry")
 app.add_typer(codes_cli.app, name="codes")
 app.add_typer(worker_cli.outbox_app, name="outbox")
 app.command("worker")(worker_cli.worker)
@@ -107,15 +109,41 @@ def db_current() -> None:
 
 
 @demo_app.command("seed")
-def demo_seed() -> None:
-    """Create demo institutions, channels, one operator per role and demo keys (idempotent)."""
+def demo_seed(
+    persons: Annotated[
+        int, typer.Option(min=0, max=10_000_000, help="Persons in the demo registry.")
+    ] = 2000,
+    region: Annotated[
+        str | None, typer.Option(help="City code (GB/T 2260); default: the platform's region.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same data.")] = 1,
+    photos: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of persons given a generated photo.")
+    ] = 0.5,
+) -> None:
+    """Create demo institutions, channels, operators, keys and a registry (idempotent)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from sscard import demo
 
-    if get_settings().is_production:
+    settings = get_settings()
+    if settings.is_production:
         raise SSCardError("demo data is never created in production mode")
     with unit_of_work(purpose="demo seed") as session:
         report = demo.seed(session)
     for line in report:
+        console.print(line)
+    plan = demo.RegistryPlan(
+        persons=persons, region=region or settings.region_code, seed=seed, photo_share=photos
+    )
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with (
+        context.acting(cli_actor(), purpose="demo seed"),
+        Progress(*columns, console=err_console, transient=True) as bar,
+    ):
+        task = bar.add_task("persons", total=persons)
+        found = demo.seed_registry(plan, actor=cli_actor(), progress=lambda n: bar.advance(task, n))
+    for line in found.lines():
         console.print(line)
 
 

@@ -41,6 +41,8 @@ from sscard.crypto.models import (
     KeyKind,
     VersionStatus,
 )
+
+__all__ = ["KeyKind", "VersionStatus"]
 from sscard.crypto.primitives import DEFAULT_UID, SM2PrivateKey, SM2PublicKey, hmac_kdf
 from sscard.crypto.schemas import (
     DerivedKey,

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    Form,
+    Query,
+    Response,
+    UploadFile,
+    status,
+)
+from fastapi.responses import FileResponse
 
 from sscard.api.deps import CurrentActor, DbSession, require
 from sscard.kit.context import Actor
-from sscard.registry import service
+from sscard.registry import importing, service
 from sscard.registry.schemas import (
     CommunityCreate,
     CommunityOut,
@@ -17,6 +29,7 @@ from sscard.registry.schemas import (
     EmployerCreate,
     EmployerOut,
     EmployerUpdate,
+    ImportJobOut,
     PersonCreate,
     PersonOut,
     PersonPage,
@@ -215,3 +228,73 @@ def community_persons(
 
 for sub in (persons, employers, communities):
     router.include_router(sub)
+
+
+imports = APIRouter(prefix="/imports", tags=["imports"])
+Importer = Annotated[Actor, Depends(require("registry.import"))]
+
+
+@imports.post(
+    "",
+    response_model=ImportJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"description": "The file was imported completely before; nothing to do."}},
+)
+def start_import(
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX of persons")],
+    actor: Importer,
+    session: DbSession,
+    background: BackgroundTasks,
+    response: Response,
+    employer_id: Annotated[int | None, Form()] = None,
+    employer_credit_code: Annotated[str | None, Form(max_length=32)] = None,
+) -> ImportJobOut:
+    """Upload persons for import; the job runs in the background (poll it for counts)."""
+    path, _ = importing.save_upload(file.file)
+    opened = importing.open_job(
+        session, path, source="api", actor=actor,
+        file_name=PurePath(file.filename or "upload").name[:255], employer_id=employer_id,
+        employer_credit_code=employer_credit_code,
+    )  # fmt: skip
+    if opened.runnable:
+        background.add_task(importing.run_in_background, opened.job.id, actor)
+    else:
+        response.status_code = status.HTTP_200_OK
+    return opened.job
+
+
+@imports.get("", response_model=list[ImportJobOut])
+def list_imports(
+    _actor: Importer,
+    session: DbSession,
+    employer_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ImportJobOut]:
+    """Recent import jobs, newest first."""
+    found = importing.list_jobs(session, employer_id=employer_id, limit=limit)
+    return [importing.job_out(job) for job in found]
+
+
+@imports.get("/{job_id}", response_model=ImportJobOut)
+def get_import(job_id: int, _actor: Importer, session: DbSession) -> ImportJobOut:
+    """An import job: status, counts and the next line to read."""
+    return importing.job_out(importing.get_job(session, job_id=job_id))
+
+
+@imports.get(
+    "/{job_id}/rejects.csv",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_import_rejects(job_id: int, _actor: Importer, session: DbSession) -> FileResponse:
+    """The rejected rows: line, masked ID number, reasons (CSV, UTF-8 with BOM)."""
+    path = importing.rejects_of(session, job_id=job_id)
+    return FileResponse(
+        path,
+        media_type="text/csv; charset=utf-8",
+        filename=f"import-{job_id}-rejects.csv",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+router.include_router(imports)

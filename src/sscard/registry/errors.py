@@ -57,3 +57,7 @@ class ImportJobNotFound(NotFound):
 class ImportFileInvalid(SSCardError):
     status_code = 422
     code = "import_file_invalid"
+
+
+class ImportJobBusy(Conflict):
+    code = "import_job_busy"

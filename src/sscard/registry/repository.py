@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Dialect,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from sscard.registry.models import Community, Employer, Enrolment, ImportJob, Person, Photo
@@ -200,3 +217,108 @@ def import_jobs(session: Session, *, employer_id: int | None, limit: int) -> lis
     if employer_id is not None:
         stmt = stmt.where(ImportJob.employer_id == employer_id)
     return list(session.scalars(stmt))
+
+
+# ---- bulk import ---------------------------------------------------------------------
+
+PERSON_COLUMNS: tuple[str, ...] = tuple(c.name for c in PERSON.columns)
+"""The person table's columns, in the order :func:`insert_person_rows` takes values."""
+ENROLMENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in ENROLMENT.columns)
+
+
+def _bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert tuples: ``COPY`` on PostgreSQL, one driver-level executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, columns, rows)
+        return
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+    order = [columns.index(name) for name in compiled.positiontup or ()]
+    converters = [
+        (position, convert)
+        for position, index in enumerate(order)
+        if (convert := _converter(table.c[columns[index]].type, connection.dialect)) is not None
+    ]
+    params = []
+    for row in rows:
+        values = [row[i] for i in order]
+        for position, convert in converters:
+            if values[position] is not None:
+                values[position] = convert(values[position])
+        params.append(tuple(values))
+    connection.exec_driver_sql(str(compiled), params)
+
+
+def _converter(kind: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's bind conversion; none for bytes, which the driver takes as they are."""
+    if isinstance(kind, LargeBinary | String | Integer):
+        return None
+    found: Callable[[Any], Any] | None = kind._cached_bind_processor(dialect)
+    return found
+
+
+def _copy(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_person_rows(session: Session, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert person rows given as tuples in :data:`PERSON_COLUMNS` order."""
+    _bulk_insert(session, PERSON, PERSON_COLUMNS, rows)
+
+
+def insert_enrolment_rows(session: Session, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert enrolment rows given as tuples in :data:`ENROLMENT_COLUMNS` order."""
+    _bulk_insert(session, ENROLMENT, ENROLMENT_COLUMNS, rows)
+
+
+def persons_by_ids(session: Session, person_ids: Sequence[str]) -> list[Person]:
+    return list(session.scalars(select(Person).where(Person.id.in_(person_ids))))
+
+
+def employer_directory(session: Session) -> dict[str, int]:
+    """credit code -> id of every employer."""
+    return {row[0]: row[1] for row in session.execute(select(Employer.credit_code, Employer.id))}
+
+
+def claim_import_job(
+    session: Session, job_id: int, *, now: datetime, stale_before: datetime
+) -> bool:
+    """Mark the job running unless another process is running it (fresh heartbeat)."""
+    stmt = (
+        update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            or_(
+                ImportJob.status.in_(("pending", "failed")),
+                and_(ImportJob.status == "running", ImportJob.updated_at < stale_before),
+            ),
+        )
+        .values(status="running", updated_at=now, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
+
+
+def add_import_job(session: Session, job: ImportJob) -> ImportJob:
+    session.add(job)
+    session.flush()
+    return job
+
+
+def photo_owners(session: Session, person_ids: Sequence[str]) -> set[str]:
+    """Which of these persons have a photo."""
+    return set(session.scalars(select(Photo.person_id).where(Photo.person_id.in_(person_ids))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -172,6 +173,24 @@ def get_person_by_id(session: Session, *, person_id: str) -> Person:
     if person is None:
         raise PersonNotFound()
     return person
+
+
+def get_person_in_scope(session: Session, *, person_id: str, actor: Actor) -> Person:
+    """The person with this internal id within the actor's region, or PersonNotFound."""
+    person = repository.person_by_id(session, person_id)
+    if person is None or not _in_scope(actor, person):
+        raise PersonNotFound()
+    return person
+
+
+def id_number_of(session: Session, *, person_id: str, actor: Actor) -> str:
+    """The ID number of a person in the actor's region, for the functions keyed by it.
+
+    Pages address persons by internal id so that ID numbers stay out of URLs, access logs
+    and browser history; the number found here is used on the server and never shown.
+    """
+    person = get_person_in_scope(session, person_id=person_id, actor=actor)
+    return sealing.reveal(person, session).id_number
 
 
 def search_persons(
@@ -638,6 +657,14 @@ def upsert_persons(
     Idempotent: a record identical to what is stored changes nothing. One audit entry
     covers the whole batch (``label`` says which file or job).
     """
+    if not records:
+        return UpsertCounts()
+    counts = _upsert(session, records)
+    _record_batch(session, label, counts)
+    return counts
+
+
+def _upsert(session: Session, records: Sequence[PersonRecord]) -> UpsertCounts:
     counts = UpsertCounts()
     if not records:
         return counts
@@ -672,6 +699,10 @@ def upsert_persons(
     repository.insert_persons(session, inserts)
     repository.update_persons(session, updates)
     repository.replace_enrolments(session, touched, enrol_rows)
+    return counts
+
+
+def _record_batch(session: Session, label: str, counts: UpsertCounts) -> None:
     access.record(
         session,
         AccessRecord(
@@ -684,7 +715,76 @@ def upsert_persons(
                     "unchanged": counts.unchanged},
         ),
     )  # fmt: skip
+
+
+def import_persons(
+    session: Session,
+    *,
+    rows: Sequence[Sequence[Any]],
+    enrolments: Sequence[Sequence[Any]],
+    records: Sequence[PersonRecord],
+    unchanged: int,
+    label: str,
+) -> UpsertCounts:
+    """One chunk of a bulk import, with one audit entry.
+
+    ``rows`` are new persons sealed ahead by the import's workers (checked, ID numbers not
+    registered; tuples in ``repository.PERSON_COLUMNS`` order) with their ``enrolments``;
+    ``records`` are registered persons merged with the file's values, upserted like
+    :func:`upsert_persons`; ``unchanged`` counts rows the caller found identical.
+    """
+    repository.insert_person_rows(session, rows)
+    repository.insert_enrolment_rows(session, enrolments)
+    counts = _upsert(session, records)
+    counts.created += len(rows)
+    counts.unchanged += unchanged
+    _record_batch(session, label, counts)
     return counts
+
+
+def existing_persons(
+    session: Session, *, indexes: Sequence[bytes]
+) -> dict[bytes, tuple[str, bytes]]:
+    """ID-number blind index -> (person id, content digest) of the registered ones."""
+    return repository.existing_by_index(session, indexes) if indexes else {}
+
+
+def stored_records(session: Session, *, person_ids: Sequence[str]) -> dict[str, PersonRecord]:
+    """Person id -> stored record, decrypted, for an import to merge a file's values into.
+
+    The reads show nothing to anyone; the import's audit entry covers them.
+    """
+    with access.suppress_reads(session):
+        persons = repository.persons_by_ids(session, person_ids)
+        return {p.id: current_record(session, p) for p in persons}
+
+
+def employer_directory(session: Session) -> dict[str, int]:
+    """Credit code -> id of every registered employer (for an import's workers)."""
+    return repository.employer_directory(session)
+
+
+def person_ids(session: Session, *, id_numbers: Sequence[str]) -> dict[str, str]:
+    """ID number -> person id for the registered ones among ``id_numbers``."""
+    indexes = {
+        fields.blind_index(n, purpose=sealing.ID_PURPOSE, session=session): n for n in id_numbers
+    }
+    found = repository.existing_by_index(session, list(indexes)) if indexes else {}
+    return {indexes[index]: person_id for index, (person_id, _) in found.items()}
+
+
+def photo_owners(session: Session, *, person_ids: Sequence[str]) -> set[str]:
+    """Which of these persons have a card photo."""
+    return repository.photo_owners(session, person_ids) if person_ids else set()
+
+
+def mark_moved_out(session: Session, *, id_number: str, actor: Actor) -> Person:
+    """Record that a person moved out of the region (their enrolments end elsewhere)."""
+    person = get_person(session, id_number=id_number, actor=actor)
+    if person.status != "moved_out":
+        person.status, person.updated_at = "moved_out", utcnow()
+        _flush(session)
+    return person
 
 
 def missing_references(
@@ -704,3 +804,35 @@ def employer_ids(session: Session, *, credit_codes: Sequence[str]) -> dict[str, 
 def register_subscribers() -> None:
     """Declare the encrypted person table for key rotation."""
     sealing.register()
+
+
+def has_photo(session: Session, *, person_id: str) -> bool:
+    """Whether the person has a card photo (card applications need one)."""
+    return repository.has_photo(session, person_id)
+
+
+def person_display(session: Session, *, person_id: str) -> tuple[str, str]:
+    """(masked ID number, masked name) of a person, for other components' outputs."""
+    person = get_person_by_id(session, person_id=person_id)
+    return person.id_number_masked, person.name_masked
+
+
+def photo_bytes(session: Session, *, person_id: str) -> bytes | None:
+    """The person's card photo (JPEG), for a real-person check; None if there is none."""
+    photo = repository.photo_of(session, person_id)
+    if photo is None:
+        return None
+    return fields.decrypt_blob(
+        photo.content_enc, table="registry_photo", column="content_enc", row_id=person_id,
+        session=session,
+    )  # fmt: skip
+
+
+def reveal_fields(session: Session, person: Person) -> sealing.Revealed:
+    """The person's personal fields in clear, for a caller that audits what it discloses."""
+    return sealing.reveal(person, session)
+
+
+def canonical_name(value: str) -> str:
+    """A name in the one form the registry stores (middle dots unified, spaces trimmed)."""
+    return normalise_name(value)

@@ -12,12 +12,18 @@ from sscard.api.deps import SESSION_COOKIE, DbSession
 from sscard.errors import SSCardError
 from sscard.iam import service as iam_service
 from sscard.web import pages
+from sscard.web import registry as registry_pages
 from sscard.web.pages import PageActor, render
 
 router = APIRouter(include_in_schema=False)
 
 COMPONENTS = [
-    ("持卡人基础信息库", "Cardholder registry", "人员、单位、街道社区、照片与代码翻译", None),
+    (
+        "持卡人基础信息库",
+        "Cardholder registry",
+        "人员、单位、街道社区、照片与代码翻译",
+        "/registry/persons",
+    ),
     ("社会保障卡发行管理", "Card issuance", "制卡申请、批量与即时制卡、挂失解挂、交接", None),
     ("电子社保卡", "Electronic card", "签发、渠道副本、动态二维码、扫码登录、亲情服务", None),
     (
@@ -91,4 +97,5 @@ def install(app: FastAPI) -> None:
     """Mount the static assets, the shell pages and the login redirect."""
     app.mount("/static", StaticFiles(directory=str(pages.HERE / "static")), name="static")
     app.include_router(router)
+    registry_pages.install(app)
     app.add_exception_handler(pages.LoginRequired, pages.login_required_handler)

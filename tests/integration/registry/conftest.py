@@ -18,17 +18,27 @@ PERMISSIONS = frozenset(
 @pytest.fixture
 def city_clerk() -> Actor:
     return Actor(
-        kind=ActorKind.operator, id="city-clerk", name="市级柜员", institution_code="PLATFORM",
-        region_code="370800", roles=frozenset({"clerk"}), permissions=PERMISSIONS,
-    )  # fmt: skip
+        kind=ActorKind.operator,
+        id="city-clerk",
+        name="市级柜员",
+        institution_code="PLATFORM",
+        region_code="370800",
+        roles=frozenset({"clerk"}),
+        permissions=PERMISSIONS,
+    )
 
 
 @pytest.fixture
 def district_clerk() -> Actor:
     return Actor(
-        kind=ActorKind.operator, id="district-clerk", name="区级柜员", institution_code="HALL-YZ",
-        region_code="370812", roles=frozenset({"clerk"}), permissions=PERMISSIONS,
-    )  # fmt: skip
+        kind=ActorKind.operator,
+        id="district-clerk",
+        name="区级柜员",
+        institution_code="HALL-YZ",
+        region_code="370812",
+        roles=frozenset({"clerk"}),
+        permissions=PERMISSIONS,
+    )
 
 
 def fake_people(n: int, seed: int = 7) -> list[fakes.FakePerson]:

@@ -150,17 +150,21 @@ def test_an_update_changes_only_what_changed_and_refuses_a_stale_version(
     first_version = person.version
     old_token = person.id_number_enc
     service.update_person(
-        session, id_number="370811198503154515",
-        data=PersonUpdate(phone="13953700000", version=first_version), actor=city_clerk,
-    )  # fmt: skip
+        session,
+        id_number="370811198503154515",
+        data=PersonUpdate(phone="13953700000", version=first_version),
+        actor=city_clerk,
+    )
     assert person.version == first_version + 1
     assert person.id_number_enc == old_token
     assert person.phone_masked == "139****0000"
     with pytest.raises(StaleVersion):
         service.update_person(
-            session, id_number="370811198503154515",
-            data=PersonUpdate(address="新地址", version=first_version), actor=city_clerk,
-        )  # fmt: skip
+            session,
+            id_number="370811198503154515",
+            data=PersonUpdate(address="新地址", version=first_version),
+            actor=city_clerk,
+        )
 
 
 def test_a_death_is_recorded_once_and_announced(session: Session, city_clerk: Actor) -> None:
@@ -169,13 +173,19 @@ def test_a_death_is_recorded_once_and_announced(session: Session, city_clerk: Ac
     with events.subscriptions():
         events.subscribe(PersonDeceased, lambda _s, e: heard.append(e))
         person = service.mark_deceased(
-            session, id_number="370811198503154515", death_date=date(2025, 1, 2),
-            source="counter", actor=city_clerk,
-        )  # fmt: skip
+            session,
+            id_number="370811198503154515",
+            death_date=date(2025, 1, 2),
+            source="counter",
+            actor=city_clerk,
+        )
     assert person.status == "deceased"
     assert [e.person_id for e in heard] == [person.id]
     with pytest.raises(PersonDeceasedAlready):
         service.mark_deceased(
-            session, id_number="370811198503154515", death_date=date(2025, 1, 2),
-            source="counter", actor=city_clerk,
-        )  # fmt: skip
+            session,
+            id_number="370811198503154515",
+            death_date=date(2025, 1, 2),
+            source="counter",
+            actor=city_clerk,
+        )

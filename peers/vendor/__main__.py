@@ -1,0 +1,4 @@
+from peers.common import run
+from peers.vendor.app import create_app
+
+run("vendor", create_app, 9103)

@@ -1,0 +1,174 @@
+"""E-card routes: signing, resident sessions and codes, verification, revocations."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import PlainTextResponse
+
+from sscard.api.deps import CurrentActor, DbSession, bearer_token, require
+from sscard.crypto import service as crypto_service
+from sscard.ecard import service
+from sscard.ecard.errors import ResidentSessionInvalid
+from sscard.ecard.models import ResidentSession
+from sscard.ecard.schemas import (
+    CodeOut,
+    ECardOut,
+    LoginIn,
+    RevocationPage,
+    SessionOut,
+    SignIn,
+    VerificationOut,
+    VerifyIn,
+)
+from sscard.errors import FieldProblem, SSCardError, ValidationFailed
+from sscard.iam import service as iam_service
+from sscard.kit.context import SYSTEM, Actor, ActorKind
+from sscard.kit.guard import get_guard
+
+router = APIRouter(prefix="/ecard", tags=["e-card"])
+
+
+def _resident(request: Request, actor: CurrentActor) -> ResidentSession:
+    resident: ResidentSession | None = getattr(request.state, "resident", None)
+    if actor.kind is not ActorKind.resident or resident is None:
+        raise ResidentSessionInvalid()
+    return resident
+
+
+Resident = Annotated[ResidentSession, Depends(_resident)]
+
+
+def _throttle(request: Request, session: DbSession, what: str) -> None:
+    client = request.client.host if request.client else "unknown"
+    decision = get_guard(session, namespace="ecard-rate").hit(
+        f"{what}:{client}", limit=30, window_seconds=60
+    )
+    if not decision.allowed:
+        raise SSCardError(
+            f"操作过于频繁，请 {decision.retry_after_seconds} 秒后再试",
+            status_code=429, code="too_many_requests",
+        )  # fmt: skip
+
+
+@router.post("/sign", response_model=ECardOut, status_code=status.HTTP_201_CREATED)
+def sign(
+    data: SignIn,
+    actor: Annotated[Actor, Depends(require("ecard.sign"))],
+    session: DbSession,
+) -> ECardOut:
+    """Sign an e-card at a counter (real name, real card, real person) or add a copy."""
+    ecard, _copy = service.sign(session, data=data, actor=actor)
+    return service.ecard_out(session, ecard)
+
+
+@router.post("/self-sign", response_model=ECardOut, status_code=status.HTTP_201_CREATED)
+def self_sign(data: SignIn, request: Request, session: DbSession) -> ECardOut:
+    """A resident signs their own e-card in a channel app (face check, card PIN)."""
+    _throttle(request, session, "sign")
+    if data.real_person.method == "counter":
+        raise ValidationFailed([FieldProblem("real_person.method", "自助签发须进行人脸核验")])
+    ecard, _copy = service.sign(session, data=data, actor=SYSTEM)
+    return service.ecard_out(session, ecard)
+
+
+@router.post("/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+def login(data: LoginIn, request: Request, session: DbSession) -> SessionOut:
+    """Open the e-card in a channel app with the e-card PIN (验密)."""
+    _throttle(request, session, "login")
+    raw, record = service.login(
+        session, id_number=data.id_number, pin=data.ecard_pin.get_secret_value(),
+        channel_code=data.channel_code,
+    )  # fmt: skip
+    return SessionOut(token=raw, expires_at=record.expires_at)
+
+
+@router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, _resident: Resident, session: DbSession) -> Response:
+    raw = bearer_token(request)
+    if raw:
+        service.logout(session, raw=raw)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=ECardOut)
+def me(resident: Resident, session: DbSession) -> ECardOut:
+    """My e-card and its copies."""
+    return service.ecard_out(
+        session, service.get_ecard_of_person(session, person_id=resident.person_id)
+    )
+
+
+def _svg(code: str) -> str:
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
+    return buffer.getvalue().decode()
+
+
+@router.post("/me/codes", response_model=CodeOut)
+def new_code(resident: Resident, session: DbSession, business: int = 1) -> CodeOut:
+    """A fresh dynamic QR code of my e-card in this channel."""
+    copy = service.own_copy(session, resident=resident)
+    return service.issue_code(session, copy=copy, business=business)
+
+
+@router.get("/me/codes/current.svg", response_class=Response)
+def code_svg(resident: Resident, session: DbSession, business: int = 1) -> Response:
+    """A fresh code as an SVG image (segno)."""
+    code = service.issue_code(session, copy=service.own_copy(session, resident=resident),
+                              business=business)  # fmt: skip
+    headers = {"Cache-Control": "no-store", "X-Code-Expires": code.expires_at.isoformat()}
+    return Response(_svg(code.code), media_type="image/svg+xml", headers=headers)
+
+
+@router.get("/me/codes/current.png", response_class=Response)
+def code_png(resident: Resident, session: DbSession, business: int = 1) -> Response:
+    """A fresh code as a PNG image (segno)."""
+    code = service.issue_code(session, copy=service.own_copy(session, resident=resident),
+                              business=business)  # fmt: skip
+    buffer = io.BytesIO()
+    segno.make(code.code, error="m").save(buffer, kind="png", scale=6, border=2)
+    return Response(
+        buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post("/me/offline-code", response_class=PlainTextResponse)
+def offline(resident: Resident, session: DbSession, business: int = 1) -> str:
+    """An offline code signed by the platform (for terminals without a network)."""
+    return service.offline_code(session, copy=service.own_copy(session, resident=resident),
+                                business=business)  # fmt: skip
+
+
+@router.post("/codes/verify", response_model=VerificationOut)
+def verify(
+    data: VerifyIn, request: Request, actor: CurrentActor, session: DbSession
+) -> VerificationOut:
+    """Verify a scanned code once (terminal token, or a counter operator naming a scenario)."""
+    scenario = getattr(request.state, "scenario", None)
+    if actor.kind is not ActorKind.terminal:
+        iam_service.authorize(actor, "ecard.verify")
+        scenario = data.scenario_code or "counter"
+    return service.verify_code(session, text=data.code, business=data.business,
+                               scenario_code=scenario or "counter", actor=actor)  # fmt: skip
+
+
+@router.get("/revocations", response_model=RevocationPage)
+def revocations(
+    _actor: Annotated[Actor, Depends(require("ecard.verify"))],
+    session: DbSession,
+    since: int = 0,
+    limit: int = 1000,
+) -> RevocationPage:
+    """Copy state changes after ``since`` (for terminals that verify offline)."""
+    return service.revocations(session, since=since, limit=min(limit, 5000))
+
+
+@router.get("/public-key.pem", response_class=PlainTextResponse)
+def public_key(session: DbSession) -> str:
+    """The platform's SM2 public key that signs offline codes and credentials."""
+    service.ensure_keys(session)
+    return crypto_service.export_public_pem(session, name=service.SIGN_KEY)

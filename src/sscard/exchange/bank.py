@@ -1,0 +1,189 @@
+"""HTTP client of a cooperating bank (合作银行): the card's financial account.
+
+The platform asks the bank that serves a card to activate or deactivate the card's account
+(one-step activation and its compensation), to bind a card to a new account or unbind it
+(changing the service bank), and for the balance and transactions of the account.
+
+What the bank receives is what it needs and already holds: the card number, the account
+number (its own) and its institution code. No name or ID number is sent; the bank opened
+the account with the holder in front of it. Calls that change something carry an
+``Idempotency-Key``: the bank answers a repeated key with its first answer, so an outbox
+delivery that is retried never acts twice.
+
+The base URL of each bank comes from ``SSCARD_BANK_URLS`` (institution code -> URL; the key
+``*`` serves every bank without an entry of its own). Outcomes:
+
+- 2xx: done;
+- 400, 404, 409, 422: the bank refuses (:class:`BankRefused`): retrying will not help;
+- anything else, a timeout or no connection: :class:`BankUnavailable`, worth retrying.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+
+from sscard.errors import SSCardError
+from sscard.kit.masking import mask_text
+from sscard.settings import get_settings
+
+REFUSAL_STATUSES = frozenset({400, 404, 409, 422})
+
+
+class BankUnavailable(SSCardError):
+    status_code = 503
+    code = "bank_unavailable"
+
+
+class BankRefused(SSCardError):
+    status_code = 502
+    code = "bank_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    balance_fen: int
+    available_fen: int
+    currency: str
+    as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BankTransaction:
+    occurred_at: datetime
+    amount_fen: int
+    balance_fen: int
+    kind: str
+    description: str
+
+
+_lock = threading.Lock()
+_clients: dict[float, httpx.Client] = {}
+
+
+def _client() -> httpx.Client:
+    timeout = get_settings().peer_timeout_seconds
+    with _lock:
+        client = _clients.get(timeout)
+        if client is None:
+            client = _clients[timeout] = httpx.Client(timeout=timeout)
+        return client
+
+
+def base_url(bank_code: str) -> str | None:
+    """The bank's base URL, or None if the platform has none configured for it."""
+    urls = get_settings().bank_urls
+    url = urls.get(bank_code) or urls.get("*")
+    return url.rstrip("/") if url else None
+
+
+def configured(bank_code: str) -> bool:
+    return base_url(bank_code) is not None
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return mask_text(str(detail or f"HTTP {response.status_code}"))[:200]
+
+
+def _post(bank_code: str, path: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+    url = base_url(bank_code)
+    if url is None:
+        raise BankUnavailable(f"未配置合作银行 {bank_code} 的接口地址（SSCARD_BANK_URLS）")
+    headers = {"Idempotency-Key": key} if key else {}
+    try:
+        response = _client().post(f"{url}{path}", json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise BankUnavailable(
+            f"合作银行 {bank_code} 系统暂时无法访问（{type(exc).__name__}），请稍后再试"
+        ) from exc
+    if response.status_code in REFUSAL_STATUSES:
+        raise BankRefused(f"合作银行 {bank_code} 拒绝办理：{_reason(response)}")
+    if not response.is_success:
+        raise BankUnavailable(f"合作银行 {bank_code} 系统返回 HTTP {response.status_code}")
+    answer = response.json()
+    return answer if isinstance(answer, dict) else {}
+
+
+def activate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
+    """Activate the card's account (the bank's part of one-step activation)."""
+    body = {"bank_code": bank_code, "card_number": card_number, "account": account}
+    _post(bank_code, "/accounts/activate", body, key)
+
+
+def deactivate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
+    """Undo :func:`activate_account` (compensation of a failed activation)."""
+    body = {"bank_code": bank_code, "card_number": card_number, "account": account}
+    _post(bank_code, "/accounts/deactivate", body, key)
+
+
+def bind_card(*, bank_code: str, card_number: str, activate: bool, key: str) -> str:
+    """Bind the card to an account at this bank (opening one if needed); the account number."""
+    body = {"bank_code": bank_code, "card_number": card_number, "activate": activate}
+    answer = _post(bank_code, "/cards/bind", body, key)
+    account = answer.get("account")
+    if not isinstance(account, str) or not account.isdigit():
+        raise BankUnavailable(f"合作银行 {bank_code} 的绑定应答缺少账号")
+    return account
+
+
+def unbind_card(*, bank_code: str, card_number: str, key: str) -> None:
+    """Unbind the card from its account at this bank (the card moved to another bank)."""
+    _post(bank_code, "/cards/unbind", {"bank_code": bank_code, "card_number": card_number}, key)
+
+
+def balance(*, bank_code: str, card_number: str, account: str) -> Balance:
+    """The account's balance now."""
+    body = {"bank_code": bank_code, "card_number": card_number, "account": account}
+    answer = _post(bank_code, "/accounts/balance", body, None)
+    try:
+        return Balance(
+            balance_fen=int(answer["balance_fen"]),
+            available_fen=int(answer["available_fen"]),
+            currency=str(answer.get("currency", "CNY")),
+            as_of=datetime.fromisoformat(str(answer["as_of"])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BankUnavailable(f"合作银行 {bank_code} 的余额应答格式不正确") from exc
+
+
+def transactions(
+    *,
+    bank_code: str,
+    card_number: str,
+    account: str,
+    start: date | None,
+    end: date | None,
+    limit: int,
+) -> list[BankTransaction]:
+    """The account's transactions, newest first."""
+    body: dict[str, Any] = {
+        "bank_code": bank_code,
+        "card_number": card_number,
+        "account": account,
+        "start_date": start.isoformat() if start else None,
+        "end_date": end.isoformat() if end else None,
+        "limit": limit,
+    }
+    answer = _post(bank_code, "/accounts/transactions", body, None)
+    try:
+        return [
+            BankTransaction(
+                occurred_at=datetime.fromisoformat(str(item["occurred_at"])),
+                amount_fen=int(item["amount_fen"]),
+                balance_fen=int(item["balance_fen"]),
+                kind=str(item["kind"]),
+                description=str(item.get("description", "")),
+            )
+            for item in answer.get("items", [])
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BankUnavailable(f"合作银行 {bank_code} 的交易明细应答格式不正确") from exc

@@ -1,0 +1,191 @@
+"""Every query of the issuance component."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import column, func, or_, select, table
+from sqlalchemy.orm import Session
+
+from sscard.issuance.models import (
+    Batch,
+    Box,
+    Card,
+    CardEvent,
+    Failure,
+    Handover,
+    IdempotentCall,
+    NumberRange,
+)
+
+# The registry's person table, named here only for read-only counting by employer and
+# community (card-holding statistics); the issuance component never writes to it.
+_person = table("registry_person", column("id"), column("employer_id"), column("community_code"))
+
+
+def card(session: Session, card_id: str) -> Card | None:
+    return session.get(Card, card_id)
+
+
+def card_by_number(session: Session, card_number: str) -> Card | None:
+    return session.scalars(select(Card).where(Card.card_number == card_number)).first()
+
+
+def card_by_id_code(session: Session, card_id_code: str) -> Card | None:
+    return session.scalars(select(Card).where(Card.card_id_code == card_id_code)).first()
+
+
+def cards_of_person(session: Session, person_id: str) -> list[Card]:
+    stmt = select(Card).where(Card.person_id == person_id).order_by(Card.applied_at.desc())
+    return list(session.scalars(stmt))
+
+
+def live_card_of_person(session: Session, person_id: str) -> Card | None:
+    stmt = select(Card).where(
+        Card.person_id == person_id, Card.status.not_in(("failed", "cancelled"))
+    )
+    return session.scalars(stmt).first()
+
+
+def timeline(session: Session, card_id: str) -> list[CardEvent]:
+    stmt = select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)
+    return list(session.scalars(stmt))
+
+
+def ranges_for_update(session: Session, region_code: str) -> list[NumberRange]:
+    stmt = (
+        select(NumberRange)
+        .where(
+            NumberRange.region_code == region_code,
+            NumberRange.status == "active",
+            NumberRange.next_value <= NumberRange.last_value,
+        )
+        .order_by(NumberRange.id)
+        .with_for_update()
+    )
+    return list(session.scalars(stmt))
+
+
+def ranges(session: Session, region_code: str | None = None) -> list[NumberRange]:
+    stmt = select(NumberRange).order_by(NumberRange.region_code, NumberRange.id)
+    if region_code:
+        stmt = stmt.where(NumberRange.region_code == region_code)
+    return list(session.scalars(stmt))
+
+
+def overlapping_range(session: Session, prefix: str, start: int, end: int) -> NumberRange | None:
+    stmt = select(NumberRange).where(
+        NumberRange.prefix == prefix,
+        NumberRange.next_value <= end,
+        NumberRange.last_value >= start,
+    )
+    return session.scalars(stmt).first()
+
+
+def lapsed_temporary_losses(session: Session, before: datetime, limit: int) -> list[Card]:
+    stmt = (
+        select(Card)
+        .where(Card.status == "temporarily_lost", Card.lost_at <= before)
+        .order_by(Card.lost_at)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def batch(session: Session, batch_id: int) -> Batch | None:
+    return session.get(Batch, batch_id)
+
+
+def batch_by_no(session: Session, batch_no: str) -> Batch | None:
+    return session.scalars(select(Batch).where(Batch.batch_no == batch_no)).first()
+
+
+def batches(session: Session, *, limit: int) -> list[Batch]:
+    return list(session.scalars(select(Batch).order_by(Batch.id.desc()).limit(limit)))
+
+
+def box(session: Session, code: str) -> Box | None:
+    return session.get(Box, code)
+
+
+def cards_in_box(session: Session, code: str) -> list[Card]:
+    stmt = select(Card).where(Card.box_code == code).order_by(Card.box_position)
+    return list(session.scalars(stmt))
+
+
+def handovers_of(session: Session, card: Card) -> list[Handover]:
+    conditions = [Handover.card_id == card.id]
+    if card.box_code:
+        conditions.append(Handover.box_code == card.box_code)
+    stmt = select(Handover).where(or_(*conditions)).order_by(Handover.handed_at, Handover.id)
+    return list(session.scalars(stmt))
+
+
+def failures(
+    session: Session, *, status: str | None, batch_id: int | None, limit: int
+) -> list[Failure]:
+    stmt = select(Failure).order_by(Failure.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Failure.status == status)
+    if batch_id is not None:
+        stmt = stmt.where(Failure.batch_id == batch_id)
+    return list(session.scalars(stmt))
+
+
+def failure(session: Session, failure_id: int) -> Failure | None:
+    return session.get(Failure, failure_id)
+
+
+def open_failures_of(session: Session, card_id: str) -> list[Failure]:
+    stmt = select(Failure).where(Failure.card_id == card_id, Failure.status == "open")
+    return list(session.scalars(stmt))
+
+
+def idempotent_call(session: Session, institution_code: str, key: str) -> IdempotentCall | None:
+    return session.get(IdempotentCall, (institution_code, key))
+
+
+def holding_by(session: Session, group: str, statuses: Sequence[str]) -> list[tuple[str, int]]:
+    """Card counts (cards in ``statuses``) per employer id or community code of the holders."""
+    key = _person.c.employer_id if group == "employer" else _person.c.community_code
+    stmt = (
+        select(key, func.count())
+        .select_from(Card)
+        .join(_person, _person.c.id == Card.person_id)
+        .where(Card.status.in_(statuses), key.is_not(None))
+        .group_by(key)
+        .order_by(func.count().desc())
+    )
+    return [(str(row[0]), int(row[1])) for row in session.execute(stmt)]
+
+
+def failures_by(session: Session, group: str) -> list[tuple[str, int]]:
+    """Open card-making failures per employer id or community code of the holders."""
+    key = _person.c.employer_id if group == "employer" else _person.c.community_code
+    stmt = (
+        select(key, func.count())
+        .select_from(Failure)
+        .join(Card, Card.id == Failure.card_id)
+        .join(_person, _person.c.id == Card.person_id)
+        .where(Failure.status == "open", key.is_not(None))
+        .group_by(key)
+        .order_by(func.count().desc())
+    )
+    return [(str(row[0]), int(row[1])) for row in session.execute(stmt)]
+
+
+def status_counts(session: Session, batch_id: int | None = None) -> dict[str, int]:
+    stmt = select(Card.status, func.count()).group_by(Card.status)
+    if batch_id is not None:
+        stmt = stmt.where(Card.batch_id == batch_id)
+    return {row[0]: int(row[1]) for row in session.execute(stmt)}
+
+
+def cards_with_status(
+    session: Session, statuses: Sequence[str], *, region_code: str | None, limit: int
+) -> list[Card]:
+    stmt = select(Card).where(Card.status.in_(statuses)).order_by(Card.applied_at).limit(limit)
+    if region_code:
+        stmt = stmt.where(Card.region_code == region_code)
+    return list(session.scalars(stmt))

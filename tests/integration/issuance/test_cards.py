@@ -1,0 +1,174 @@
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+from tests.integration.cards import _active, _apply, _made
+
+from sscard.errors import ValidationFailed
+from sscard.issuance import service
+from sscard.issuance.errors import (
+    ActiveCardExists,
+    ApplicationRefused,
+    NumbersExhausted,
+    PinIncorrect,
+    PinLocked,
+    RestoreRefused,
+    TransitionNotAllowed,
+)
+from sscard.issuance.events import CardStatusChanged
+from sscard.issuance.schemas import HandoverIn, RangeIn, ReplacementIn
+from sscard.kit import events
+from sscard.kit.context import Actor
+
+Person = Callable[..., str]
+
+
+def test_an_application_needs_a_live_registered_person_with_a_photo(
+    session: Session, clerk: Actor, bank: str, person: Person
+) -> None:
+    without_photo = person(photo=False)
+    with pytest.raises(ApplicationRefused) as refused:
+        _apply(session, clerk, bank, without_photo)
+    assert refused.value.fields[0].field == "photo"
+    card = _apply(session, clerk, bank, person())
+    assert card.status == "applied" and card.region_code == "370800"
+
+
+def test_a_person_never_has_two_live_cards(
+    session: Session, clerk: Actor, bank: str, person: Person
+) -> None:
+    holder = person()
+    _apply(session, clerk, bank, holder)
+    with pytest.raises(ActiveCardExists):
+        _apply(session, clerk, bank, holder)
+
+
+def test_the_chosen_bank_must_be_a_bank(session: Session, clerk: Actor, person: Person) -> None:
+    from sscard.iam import service as iam_service
+
+    hall = iam_service.ensure_platform_institution(session).code
+    with pytest.raises(ApplicationRefused) as refused:
+        _apply(session, clerk, hall, person())
+    assert refused.value.fields[0].field == "bank_code"
+
+
+def test_numbers_come_from_ranges_in_order_and_run_out_clearly(
+    session: Session, clerk: Actor
+) -> None:
+    service.add_range(session, data=RangeIn(region_code="379900", prefix="Z", start=7, end=9))
+    assert service.allocate_numbers(session, region_code="379900", count=2) == [
+        "Z00000007",
+        "Z00000008",
+    ]
+    with pytest.raises(NumbersExhausted) as refused:
+        service.allocate_numbers(session, region_code="379900", count=2)
+    assert "还需 1 个" in refused.value.message
+
+
+def test_a_card_is_made_issued_activated_reported_lost_and_unlocked_with_a_timeline(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    seen: list[CardStatusChanged] = []
+    with events.subscriptions(keep_existing=True):
+        events.subscribe(CardStatusChanged, lambda _s, e: seen.append(e))
+        card = _active(session, clerk, bank, person())
+        service.report_loss(session, card_ref=card.card_number or "", temporary=False, actor=clerk)
+        service.unlock(session, card_ref=card.card_number or "", actor=clerk)
+    assert card.status == "active" and card.bank_account_masked == "621700*********0123"
+    assert service.bank_account(session, card=card) == "6217001234567890123"
+    assert [e.to_status for e in seen][-3:] == ["active", "lost", "active"]
+    detail = service.card_detail(session, card)
+    assert [e.action for e in detail.timeline][:3] == ["apply", "assign_number", "submit"]
+    assert detail.timeline[-1].action_name == "解挂"
+
+
+def test_a_cancelled_card_cannot_be_reported_lost(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    card = _active(session, clerk, bank, person())
+    service.cancel(session, card_ref=card.id, reason="持卡人申请注销", actor=clerk)
+    with pytest.raises(TransitionNotAllowed) as refused:
+        service.report_loss(session, card_ref=card.id, temporary=True, actor=clerk)
+    assert "已注销" in refused.value.message
+
+
+def test_a_cancellation_is_restored_within_the_window_but_not_after_a_replacement(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    card = _active(session, clerk, bank, person())
+    service.cancel(session, card_ref=card.id, reason="误操作", actor=clerk)
+    assert service.restore(session, card_ref=card.id, actor=clerk).status == "active"
+    new = service.replace(
+        session, card_ref=card.id, data=ReplacementIn(reason="damaged"), actor=clerk
+    )
+    assert card.status == "cancelled" and new.status == "applied"
+    assert new.replaces_card_id == card.id and card.replaced_by_card_id == new.id
+    with pytest.raises(RestoreRefused):
+        service.restore(session, card_ref=card.id, actor=clerk)
+
+
+def test_a_temporary_loss_lapses(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    card = _active(session, clerk, bank, person())
+    service.report_loss(session, card_ref=card.id, temporary=True, actor=clerk)
+    assert card.lost_at is not None
+    card.lost_at = card.lost_at - timedelta(days=6)
+    session.flush()
+    assert service.lapse_temporary_losses(session) >= 1
+    assert card.status == "active"
+
+
+def test_wrong_pins_lock_the_pin_and_a_counter_reset_unlocks_it(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    holder = person()
+    card = _active(session, clerk, bank, holder)
+    with pytest.raises(ValidationFailed):
+        service.set_pin(session, card_ref=card.id, pin="123456", actor=clerk)
+    service.set_pin(session, card_ref=card.id, pin="802417", actor=clerk)
+    with pytest.raises(PinIncorrect):
+        service.verify_pin(session, card=card, pin="000001")
+    card.pin_failures = 3
+    with pytest.raises(PinLocked):
+        service.verify_pin(session, card=card, pin="802417")
+    service.reset_pin(session, card_ref=card.id, id_number=holder, new_pin="730518", actor=clerk)
+    service.verify_pin(session, card=card, pin="730518")
+    assert card.pin_failures == 0
+
+
+def test_a_box_handover_moves_every_card_and_issues_to_the_holder(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    from sscard.issuance.models import Box
+
+    cards = [_made(session, clerk, _apply(session, clerk, bank, person()), n) for n in range(3)]
+    session.add(
+        Box(
+            code="BOX-T1",
+            vendor_code="VENDOR-HD",
+            card_count=3,
+            location="VENDOR-HD",
+            updated_at=cards[0].updated_at,
+        )
+    )
+    for position, card in enumerate(cards, 1):
+        card.box_code, card.box_position = "BOX-T1", position
+    session.flush()
+    service.handover(
+        session,
+        data=HandoverIn(box_code="BOX-T1", to_place=bank, handler="卡商甲", receiver="网点乙"),
+        actor=clerk,
+    )
+    assert {c.status for c in cards} == {"at_distribution_point"}
+    assert {c.location for c in cards} == {bank}
+    service.handover(
+        session,
+        data=HandoverIn(
+            card_number=cards[0].card_number, to_place="holder", handler="网点乙", receiver="持卡人"
+        ),
+        actor=clerk,
+    )
+    assert cards[0].status == "issued"
+    assert [h.to_place for h in service.handovers(session, card=cards[0])] == [bank, "holder"]
