@@ -91,6 +91,9 @@ def engine(database_url: str) -> Iterator[Engine]:
 
     reset_settings()
     engine = db.configure(database_url)
+    from sscard import bootstrap
+
+    bootstrap.reset_caches()
     migrate.upgrade("head", engine=engine)
     yield engine
 

@@ -49,7 +49,7 @@ def upgrade() -> None:
             "system_key",
             "kind",
             "external_code",
-            name=op.f("uq_exchange_entity_mapping_system_key"),
+            name=op.f("uq_exchange_entity_mapping_system_key_kind_external_code"),
         ),
     )
     op.create_table(

@@ -58,7 +58,9 @@ class HistoryIn(AccountIn):
 
 
 class FaultIn(BaseModel):
-    operation: Literal["open", "activate", "deactivate", "bind", "unbind", "balance", "transactions"]
+    operation: Literal[
+        "open", "activate", "deactivate", "bind", "unbind", "balance", "transactions"
+    ]
     mode: Literal["refuse", "unavailable"]
     times: int | None = Field(default=None, ge=1)
     card_numbers: list[str] | None = None

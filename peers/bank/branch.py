@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import gmssl_pyx
 import httpx
 
 VENDOR_CODE = "BK01"
@@ -35,7 +34,13 @@ def card_id_code(region_code: str, serial: int, *, generation: int = 3) -> str:
     """The 32-character card identification code the printer writes (docs/formats.md)."""
     year = datetime.now(UTC).year
     first30 = f"{region_code}156{generation}{VENDOR_CODE}{year:04d}{serial:012d}"
-    return first30 + bytes(gmssl_pyx.sm3_hash(first30.encode("ascii")))[:1].hex().upper()
+    return first30 + mod97_check(first30)
+
+
+def mod97_check(first30: str) -> str:
+    """ISO/IEC 7064 MOD 97-10 check digits (letters count A=10 ... Z=35, as in IBANs)."""
+    number = int("".join(str(int(c, 36)) for c in first30))
+    return f"{98 - (number * 100) % 97:02d}"
 
 
 def atr() -> str:

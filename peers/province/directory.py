@@ -8,8 +8,6 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import gmssl_pyx
-
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -23,7 +21,13 @@ def citizen_id(region: str, born: str, sequence: int) -> str:
 def card_id_code(region_code: str, year: int, serial: int, *, vendor: str = "HD01") -> str:
     """A card identification code with its check characters (docs/formats.md)."""
     first30 = f"{region_code}1563{vendor}{year:04d}{serial:012d}"
-    return first30 + bytes(gmssl_pyx.sm3_hash(first30.encode("ascii")))[:1].hex().upper()
+    return first30 + mod97_check(first30)
+
+
+def mod97_check(first30: str) -> str:
+    """ISO/IEC 7064 MOD 97-10 check digits (letters count A=10 ... Z=35, as in IBANs)."""
+    number = int("".join(str(int(c, 36)) for c in first30))
+    return f"{98 - (number * 100) % 97:02d}"
 
 
 @dataclass

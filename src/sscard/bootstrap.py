@@ -47,6 +47,18 @@ def wire() -> None:
     _wired = True
 
 
+def reset_caches() -> None:
+    """Forget every per-process cache (keys, copy states, terminals): when the process is
+    pointed at another database, as the test suite does between SQLite and PostgreSQL."""
+    from sscard.crypto import service as crypto_service
+    from sscard.ecard import service as ecard_service
+    from sscard.scenarios import service as scenarios_service
+
+    crypto_service.forget_cached_keys()
+    ecard_service.forget_states()
+    scenarios_service.forget_cache()
+
+
 def production_problems() -> list[str]:
     """Reasons the platform must not start in production mode (empty when it may)."""
     from sscard import db

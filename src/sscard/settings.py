@@ -51,10 +51,15 @@ class Settings(BaseSettings):
     card_max_pin_failures: int = 3
     card_validity_years: int = 10
 
+    audit_chains: int = Field(
+        default=0, description="Parallel audit chains; 0 = 1 on SQLite, 8 on PostgreSQL."
+    )
+
     ecard_code_ttl_seconds: int = 60
     ecard_offline_minutes: int = 10
     ecard_max_pin_failures: int = 5
     ecard_session_minutes: int = 30
+    ecard_family_max: int = 5
     face_verifier: str | None = Field(
         default=None,
         description="module:callable of a real face-verification service (see docs/ecard.md).",

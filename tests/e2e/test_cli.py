@@ -42,9 +42,9 @@ def test_a_fresh_database_is_migrated_seeded_twice_and_verified(env: dict[str, s
     assert "behind" in sscard("db", "current", env=env).stdout
     assert sscard("db", "upgrade", env=env).returncode == 0
     assert "up to date" in sscard("db", "current", env=env).stdout
-    first = sscard("demo", "seed", env=env)
+    first = sscard("demo", "seed", "--persons", "20", env=env)
     assert first.returncode == 0 and "operators: 7 created" in first.stdout
-    second = sscard("demo", "seed", env=env)
+    second = sscard("demo", "seed", "--persons", "20", env=env)
     assert "operators: 0 created" in second.stdout and "institutions: 0 created" in second.stdout
     listed = sscard("operators", "list", env=env).stdout
     assert "clerk" in listed and "HALL-RC" in listed
@@ -117,7 +117,7 @@ def test_production_refuses_demo_accounts(env: dict[str, str], engine: object) -
     assert PG_URL is not None
     pg_env = {**env, "SSCARD_DATABASE_URL": PG_URL}
     sscard("db", "upgrade", env=pg_env)
-    sscard("demo", "seed", env=pg_env)
+    sscard("demo", "seed", "--persons", "0", env=pg_env)
     result = sscard("serve", env={**pg_env, "SSCARD_ENV": "production"})
     assert result.returncode == 1
     assert "demo account 'admin' is active" in result.stderr

@@ -41,3 +41,29 @@ def _active(session: Session, clerk: Actor, bank: str, id_number: str) -> Card:
     card = _made(session, clerk, _apply(session, clerk, bank, id_number))
     service.transition(session, card=card, action=Action.issue, actor=clerk)
     return service.transition(session, card=card, action=Action.activate, actor=clerk)
+
+
+def signed(session: Session, actor: Actor, bank: str, holder: str, channel: str):  # type: ignore[no-untyped-def]
+    """Make ``holder``'s card active with a PIN and sign its e-card in ``channel``."""
+    import base64
+
+    from pydantic import SecretStr
+
+    from sscard.ecard import service as ecard_service
+    from sscard.ecard.schemas import RealPerson, SignIn
+    from sscard.registry import service as registry_service
+
+    card = _active(session, actor, bank, holder)
+    service.set_pin(session, card_ref=card.id, pin="802417", actor=actor)
+    photo = registry_service.photo_bytes(session, person_id=card.person_id) or b""
+    data = SignIn(
+        id_number=holder,
+        name="测试人员",
+        card_number=card.card_number or "",
+        card_pin=SecretStr("802417"),
+        channel_code=channel,
+        real_person=RealPerson(method="demo", image_base64=base64.b64encode(photo).decode()),
+        ecard_pin=SecretStr("246810"),
+    )
+    ecard, copy = ecard_service.sign(session, data=data, actor=actor)
+    return card, ecard, copy

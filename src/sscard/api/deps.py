@@ -52,6 +52,11 @@ def check_csrf(request: Request) -> None:
 
 
 def _actor(request: Request, session: DbSession) -> Actor:
+    return authenticate(request, session)
+
+
+def authenticate(request: Request, session: Session) -> Actor:
+    """The actor behind the request's bearer token or page session (and the CSRF check)."""
     raw = bearer_token(request)
     if raw is not None and scenarios_service.is_terminal_token(raw):
         actor, scenario = scenarios_service.resolve_terminal(session, raw=raw)

@@ -1,11 +1,17 @@
 """The hash chain, as pure functions.
 
-Design overview: entry *n* stores ``prev_hash`` (entry *n-1*'s hash, or 64 zeros for the
-first) and ``entry_hash = SM3(prev_hash || canonical(entry))``, where ``canonical`` is a
-JSON rendering of every stored field except the hashes, with sorted keys and no spaces.
-Editing any field breaks that entry's hash; deleting or reordering rows breaks the
-``seq`` run or the ``prev_hash`` links; deleting the newest rows is caught by the head
-row, which keeps the tip (``sscard audit anchor`` prints it for keeping elsewhere).
+Design overview: entry *n* of a chain stores ``prev_hash`` (entry *n-1*'s hash, or 64
+zeros for the first) and ``entry_hash = SM3(prev_hash || canonical(entry))``, where
+``canonical`` is a JSON rendering of every stored field except the hashes, with sorted keys
+and no spaces. Editing any field breaks that entry's hash; deleting or reordering rows
+breaks the ``seq`` run or the ``prev_hash`` links; deleting the newest rows is caught by the
+chain's head row, which keeps the tip (``sscard audit anchor`` prints the tips for keeping
+elsewhere).
+
+Parallel chains: appending locks the chain's head row until the transaction commits, so
+one chain admits one writer at a time. A busy platform (thousands of audited verifications
+a second) spreads its units of work over several chains (``SSCARD_AUDIT_CHAINS``; 1 on
+SQLite, which has one writer anyway, 8 on PostgreSQL); each chain is verified on its own.
 """
 
 from __future__ import annotations

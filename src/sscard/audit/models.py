@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, BigIntPK
@@ -15,8 +15,10 @@ class AuditEntry(Base):
     __tablename__ = "audit_entry"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    """Position in the chain: 1, 2, 3 ... without gaps."""
+    chain: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Which of the parallel chains the entry belongs to (see audit/chain.py)."""
+    seq: Mapped[int] = mapped_column(BigInteger)
+    """Position in its chain: 1, 2, 3 ... without gaps."""
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
     actor_kind: Mapped[str] = mapped_column(String(16))
@@ -40,6 +42,7 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
+        UniqueConstraint("chain", "seq"),
         Index("ix_audit_entry_subject", "subject_type", "subject_id"),
         Index("ix_audit_entry_actor", "actor_kind", "actor_id"),
         Index("ix_audit_entry_occurred_at", "occurred_at"),
@@ -48,7 +51,7 @@ class AuditEntry(Base):
 
 
 class AuditChainHead(Base):
-    """The single row that serialises appends and remembers the chain tip."""
+    """One row per chain: it serialises appends to that chain and remembers its tip."""
 
     __tablename__ = "audit_chain_head"
 

@@ -5,30 +5,58 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sscard.audit.models import AuditChainHead, AuditEntry
 from sscard.db import utcnow
 
-HEAD_ID = 1
+HEAD = cast(Table, AuditChainHead.__table__)
+ENTRY = cast(Table, AuditEntry.__table__)
+GENESIS = "0" * 64
 
 
-def lock_head(session: Session) -> AuditChainHead:
-    head = session.scalars(
-        select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update()
-    ).one_or_none()
-    if head is None:
-        head = AuditChainHead(id=HEAD_ID, seq=0, entry_hash="0" * 64, updated_at=utcnow())
-        session.add(head)
-        session.flush()
-    return head
+def _create_head(session: Session, chain: int) -> None:
+    values = {"id": chain, "seq": 0, "entry_hash": GENESIS, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(HEAD).values(**values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(HEAD).values(**values).on_conflict_do_nothing())
 
 
-def get_head(session: Session) -> AuditChainHead | None:
-    return session.get(AuditChainHead, HEAD_ID)
+def lock_head(session: Session, chain: int) -> tuple[int, str]:
+    """Lock chain ``chain``'s head until commit; its (seq, hash), created if missing."""
+    stmt = select(HEAD.c.seq, HEAD.c.entry_hash).where(HEAD.c.id == chain).with_for_update()
+    row = session.execute(stmt).first()
+    if row is None:
+        _create_head(session, chain)
+        row = session.execute(stmt).one()
+    return int(row[0]), str(row[1])
+
+
+def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(insert(ENTRY), rows)
+
+
+def set_head(session: Session, chain: int, seq: int, entry_hash: str) -> None:
+    session.execute(
+        update(HEAD)
+        .where(HEAD.c.id == chain)
+        .values(seq=seq, entry_hash=entry_hash, updated_at=utcnow())
+    )
+
+
+def heads(session: Session) -> list[AuditChainHead]:
+    return list(session.scalars(select(AuditChainHead).order_by(AuditChainHead.id)))
+
+
+def chains_with_entries(session: Session) -> list[int]:
+    return [int(c) for c in session.scalars(select(ENTRY.c.chain).distinct())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +98,21 @@ def search(
 ) -> tuple[list[AuditEntry], int]:
     stmt = _filtered(flt)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit))
+    rows = session.scalars(stmt.order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
     return list(rows), total
 
 
-def iter_chain(session: Session, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    """Every entry in ``seq`` order, as plain dicts, a batch at a time."""
-    columns = list(AuditEntry.__table__.columns)
+def iter_chain(session: Session, chain: int, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every entry of one chain in ``seq`` order, as plain dicts, a batch at a time."""
+    columns = list(ENTRY.columns)
     after = 0
     while True:
         rows = (
             session.execute(
-                select(*columns).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
+                select(*columns)
+                .where(ENTRY.c.chain == chain, ENTRY.c.seq > after)
+                .order_by(ENTRY.c.seq)
+                .limit(batch)
             )
             .mappings()
             .all()

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 class AuditEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    chain: int
     seq: int
     occurred_at: datetime
     actor_kind: str
@@ -39,8 +40,12 @@ class AuditPage(BaseModel):
 class ChainReport(BaseModel):
     ok: bool
     entries: int
+    chains: int = 1
     head_seq: int
+    """Sum of the chains' sequence numbers (entries written)."""
     head_hash: str
+    """SM3 over every chain's tip: one value to keep outside the database."""
+    broken_chain: int | None = None
     broken_seq: int | None = None
     broken_entry_id: int | None = None
     reason: str | None = None

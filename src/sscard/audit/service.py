@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from sscard.audit import chain, repository
-from sscard.audit.models import AuditEntry
+from sscard.audit import chain as chain_rules
+from sscard.audit import repository
 from sscard.audit.repository import EntryFilter
 from sscard.audit.schemas import AuditEntryOut, AuditPage, ChainReport
+from sscard.crypto import primitives
 from sscard.db import utcnow
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.masking import mask_text
+from sscard.settings import get_settings
 
 __all__ = ["EntryFilter", "append", "search", "verify_chain", "register_subscribers"]
 
@@ -44,22 +47,30 @@ def _entry_values(rec: AccessRecord, seq: int) -> dict[str, object]:
     }
 
 
-def append(session: Session, records: list[AccessRecord]) -> list[AuditEntry]:
-    """Append records to the chain inside the caller's transaction (head row locked)."""
+def chain_count() -> int:
+    """How many parallel chains appends spread over (1 on SQLite, 8 on PostgreSQL by default)."""
+    settings = get_settings()
+    if settings.audit_chains > 0:
+        return settings.audit_chains
+    return 1 if settings.is_sqlite else 8
+
+
+def append(session: Session, records: list[AccessRecord], *, chain: int | None = None) -> int:
+    """Append records to one chain inside the caller's transaction (its head row locked)."""
     if not records:
-        return []
-    head = repository.lock_head(session)
-    prev, seq = head.entry_hash, head.seq
-    entries = []
+        return 0
+    chain = chain or secrets.randbelow(chain_count()) + 1
+    seq, prev = repository.lock_head(session, chain)
+    rows = []
     for rec in records:
         seq += 1
         values = _entry_values(rec, seq)
-        digest = chain.entry_hash(prev, values)
-        entries.append(AuditEntry(**values, prev_hash=prev, entry_hash=digest))
+        digest = chain_rules.entry_hash(prev, values)
+        rows.append({**values, "chain": chain, "prev_hash": prev, "entry_hash": digest})
         prev = digest
-    session.add_all(entries)
-    head.seq, head.entry_hash, head.updated_at = seq, prev, utcnow()
-    return entries
+    repository.insert_entries(session, rows)
+    repository.set_head(session, chain, seq, prev)
+    return len(rows)
 
 
 def search(session: Session, flt: EntryFilter, *, page: int = 1, page_size: int = 50) -> AuditPage:
@@ -70,39 +81,56 @@ def search(session: Session, flt: EntryFilter, *, page: int = 1, page_size: int 
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute the whole chain and report the first broken entry, if any."""
-    head = repository.get_head(session)
-    head_view = {"seq": head.seq, "entry_hash": head.entry_hash} if head else None
+    """Recompute every chain and report the first broken entry, if any."""
+    heads = {h.id: h for h in repository.heads(session)}
+    counted = 0
+    for number in sorted(set(heads) | set(repository.chains_with_entries(session))):
+        tip = heads.get(number)
+        view = {"seq": tip.seq, "entry_hash": tip.entry_hash} if tip else None
+        broken, seen = _verify_one(session, number, view)
+        counted += seen
+        if broken is not None:
+            return ChainReport(
+                ok=False, entries=counted, chains=len(heads), head_seq=tip.seq if tip else 0,
+                head_hash=tip.entry_hash if tip else chain_rules.GENESIS, broken_chain=number,
+                broken_seq=broken.seq, broken_entry_id=broken.entry_id, reason=broken.reason,
+            )  # fmt: skip
+    total_seq = sum(h.seq for h in heads.values())
+    return ChainReport(ok=True, entries=counted, chains=len(heads), head_seq=total_seq,
+                       head_hash=_tips_digest(heads))  # fmt: skip
+
+
+def _verify_one(
+    session: Session, number: int, view: dict[str, Any] | None
+) -> tuple[chain_rules.Break | None, int]:
     counted = 0
 
     def counting() -> Iterator[dict[str, Any]]:
         nonlocal counted
-        for entry in repository.iter_chain(session):
+        for entry in repository.iter_chain(session, number):
             counted += 1
             yield entry
 
-    broken = chain.verify(counting(), head=head_view)
-    return ChainReport(
-        ok=broken is None,
-        entries=counted,
-        head_seq=head.seq if head else 0,
-        head_hash=head.entry_hash if head else chain.GENESIS,
-        broken_seq=broken.seq if broken else None,
-        broken_entry_id=broken.entry_id if broken else None,
-        reason=broken.reason if broken else None,
-    )
+    return chain_rules.verify(counting(), head=view), counted
 
 
-def head(session: Session) -> tuple[int, str]:
-    """The chain tip (sequence number and hash) for keeping outside the database."""
-    tip = repository.get_head(session)
-    return (tip.seq, tip.entry_hash) if tip else (0, chain.GENESIS)
+def _tips_digest(heads: dict[int, Any]) -> str:
+    joined = "|".join(f"{n}:{h.seq}:{h.entry_hash}" for n, h in sorted(heads.items()))
+    return primitives.sm3(joined.encode()).hex() if heads else chain_rules.GENESIS
+
+
+def head(session: Session) -> list[tuple[int, int, str]]:
+    """Every chain's tip (chain, sequence number, hash) for keeping outside the database."""
+    return [(h.id, h.seq, h.entry_hash) for h in repository.heads(session)]
 
 
 def _write_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released: the records wait for the real commit
     if session.new or session.dirty or session.deleted:
         session.flush()
-    append(session, access.drain(session))
+    if session.info.get(access.PENDING):
+        append(session, access.drain(session))
 
 
 _registered = False
@@ -116,3 +144,30 @@ def register_subscribers() -> None:
     access.install()
     event.listen(Session, "before_commit", _write_pending)
     _registered = True
+
+
+def subject_history(
+    session: Session,
+    *,
+    subject_type: str,
+    subject_id: str,
+    exclude_actor_id: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> AuditPage:
+    """Entries about one subject, newest first, optionally without one actor's own acts
+    (a resident asking who accessed their data leaves out what they did themselves)."""
+    from sqlalchemy import func, select
+
+    from sscard.audit.models import AuditEntry
+
+    stmt = select(AuditEntry).where(
+        AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id
+    )
+    if exclude_actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id != exclude_actor_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    newest = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    rows = session.scalars(newest.offset((page - 1) * page_size).limit(page_size))
+    items = [AuditEntryOut.model_validate(row) for row in rows]
+    return AuditPage(items=items, total=total, page=page, page_size=page_size)

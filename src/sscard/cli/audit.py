@@ -23,7 +23,8 @@ def verify() -> None:
         return
     row = f" (row id {report.broken_entry_id})" if report.broken_entry_id else ""
     err_console.print(
-        f"[red]chain broken[/red] at entry {report.broken_seq}{row}: {report.reason}",
+        f"[red]chain {report.broken_chain} broken[/red] at entry {report.broken_seq}{row}: "
+        f"{report.reason}",
         highlight=False,
     )
     raise typer.Exit(1)
@@ -48,10 +49,10 @@ def list_entries(
     )
     with unit_of_work() as session:
         page = audit_service.search(session, flt, page=1, page_size=limit)
-    table = Table("seq", "time (UTC)", "actor", "action", "subject", "fields", "outcome")
+    table = Table("chain.seq", "time (UTC)", "actor", "action", "subject", "fields", "outcome")
     for e in page.items:
         table.add_row(
-            str(e.seq),
+            f"{e.chain}.{e.seq}",
             e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
             e.actor_id,
             e.action,
@@ -67,5 +68,6 @@ def list_entries(
 def anchor() -> None:
     """Print the chain head (sequence and hash) to keep outside the database."""
     with unit_of_work() as session:
-        seq, digest = audit_service.head(session)
-    console.print(f"{seq} {digest}")
+        tips = audit_service.head(session)
+    for chain, seq, digest in tips:
+        console.print(f"chain {chain}: {seq} {digest}")

@@ -11,7 +11,10 @@ import typer
 
 from sscard import bootstrap, db
 from sscard.cli import audit as audit_cli
+from sscard.cli import batch as batch_cli
+from sscard.cli import cards as cards_cli
 from sscard.cli import codes as codes_cli
+from sscard.cli import ecard_clients as ecard_clients_cli
 from sscard.cli import keys as keys_cli
 from sscard.cli import operators as operators_cli
 from sscard.cli import registry as registry_cli
@@ -38,7 +41,12 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(operators_cli.app, name="operators")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(registry_cli.app, name="registry")
+app.add_typer(cards_cli.app, name="cards")
+app.add_typer(batch_cli.app, name="batch")
+app.add_typer(batch_cli.mapping_app, name="mapping")
+app.add_typer(batch_cli.issuance_app, name="issuance")
 app.add_typer(codes_cli.app, name="codes")
+app.add_typer(ecard_clients_cli.app, name="ecard-clients")
 app.add_typer(worker_cli.outbox_app, name="outbox")
 app.command("worker")(worker_cli.worker)
 
@@ -139,7 +147,9 @@ def demo_seed(
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
         context.acting(cli_actor(), purpose="demo seed"),
-        Progress(*columns, console=err_console, transient=True) as bar,
+        Progress(
+            *columns, console=err_console, transient=True, disable=not err_console.is_terminal
+        ) as bar,
     ):
         task = bar.add_task("persons", total=persons)
         found = demo.seed_registry(plan, actor=cli_actor(), progress=lambda n: bar.advance(task, n))

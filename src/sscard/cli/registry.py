@@ -90,11 +90,15 @@ def _run_with_progress(job_id: int, options: importing.RunOptions) -> ImportJobO
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    quiet = not err_console.is_terminal
+    with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
         task = bar.add_task("import", total=None, job=job_id, base=0)
 
         def show(progress: importing.Progress) -> None:
             total = max(progress.expected, progress.done)
+            if progress.resumed_from and bar.tasks[0].total is None:
+                # a resumed job: the rows done before this run are not this run's speed
+                bar.reset(task, total=total, completed=progress.resumed_from)
             bar.update(task, total=total, completed=progress.done, base=progress.resumed_from)
 
         options = importing.RunOptions(chunk=options.chunk, workers=options.workers, progress=show)

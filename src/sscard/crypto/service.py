@@ -376,3 +376,8 @@ def init_master_key(session: Session, *, path: Path, production: bool) -> Master
     master = write_master_key_file(path, origin="production" if production else "development")
     keyring.reset()
     return master
+
+
+def forget_cached_keys() -> None:
+    """Drop the process's cached key material (tests, or after restoring a database)."""
+    keyring.reset()

@@ -116,3 +116,6 @@ class Revocation(Base):
     copy_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime]
+
+
+from sscard.ecard import oauth_models as oauth_models  # noqa: E402  (tables of the same component)

@@ -23,11 +23,10 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from sscard import db
@@ -57,10 +56,11 @@ from sscard.ecard.schemas import (
     SignIn,
     VerificationOut,
 )
+from sscard.ecard.verifier import CLOCK_SKEW, CopyState, Refused, Verifier
 from sscard.iam import passwords
 from sscard.iam import service as iam_service
 from sscard.issuance import service as issuance_service
-from sscard.kit import access, events
+from sscard.kit import access, context, events
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.guard import get_guard
@@ -69,29 +69,20 @@ from sscard.scenarios import service as scenarios_service
 from sscard.settings import get_settings
 
 ROOT_KEY = "ecard-copy-root"
+USAGE = cast(Table, Usage.__table__)
 SIGN_KEY = "ecard-sign"
 SESSION_PREFIX = "ser_"
 STATE_SECONDS = 0.5
-CLOCK_SKEW = 5
 SUSPENDED_CARD = {"temporarily_lost", "lost"}
+FOLLOWED = SUSPENDED_CARD | {"active", "cancelled"}
+BEFORE_ACTIVE = {"applied", "submitted", "making", "made", "failed", "in_transit",
+                 "at_distribution_point"}  # fmt: skip
 
 # ---- keys and cached copy states -----------------------------------------------------
 
 _keys: dict[tuple[int, int], bytes] = {}
 _states: dict[int, tuple[float, CopyState | None]] = {}
 _lock = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class CopyState:
-    copy_id: int
-    ecard_id: str
-    person_id: str
-    card_id: str
-    holder_person_id: str
-    proxy: bool
-    status: str
-    key_version: int
 
 
 def ensure_keys(session: Session) -> None:
@@ -140,8 +131,13 @@ def copy_state(session: Session, copy_id: int) -> CopyState | None:
 
 
 def forget_states() -> None:
+    """Drop every per-process cache of this module (tests, or after restoring a database)."""
     with _lock:
         _states.clear()
+        _keys.clear()
+        _briefs.clear()
+        _card_numbers.clear()
+        _scenarios.clear()
 
 
 # ---- signing and copies --------------------------------------------------------------
@@ -286,6 +282,8 @@ def _set_status(session: Session, ecard: ECard, status: str) -> None:
 
 def on_card_status_changed(session: Session, event: issuance_service.CardStatusChanged) -> None:
     """Copies follow the card: lost -> suspended, unlocked -> active, cancelled -> revoked."""
+    if event.to_status not in FOLLOWED or event.from_status in BEFORE_ACTIVE:
+        return  # making, shipping, issuing: no e-card can exist yet
     ecard = session.scalars(select(ECard).where(ECard.card_id == event.card_id)).first()
     if ecard is None:
         return
@@ -362,29 +360,32 @@ def offline_code(session: Session, *, copy: Copy, business: int = 1) -> str:
 # ---- verification --------------------------------------------------------------------
 
 
+_REFUSALS: dict[str, type[Exception]] = {
+    "code_invalid": CodeInvalid,
+    "code_expired": CodeExpired,
+    "card_suspended": CardSuspended,
+    "card_revoked": CardRevoked,
+}
+
+
+def verifier(session: Session) -> Verifier:
+    """The code check wired to the key store and the copy states of this database."""
+    return Verifier(
+        key_for=lambda copy_id, version: copy_key(session, copy_id, version),
+        state_for=lambda copy_id: copy_state(session, copy_id),
+        ttl=get_settings().ecard_code_ttl_seconds,
+        clock=time.time,
+    )
+
+
 def _check(session: Session, text: str, business: int | None) -> tuple[qr.OnlineCode, CopyState]:
     try:
-        code, body, tag = qr.parse_online(text)
-    except qr.CodeInvalid as exc:
-        raise CodeInvalid() from exc
-    state = copy_state(session, code.copy_id)
-    if state is None or code.key_version != state.key_version:
-        raise CodeInvalid()
-    if not qr.mac_matches(primitives.sm3_hmac(copy_key(session, code.copy_id, code.key_version),
-                                              body), tag):  # fmt: skip
-        raise CodeInvalid()
-    age = int(time.time()) - code.issued_at
-    if age < -CLOCK_SKEW:
-        raise CodeInvalid()
-    if age > get_settings().ecard_code_ttl_seconds:
-        raise CodeExpired()
-    if business is not None and business != int(code.business):
-        raise CodeInvalid("二维码的业务类型与本次业务不符")
-    if state.status == "suspended":
-        raise CardSuspended()
-    if state.status == "revoked":
-        raise CardRevoked()
-    return code, state
+        return verifier(session).check(text, business)
+    except Refused as refused:
+        error = _REFUSALS[refused.reason]
+        if refused.detail == "business type":
+            raise CodeInvalid("二维码的业务类型与本次业务不符") from refused
+        raise error() from refused
 
 
 def _claim(session: Session, code: qr.OnlineCode) -> None:
@@ -397,15 +398,16 @@ def verify_code(
     session: Session, *, text: str, business: int | None, scenario_code: str, actor: Actor
 ) -> VerificationOut:
     """Check a scanned code once and tell the terminal what its scenario may see."""
-    scenario = scenarios_service.get_scenario(session, code=scenario_code)
+    attributes = scenario_disclosure(session, scenario_code)
     try:
         code, state = _check(session, text, business)
+        if code.proxy and code.business is qr.Business.payment:
+            raise CodeInvalid("亲情服务（代办）二维码不能用于支付")
         _claim(session, code)
     except (CodeInvalid, CodeExpired, CodeAlreadyUsed, CardSuspended, CardRevoked) as refused:
         _refused(session, text, scenario_code, refused.code, actor)
         raise
-    holder = disclose(session, person_id=state.person_id, card_id=state.card_id,
-                      attributes=list(scenario.disclosure))  # fmt: skip
+    holder = disclose(session, state=state, attributes=attributes)
     _usage(session, state, "verify", int(code.business), scenario_code, "accepted", actor)
     _record(session, "ecard.verify", state.person_id,
             {"scenario": scenario_code, "copy": state.copy_id}, fields=tuple(holder))  # fmt: skip
@@ -434,12 +436,20 @@ def _refused(session: Session, text: str, scenario: str, outcome: str, actor: Ac
 
 
 def _usage(
-    session: Session, state: CopyState, kind: str, business: int | None, scenario: str | None,
-    outcome: str, actor: Actor,
-) -> None:  # fmt: skip
-    session.add(Usage(ecard_id=state.ecard_id, copy_id=state.copy_id, kind=kind,
-                      business=business, scenario_code=scenario, actor_id=actor.id,
-                      outcome=outcome, occurred_at=utcnow()))  # fmt: skip
+    session: Session,
+    state: CopyState,
+    kind: str,
+    business: int | None,
+    scenario: str | None,
+    outcome: str,
+    actor: Actor,
+) -> None:
+    session.execute(
+        insert(USAGE).values(
+            ecard_id=state.ecard_id, copy_id=state.copy_id, kind=kind, business=business,
+            scenario_code=scenario, actor_id=actor.id, outcome=outcome, occurred_at=utcnow(),
+        )
+    )  # fmt: skip
 
 
 def _age_band(born: Any) -> str:
@@ -450,29 +460,83 @@ def _age_band(born: Any) -> str:
     return "老年（60岁及以上）" if age >= 60 else "成年"
 
 
-def disclose(
-    session: Session, *, person_id: str, card_id: str, attributes: list[str]
-) -> dict[str, Any]:
-    """The holder's attributes among ``attributes`` (decrypting only what is asked for)."""
+_briefs: dict[str, tuple[float, registry_service.HolderBrief]] = {}
+_card_numbers: dict[str, str | None] = {}
+_scenarios: dict[str, tuple[float, list[str]]] = {}
+BRIEF_SECONDS = 30.0
+
+
+def _brief(session: Session, person_id: str) -> registry_service.HolderBrief:
+    now = time.monotonic()
+    hit = _briefs.get(person_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = registry_service.holder_brief(session, person_id=person_id)
+    with _lock:
+        _briefs[person_id] = (now + BRIEF_SECONDS, found)
+    return found
+
+
+def _card_number(session: Session, card_id: str) -> str | None:
+    if card_id not in _card_numbers:
+        number = issuance_service.card_by_id(session, card_id=card_id).card_number
+        if number is None:
+            return None
+        _card_numbers[card_id] = number
+    return _card_numbers[card_id]
+
+
+def scenario_disclosure(session: Session, code: str) -> list[str]:
+    """What a scenario may see (cached for a few seconds per process)."""
+    now = time.monotonic()
+    hit = _scenarios.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    disclosure = list(scenarios_service.get_scenario(session, code=code).disclosure)
+    with _lock:
+        _scenarios[code] = (now + 5.0, disclosure)
+    return disclosure
+
+
+def _insurance(session: Session, person_id: str) -> list[str]:
     with access.suppress_reads(session):
         person = registry_service.get_person_by_id(session, person_id=person_id)
         view = registry_service.person_out(session, person)
-    card = issuance_service.card_by_id(session, card_id=card_id)
-    needs_clear = {"name", "id_number"} & set(attributes)
-    clear = registry_service.reveal_fields(session, person) if needs_clear else None
-    values: dict[str, Any] = {
-        "name_masked": person.name_masked,
-        "id_number_masked": person.id_number_masked,
-        "gender": view.gender.name,
-        "birth_date": person.birth_date.isoformat(),
-        "age_band": _age_band(person.birth_date),
-        "card_number": card.card_number,
-        "card_valid": card.status == "active",
-        "region": view.residence_region.name,
-        "insurance": [f"{e.insurance_type.name}:{e.status.name}" for e in view.enrolments],
-    }
-    if clear is not None:
-        values["name"], values["id_number"] = clear.name, clear.id_number
+    return [f"{e.insurance_type.name}:{e.status.name}" for e in view.enrolments]
+
+
+def _clear(session: Session, person_id: str) -> tuple[str, str]:
+    with access.suppress_reads(session):
+        person = registry_service.get_person_by_id(session, person_id=person_id)
+        clear = registry_service.reveal_fields(session, person)
+    return clear.name, clear.id_number
+
+
+def disclose(session: Session, *, state: CopyState, attributes: list[str]) -> dict[str, Any]:
+    """The holder's attributes among ``attributes``, each computed only when asked for."""
+    brief = _brief(session, state.person_id)
+    values: dict[str, Any] = {}
+    for name in attributes:
+        if name == "name_masked":
+            values[name] = brief.name_masked
+        elif name == "id_number_masked":
+            values[name] = brief.id_number_masked
+        elif name == "gender":
+            values[name] = registry_service.gender_name(brief.gender)
+        elif name == "birth_date":
+            values[name] = brief.birth_date.isoformat()
+        elif name == "age_band":
+            values[name] = _age_band(brief.birth_date)
+        elif name == "card_number":
+            values[name] = _card_number(session, state.card_id)
+        elif name == "card_valid":
+            values[name] = state.status == "active"
+        elif name == "region":
+            values[name] = registry_service.region_name(brief.residence_region_code)
+        elif name == "insurance":
+            values[name] = _insurance(session, state.person_id)
+        elif name in ("name", "id_number"):
+            values["name"], values["id_number"] = _clear(session, state.person_id)
     return {a: values[a] for a in attributes if a in values}
 
 
@@ -480,8 +544,7 @@ def _record(
     session: Session, action: str, person_id: str, detail: dict[str, Any],
     fields: tuple[str, ...] = (),
 ) -> None:  # fmt: skip
-    with access.suppress_reads(session):
-        display, _ = registry_service.person_display(session, person_id=person_id)
+    display = _brief(session, person_id).id_number_masked
     record = AccessRecord(
         action=action, subject_type="person", subject_id=person_id, subject_display=display,
         fields=fields, detail=detail,
@@ -536,7 +599,11 @@ def login(
                              expires_at=now + timedelta(minutes=minutes))  # fmt: skip
     session.add(record)
     add_copy(session, ecard=ecard, channel_code=channel_code, holder_person_id=person.id)
-    _record(session, "ecard.login", person.id, {"channel": channel_code})
+    resident = Actor(
+        kind=ActorKind.resident, id=person.id, name=_brief(session, person.id).name_masked
+    )
+    with context.acting(resident, channel=channel_code):
+        _record(session, "ecard.login", person.id, {"channel": channel_code})
     session.flush()
     return raw, record
 
@@ -552,7 +619,7 @@ def resolve_session(session: Session, *, raw: str) -> tuple[Actor, ResidentSessi
     ).first()
     if record is None or record.revoked_at is not None or record.expires_at <= utcnow():
         raise ResidentSessionInvalid()
-    _, name_masked = registry_service.person_display(session, person_id=record.person_id)
+    name_masked = _brief(session, record.person_id).name_masked
     actor = Actor(kind=ActorKind.resident, id=record.person_id, name=name_masked,
                   permissions=frozenset({"ecard.self"}))  # fmt: skip
     return actor, record

@@ -12,12 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sscard.errors import FieldProblem, ValidationFailed
-from sscard.exchange import bank, province_cards, repository, translation, transport
+from sscard.exchange import (
+    bank,
+    files,
+    mapping,
+    province_batch,
+    province_cards,
+    repository,
+    translation,
+    transport,
+)
 from sscard.exchange.errors import (
     CodeNotFound,
     CodeSetNotFound,
@@ -52,6 +62,7 @@ from sscard.exchange.translation import (
 )
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
+from sscard.kit.context import Actor
 
 _translators: dict[str, Translator] = {}
 
@@ -652,3 +663,165 @@ def province_cancel_record(
         region_code=region_code, managing_region_code=managing_region_code, reason=reason,
         key=key,
     )  # fmt: skip
+
+
+# ---- batch card making: files, the province, entity mappings (see docs/formats.md) -----
+
+Package = files.Package
+PackageWriter = files.PackageWriter
+PackageRow = files.Row
+PackageRejected = files.PackageRejected
+TransferKey = files.TransferKey
+ProvinceState = province_batch.ProvinceState
+Unresolved = mapping.Unresolved
+EntityMappingIn = mapping.EntityMappingIn
+EntityMappingOut = mapping.EntityMappingOut
+ResolveIn = mapping.ResolveIn
+UnresolvedOut = mapping.UnresolvedOut
+MappingImportReport = mapping.MappingImportReport
+ACCOUNT_OPENING_COLUMNS = files.ACCOUNT_OPENING.names
+CARD_RESULT_COLUMNS = files.CARD_RESULT.names
+RESULT_SUCCESS, RESULT_FAILURE = files.SUCCESS, files.FAILURE
+FAILURE_STAGES = files.STAGES
+
+
+def account_opening_writer(*, path: Path, batch_no: str) -> files.PackageWriter:
+    """A writer of the batch account-opening package (批量开户文件) for the province."""
+    return files.PackageWriter(
+        path, fmt=files.ACCOUNT_OPENING, batch_no=batch_no,
+        sender=province_batch.city_party(), recipient=province_batch.PROVINCE,
+    )  # fmt: skip
+
+
+def finish_package(session: Session, *, writer: files.PackageWriter) -> files.Manifest:
+    """Sign a package with the city's key and move it into place."""
+    return writer.finish(province_batch.signer(session))
+
+
+def open_card_result(session: Session, *, path: Path) -> files.Package:
+    """A card-making result package (制卡结果文件), checked whole against the province's key."""
+    return files.open_package(
+        path, expect=files.CARD_RESULT, verify=province_batch.province_verifier(session)
+    )
+
+
+def card_result_batch_no(*, path: Path) -> str:
+    """The batch a result package names (unchecked: to find where it belongs)."""
+    return files.peek_manifest(path).batch_no
+
+
+def decrypt_card_result(session: Session, *, source: Path, target: Path) -> Path:
+    """An uploaded result file, SM4-GCM unwrapped when it is wrapped (else ``source``)."""
+    return province_batch.decrypt_upload(session, source=source, target=target)
+
+
+def package_digest(*, path: Path) -> str:
+    """SM3 of a whole file (hex)."""
+    return files.sm3_file(path)
+
+
+def province_transfer_key(session: Session) -> files.TransferKey:
+    """The SM4 key shared with the province for transfer encryption (active version)."""
+    return province_batch.transfer_key(session, party=province_batch.PROVINCE)
+
+
+def submit_batch(*, path: Path, batch_no: str, key: files.TransferKey | None) -> dict[str, Any]:
+    """Send a batch package to the province (wrapped under ``key`` if given); its receipt."""
+    return province_batch.submit(path=path, batch_no=batch_no, key=key)
+
+
+def province_batch_state(*, batch_no: str) -> province_batch.ProvinceState:
+    """The province's state of a batch (accepted, processing, done, failed)."""
+    return province_batch.state(batch_no=batch_no)
+
+
+def download_batch_result(*, batch_no: str, target: Path, encrypt: bool) -> Path:
+    """Download a batch's result package from the province, as sent."""
+    return province_batch.download(batch_no=batch_no, target=target, encrypt=encrypt)
+
+
+def batch_sign_key_pem(session: Session) -> str:
+    """The city's manifest-signing public key as PEM (created on first use)."""
+    return province_batch.ensure_sign_key(session)
+
+
+def write_transfer_key(session: Session, *, party: str, path: Path) -> int:
+    """Write the SM4 transfer key shared with ``party`` to a key file; its version."""
+    key = province_batch.transfer_key(session, party=party)
+    files.write_transfer_key(path, key)
+    return key.version
+
+
+def entity_codes_out(
+    session: Session, *, system: str, kind: str, codes: Iterable[str]
+) -> dict[str, str]:
+    """Our employer, community or card-type codes -> the system's (mapped ones only)."""
+    return mapping.to_external(session, system=system, kind=kind, codes=codes)
+
+
+def entity_codes_in(
+    session: Session, *, system: str, kind: str, codes: Iterable[str]
+) -> dict[str, str]:
+    """The system's employer, community or card-type codes -> ours (mapped ones only)."""
+    return mapping.to_internal(session, system=system, kind=kind, codes=codes)
+
+
+def note_unresolved(
+    session: Session, *, system: str, kind: str, direction: Direction,
+    found: Iterable[mapping.Unresolved], source: str,
+) -> int:  # fmt: skip
+    """Queue codes met without a counterpart for clerks; how many were new."""
+    return mapping.note_unresolved(
+        session, system=system, kind=kind, direction=direction, found=found, source=source
+    )
+
+
+def list_entity_mappings(
+    session: Session, *, system: str | None = None, kind: str | None = None,
+    code: str | None = None, limit: int = 200, offset: int = 0,
+) -> list[mapping.EntityMappingOut]:  # fmt: skip
+    """Employer, community and card-type mappings."""
+    return mapping.list_mappings(
+        session, system=system, kind=kind, code=code, limit=limit, offset=offset
+    )
+
+
+def set_entity_mapping(
+    session: Session, *, data: mapping.EntityMappingIn, actor: Actor
+) -> mapping.EntityMappingOut:
+    """Map one of our entities to a system's code (one to one)."""
+    return mapping.set_mapping(session, data=data, actor=actor, source=f"clerk:{actor.id}")
+
+
+def delete_entity_mapping(session: Session, *, system: str, kind: str, code: str) -> None:
+    """Remove one entity mapping."""
+    mapping.delete_mapping(session, system=system, kind=kind, code=code)
+
+
+def import_entity_mappings(
+    session: Session, *, data: bytes, actor: Actor, source: str
+) -> mapping.MappingImportReport:
+    """Set entity mappings from a CSV file: all or none."""
+    return mapping.import_mappings(session, data=data, actor=actor, source=source)
+
+
+def list_unresolved(
+    session: Session, *, system: str | None = None, kind: str | None = None,
+    status: str | None = "open", limit: int = 200, offset: int = 0,
+) -> list[mapping.UnresolvedOut]:  # fmt: skip
+    """Codes met without a counterpart, most often met first."""
+    return mapping.list_unresolved(
+        session, system=system, kind=kind, status=status, limit=limit, offset=offset
+    )
+
+
+def count_unresolved(session: Session, *, source: str | None = None) -> int:
+    """How many queued codes are still open (of one batch or file, if given)."""
+    return mapping.count_unresolved(session, source=source)
+
+
+def resolve_unresolved(
+    session: Session, *, unresolved_id: int, data: mapping.ResolveIn, actor: Actor
+) -> mapping.UnresolvedOut:
+    """Answer a queued code (the mapping is written) or ignore it."""
+    return mapping.resolve(session, unresolved_id=unresolved_id, data=data, actor=actor)

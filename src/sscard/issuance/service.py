@@ -9,6 +9,7 @@ operations on one card, one wins and the other gets a clear 409.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -715,8 +716,178 @@ def expired(card: Card, today: date | None = None) -> bool:
 def register_subscribers() -> None:
     """Declare the card table's encrypted bank account for key rotation."""
     fields.register_encrypted_table(CARD_TABLE, "id", ["bank_account_enc"])
+    register_operations()
 
 
 def card_by_number(session: Session, *, card_number: str) -> Card | None:
     """A card by its number, whatever the scope (for other components)."""
     return repository.card_by_number(session, card_number.strip().upper())
+
+
+def register_operations() -> None:
+    """Outbox destinations and reactions of instant making, activation and the province."""
+    from sscard.issuance import activation, instant
+
+    activation.register()
+    instant.register()
+    _EXTRA_ACTION_NAMES.update({**activation.ACTION_NAMES, **instant.ACTION_NAMES})
+
+
+# ---- counter console: places, the card as the clerk saw it, scanning -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """An institution a card can be chosen at or moved to, as forms list it."""
+
+    code: str
+    name: str
+    kind: str
+    kind_name: str
+
+
+HANDOVER_TYPES = DISTRIBUTION_TYPES | {
+    InstitutionType.hrss_bureau.value,
+    InstitutionType.card_vendor.value,
+}
+
+
+def _places(session: Session, actor: Actor, kinds: set[str], covering: str | None) -> list[Place]:
+    """Active institutions of ``kinds`` in the actor's region (or covering ``covering``)."""
+    prefix = iam_service.region_scope(actor)
+    found = []
+    for inst in iam_service.list_institutions(session, actor=SYSTEM):
+        if inst.type not in kinds or inst.status != "active":
+            continue
+        near = inst.region_code.startswith(prefix)
+        if covering is not None:
+            near = region_covers(inst.region_code, covering)
+        if near:
+            out = iam_service.institution_out(inst)
+            found.append(Place(code=out.code, name=out.name, kind=out.type,
+                               kind_name=out.type_name))  # fmt: skip
+    return found
+
+
+def cooperating_banks(session: Session, *, region_code: str) -> list[Place]:
+    """Active cooperating banks that serve ``region_code`` (an applicant's residence)."""
+    return _places(session, SYSTEM, {InstitutionType.bank.value}, region_code)
+
+
+def pickup_places(session: Session, *, actor: Actor) -> list[Place]:
+    """Service halls and bank branches of the actor's region where a card can be collected."""
+    return _places(session, actor, DISTRIBUTION_TYPES, None)
+
+
+def handover_places(session: Session, *, actor: Actor) -> list[Place]:
+    """Where cards can be moved to: the city centre, halls, branches, vendors (not holder)."""
+    here = _places(session, actor, HANDOVER_TYPES, None)
+    codes = {p.code for p in here}
+    wider = _places(session, actor, HANDOVER_TYPES, actor.region_code or "")
+    return here + [p for p in wider if p.code not in codes]
+
+
+def place_names(session: Session) -> dict[str, str]:
+    """Institution code -> name, and ``holder`` -> 持卡人, for showing where cards are."""
+    names = {i.code: i.name for i in iam_service.list_institutions(session, actor=SYSTEM)}
+    return {**names, HOLDER: "持卡人"}
+
+
+def card_at_version(session: Session, *, card_ref: str, version: int | None, actor: Actor) -> Card:
+    """The card as the clerk saw it, or ConcurrentChange (409) if it changed since."""
+    card = get_card(session, card_ref=card_ref, actor=actor)
+    if version is not None and card.version != version:
+        raise ConcurrentChange()
+    return card
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """What a scanned code names: a whole box (its cards by position) or one card."""
+
+    box_code: str | None
+    box_location: str | None
+    cards: list[Card]
+
+
+def scan(session: Session, *, code: str, actor: Actor) -> Scanned:
+    """A box by its code, else a card by number or identification code (handover scanning)."""
+    text = code.strip()
+    if not text:
+        raise ValidationFailed([FieldProblem("code", "请扫描或输入卡盒号或卡号")])
+    for candidate in dict.fromkeys((text, text.upper())):
+        box = repository.box(session, candidate)
+        if box is not None:
+            return Scanned(box.code, box.location, repository.cards_in_box(session, box.code))
+    try:
+        card = get_card(session, card_ref=text, actor=actor)
+    except CardNotFound as exc:
+        missing = CardNotFound(f"未找到卡盒或卡片 {text[:32]}")
+        missing.fields = [FieldProblem("code", "未找到该卡盒或卡片，请核对后重新扫描")]
+        raise missing from exc
+    return Scanned(None, None, [card])
+
+
+# ---- many cards at once (batch card making) -----------------------------------------
+
+
+def transition_many(
+    session: Session,
+    *,
+    moves: Sequence[tuple[Card, dict[str, Any] | None]],
+    action: Action,
+    actor: Actor,
+) -> None:
+    """Move many cards by one action with one flush: each checked, timed, recorded and
+    announced as :func:`transition` does (not for ``restore``, which needs its card's past)."""
+    if action is Action.restore:
+        raise ValueError("restore one card at a time")
+    now, moved = utcnow(), []
+    for card, detail in moves:
+        before = Status(card.status)
+        try:
+            after = lifecycle.next_status(before, action)
+        except lifecycle.TransitionRefused as refused:
+            raise TransitionNotAllowed(str(refused)) from refused
+        if action is Action.cancel:
+            card.status_before_cancel = before.value
+        if action in _TIMESTAMPS:
+            setattr(card, _TIMESTAMPS[action], now)
+        card.status, card.updated_at = after.value, now
+        _event(session, card, action.value, before.value, actor, detail)
+        moved.append((card, before, after))
+    flush(session)
+    for card, before, after in moved:
+        events.publish(
+            session,
+            CardStatusChanged(
+                card_id=card.id, person_id=card.person_id, card_number=card.card_number,
+                action=action.value, from_status=before.value, to_status=after.value,
+            ),
+        )  # fmt: skip
+
+
+def record_made_many(
+    session: Session, *, made: Sequence[tuple[Card, MadeCard]], actor: Actor
+) -> None:
+    """:func:`record_made` for many cards of a batch result, with one flush."""
+    years = get_settings().card_validity_years
+    for card, result in made:
+        found = made_problems(card, result)
+        if found:
+            raise ValidationFailed(found)
+        card.card_id_code, card.atr = result.card_id_code, result.atr
+        card.bank_account_enc = fields.encrypt_field(
+            result.bank_account, table=CARD_TABLE, column="bank_account_enc", row_id=card.id,
+            session=session,
+        )  # fmt: skip
+        card.bank_account_masked = mask_bank_account(result.bank_account)
+        card.issue_date = result.issue_date
+        card.expiry_date = result.expiry_date or result.issue_date.replace(
+            year=result.issue_date.year + years
+        )
+        card.box_code, card.box_position = result.box_code, result.box_position
+    transition_many(
+        session, moves=[(card, {"card_id_code": r.card_id_code}) for card, r in made],
+        action=Action.made, actor=actor,
+    )  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import (
@@ -250,11 +249,9 @@ def start_import(
     employer_credit_code: Annotated[str | None, Form(max_length=32)] = None,
 ) -> ImportJobOut:
     """Upload persons for import; the job runs in the background (poll it for counts)."""
-    path, _ = importing.save_upload(file.file)
-    opened = importing.open_job(
-        session, path, source="api", actor=actor,
-        file_name=PurePath(file.filename or "upload").name[:255], employer_id=employer_id,
-        employer_credit_code=employer_credit_code,
+    opened = importing.submit_upload(
+        session, file.file, file_name=file.filename or "upload", actor=actor,
+        employer_id=employer_id, employer_credit_code=employer_credit_code,
     )  # fmt: skip
     if opened.runnable:
         background.add_task(importing.run_in_background, opened.job.id, actor)

@@ -37,9 +37,11 @@ import csv
 import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -60,7 +62,7 @@ from sscard.registry import identifiers, records, repository, rows, sealing, ser
 from sscard.registry.errors import ImportFileInvalid, ImportJobBusy, ImportJobNotFound
 from sscard.registry.models import ImportJob
 from sscard.registry.records import PersonRecord
-from sscard.registry.rows import ParsedRow, RowRules
+from sscard.registry.rows import RowRules
 from sscard.registry.schemas import ImportJobOut
 from sscard.settings import get_settings
 
@@ -83,8 +85,8 @@ Batch = list[tuple[int, list[tabular.Cell]]]
 class Accepted(NamedTuple):
     """A good row, sealed under a fresh id (used as is when the person is new).
 
-    Results are named tuples, not dataclasses: they cross from the workers by pickle, and
-    a tuple costs a third as much to send.
+    Results are named tuples rather than dataclasses: they cross from the workers by
+    pickle, where a tuple is the cheaper thing to send.
     """
 
     line: int
@@ -124,13 +126,18 @@ def _id_index(id_number: str) -> bytes | None:
     return fields.blind_index(id_number, purpose=sealing.ID_PURPOSE)
 
 
-def _seal(line: int, parsed: ParsedRow, record: PersonRecord, now: datetime) -> Accepted:
+def _seal(line: int, record: PersonRecord, now: datetime) -> Accepted:
+    """The row of a new person under a fresh id (keys are cached: no database needed)."""
     person_id = new_id()
     row = sealing.person_row(record, person_id=person_id, session=None, now=now)
     enrolments = tuple(
-        (person_id, e.insurance_type, e.status, e.start_date, e.end_date, now)
+        tuple(
+            {"person_id": person_id, "insurance_type": e.insurance_type, "status": e.status,
+             "start_date": e.start_date, "end_date": e.end_date, "updated_at": now}[c]
+            for c in repository.ENROLMENT_COLUMNS
+        )
         for e in record.enrolments
-    )
+    )  # fmt: skip
     return Accepted(
         line=line,
         id_key=row["id_number_index"],
@@ -152,13 +159,14 @@ def prepare(batch: Batch, ctx: _Context) -> list[Result]:
             masked = mask_id_number(parsed.id_number)
             results.append(Rejected(line, _id_index(parsed.id_number), masked, reasons))
         else:
-            results.append(_seal(line, parsed, parsed.record, now))
+            results.append(_seal(line, parsed.record, now))
     return results
 
 
 def _start_worker(database_url: str, ctx: _Context) -> None:
-    """Worker start: own engine, keys cached, the import's rules."""
+    """Worker start: own engine, keys cached, the import's rules; Ctrl-C is for the parent."""
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     db.configure(database_url)
     fields.prepare_keys()
     _worker = ctx
@@ -202,10 +210,17 @@ class _Preparer:
             pending.append((batch, self.pool.submit(_prepare_in_worker, batch)))
             if len(pending) >= 2 * self.workers:
                 done, future = pending.popleft()
-                yield done, future.result()
+                yield done, _result(future)
         while pending:
             done, future = pending.popleft()
-            yield done, future.result()
+            yield done, _result(future)
+
+
+def _result(future: Future[list[Result]]) -> list[Result]:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise SSCardError(f"导入工作进程意外退出（{exc}），请查看日志后重试") from exc
 
 
 # ---- reject file ----------------------------------------------------------------------
@@ -224,17 +239,18 @@ class RejectFile:
         if self.handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             exists = self.path.exists() and self.path.stat().st_size > 0
-            self.handle = self.path.open("a", encoding="utf-8-sig" if not exists else "utf-8")
-            self.writer = csv.writer(self.handle, lineterminator="\r\n")
+            self.handle = self.path.open("a", encoding="utf-8" if exists else "utf-8-sig")
             if not exists:
-                self.writer.writerow(REJECT_HEADER)
+                csv.writer(self.handle, lineterminator="\r\n").writerow(REJECT_HEADER)
         return self.handle
 
     def write(self, rejected: Sequence[Rejected]) -> None:
+        """Append rejects and make sure they are on disk before the chunk commits."""
         if not rejected:
             return
         handle = self._open()
-        self.writer.writerows((r.line, r.id_number, r.reasons) for r in rejected)
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerows((r.line, r.id_number, r.reasons) for r in rejected)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -327,6 +343,31 @@ def save_upload(source: BinaryIO) -> tuple[Path, str]:
     finally:
         partial.unlink(missing_ok=True)
     return target, digest
+
+
+def submit_upload(
+    session: Session,
+    source: BinaryIO,
+    *,
+    file_name: str,
+    actor: Actor,
+    employer_id: int | None = None,
+    employer_credit_code: str | None = None,
+) -> Opened:
+    """Keep an uploaded file and open its job (API); a file refused or done is not kept."""
+    path, _ = save_upload(source)
+    try:
+        opened = open_job(
+            session, path, source="api", actor=actor, file_name=Path(file_name).name[:MAX_PATH],
+            employer_id=employer_id, employer_credit_code=employer_credit_code,
+        )  # fmt: skip
+    except SSCardError:
+        if not repository.upload_in_use(session, path.name):
+            path.unlink(missing_ok=True)
+        raise
+    if not opened.runnable and not repository.upload_in_use(session, path.name):
+        path.unlink(missing_ok=True)
+    return opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,9 +535,8 @@ def _setup(job: ImportJob, header: tabular.Header, actor: Actor) -> _Run:
         employer = (
             service.get_employer(session, employer_id=job.employer_id) if job.employer_id else None
         )
-        employers = service.employer_directory(session) if "employer_credit_code" in (
-            header.columns
-        ) else {}  # fmt: skip
+        wanted = "employer_credit_code" in header.columns
+        employers = service.employer_directory(session) if wanted else {}
         fields.prepare_keys(session)
     rules = RowRules(
         header=header,
@@ -650,9 +690,8 @@ def _changes(
         found = rows.scope_problems(old, state.rules.region_prefix) or records.problems(new)
         if found:
             reasons = rows.reasons(found, state.rules.header.titles)
-            rejected.append(
-                Rejected(accepted.line, accepted.id_key, _masked_from_row(accepted), reasons)
-            )  # noqa: E501
+            masked = _masked_from_row(accepted)
+            rejected.append(Rejected(accepted.line, accepted.id_key, masked, reasons))
         else:
             merged.append(new)
     return merged, rejected
@@ -719,6 +758,10 @@ def _finish(state: _Run) -> None:
         job.finished_at = job.updated_at = utcnow()
         if not job.rows_rejected and job.reject_path:
             Path(job.reject_path).unlink(missing_ok=True)
+        if job.source == "api" and not repository.upload_in_use(
+            session, job.file_digest, besides=job.id
+        ):
+            job_file(job).unlink(missing_ok=True)
     state.progress.expected = state.progress.done
 
 

@@ -322,3 +322,45 @@ def add_import_job(session: Session, job: ImportJob) -> ImportJob:
 def photo_owners(session: Session, person_ids: Sequence[str]) -> set[str]:
     """Which of these persons have a photo."""
     return set(session.scalars(select(Photo.person_id).where(Photo.person_id.in_(person_ids))))
+
+
+def brief(session: Session, person_id: str) -> dict[str, Any] | None:
+    """A person's masked identity columns, without loading the mapped object."""
+    columns = (
+        PERSON.c.id,
+        PERSON.c.id_number_masked,
+        PERSON.c.name_masked,
+        PERSON.c.gender,
+        PERSON.c.birth_date,
+        PERSON.c.residence_region_code,
+        PERSON.c.status,
+    )
+    row = session.execute(select(*columns).where(PERSON.c.id == person_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def upload_in_use(session: Session, digest: str, *, besides: int | None = None) -> bool:
+    """Whether an unfinished API job (other than ``besides``) still reads this upload."""
+    stmt = select(func.count()).where(
+        ImportJob.file_digest == digest,
+        ImportJob.source == "api",
+        ImportJob.status != "completed",
+    )
+    if besides is not None:
+        stmt = stmt.where(ImportJob.id != besides)
+    return bool(session.scalar(stmt))
+
+
+def enrolments_for(session: Session, person_ids: Sequence[str]) -> dict[str, list[Enrolment]]:
+    """Enrolments of many persons at once, by person id."""
+    found: dict[str, list[Enrolment]] = {pid: [] for pid in person_ids}
+    stmt = select(Enrolment).where(Enrolment.person_id.in_(person_ids))
+    for enrolment in session.scalars(stmt.order_by(Enrolment.insurance_type)):
+        found[enrolment.person_id].append(enrolment)
+    return found
+
+
+def photos_for(session: Session, person_ids: Sequence[str]) -> dict[str, bytes]:
+    """Encrypted photo content of many persons at once, by person id."""
+    stmt = select(Photo.person_id, Photo.content_enc).where(Photo.person_id.in_(person_ids))
+    return {row[0]: row[1] for row in session.execute(stmt)}

@@ -321,11 +321,11 @@ def reasons(problems: Sequence[FieldProblem], titles: Mapping[str, str]) -> str:
     """``AAC006: 出生日期与证件号码不一致；phone: ...``, each field as the file headed it.
 
     Numbers that look like ID, bank card or mobile numbers are masked, in case a message
-    quotes one.
+    quotes one; line breaks (a cell may hold one) become spaces, so a reject is one line.
     """
     parts = []
     for problem in problems:
         head, dot, rest = problem.field.partition(".")
         field = titles.get(head, head) + dot + rest
         parts.append(f"{field}: {problem.reason}")
-    return mask_text("；".join(parts))
+    return mask_text(" ".join("；".join(parts).split("\n")).replace("\r", " "))

@@ -338,13 +338,12 @@ def create_person(session: Session, *, data: PersonCreate, actor: Actor) -> Pers
     return person
 
 
-def current_record(session: Session, person: Person) -> PersonRecord:
+def current_record(
+    session: Session, person: Person, *, enrolments: Sequence[Enrolment] | None = None
+) -> PersonRecord:
     """The person's record as stored (personal fields decrypted)."""
     clear = sealing.reveal(person, session)
-    enrolments = tuple(
-        EnrolmentRecord(e.insurance_type, e.status, e.start_date, e.end_date)
-        for e in repository.enrolments_of(session, person.id)
-    )
+    stored = repository.enrolments_of(session, person.id) if enrolments is None else enrolments
     return PersonRecord(
         id_number=clear.id_number,
         document_type=person.document_type,
@@ -359,7 +358,9 @@ def current_record(session: Session, person: Person) -> PersonRecord:
         residence_region_code=person.residence_region_code,
         employer_id=person.employer_id,
         community_code=person.community_code,
-        enrolments=enrolments,
+        enrolments=tuple(
+            EnrolmentRecord(e.insurance_type, e.status, e.start_date, e.end_date) for e in stored
+        ),
     )
 
 
@@ -756,7 +757,24 @@ def stored_records(session: Session, *, person_ids: Sequence[str]) -> dict[str, 
     """
     with access.suppress_reads(session):
         persons = repository.persons_by_ids(session, person_ids)
-        return {p.id: current_record(session, p) for p in persons}
+        enrolments = repository.enrolments_for(session, [p.id for p in persons])
+        return {p.id: current_record(session, p, enrolments=enrolments[p.id]) for p in persons}
+
+
+def person_statuses(session: Session, *, person_ids: Sequence[str]) -> dict[str, str]:
+    """Person id -> status (normal, deceased, moved_out) for many persons at once."""
+    with access.suppress_reads(session):
+        return {p.id: p.status for p in repository.persons_by_ids(session, person_ids)}
+
+
+def photos_bytes(session: Session, *, person_ids: Sequence[str]) -> dict[str, bytes]:
+    """Person id -> card photo (JPEG) for those of ``person_ids`` that have one."""
+    return {
+        pid: fields.decrypt_blob(
+            content, table="registry_photo", column="content_enc", row_id=pid, session=session
+        )
+        for pid, content in repository.photos_for(session, person_ids).items()
+    }
 
 
 def employer_directory(session: Session) -> dict[str, int]:
@@ -836,3 +854,42 @@ def reveal_fields(session: Session, person: Person) -> sealing.Revealed:
 def canonical_name(value: str) -> str:
     """A name in the one form the registry stores (middle dots unified, spaces trimmed)."""
     return normalise_name(value)
+
+
+@dataclass(frozen=True, slots=True)
+class HolderBrief:
+    """A person's masked identity, for verifications that must be quick."""
+
+    person_id: str
+    id_number_masked: str
+    name_masked: str
+    gender: str
+    birth_date: date
+    residence_region_code: str
+    status: str
+
+
+def holder_brief(session: Session, *, person_id: str) -> HolderBrief:
+    """The masked identity of a person (one light query; no personal field decrypted)."""
+    row = repository.brief(session, person_id)
+    if row is None:
+        raise PersonNotFound()
+    return HolderBrief(
+        person_id=row["id"],
+        id_number_masked=row["id_number_masked"],
+        name_masked=row["name_masked"],
+        gender=row["gender"],
+        birth_date=row["birth_date"],
+        residence_region_code=row["residence_region_code"],
+        status=row["status"],
+    )
+
+
+def region_name(code: str) -> str | None:
+    """The full name of a region code (山东省济宁市任城区), or None."""
+    found = regions.region(code)
+    return found.full_name if found else None
+
+
+def gender_name(code: str) -> str | None:
+    return codes.name_of(codes.GENDER, code)

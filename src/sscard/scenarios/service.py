@@ -168,3 +168,8 @@ def resolve_terminal(session: Session, *, raw: str) -> tuple[Actor, str]:
 def _forget() -> None:
     with _lock:
         _cache.clear()
+
+
+def forget_cache() -> None:
+    """Drop the resolved-terminal cache (tests, or after restoring a database)."""
+    _forget()

@@ -11,8 +11,13 @@ from fastapi.staticfiles import StaticFiles
 from sscard.api.deps import SESSION_COOKIE, DbSession
 from sscard.errors import SSCardError
 from sscard.iam import service as iam_service
+from sscard.web import ecard_consent as ecard_consent_pages
+from sscard.web import ecard_counter as ecard_counter_pages
+from sscard.web import issuance as issuance_pages
 from sscard.web import pages
 from sscard.web import registry as registry_pages
+from sscard.web import terminal as terminal_pages
+from sscard.web import wallet as wallet_pages
 from sscard.web.pages import PageActor, render
 
 router = APIRouter(include_in_schema=False)
@@ -24,8 +29,13 @@ COMPONENTS = [
         "人员、单位、街道社区、照片与代码翻译",
         "/registry/persons",
     ),
-    ("社会保障卡发行管理", "Card issuance", "制卡申请、批量与即时制卡、挂失解挂、交接", None),
-    ("电子社保卡", "Electronic card", "签发、渠道副本、动态二维码、扫码登录、亲情服务", None),
+    ("社会保障卡发行管理", "Card issuance", "制卡申请、批量与即时制卡、挂失解挂、交接", "/cards"),
+    (
+        "电子社保卡",
+        "Electronic card",
+        "签发、渠道副本、动态二维码、扫码登录、亲情服务",
+        "/ecard/counter",
+    ),
     (
         "密钥密码系统",
         "Keys and cryptography",
@@ -98,4 +108,9 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(pages.HERE / "static")), name="static")
     app.include_router(router)
     registry_pages.install(app)
+    wallet_pages.install(app)
+    terminal_pages.install(app)
+    ecard_counter_pages.install(app)
+    issuance_pages.install(app)
+    ecard_consent_pages.install(app)
     app.add_exception_handler(pages.LoginRequired, pages.login_required_handler)

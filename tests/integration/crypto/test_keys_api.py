@@ -55,14 +55,14 @@ def client(session: Session) -> Iterator[Client]:
 def test_the_key_list_shows_versions_and_public_keys_but_no_secret(
     client: Client, session: Session
 ) -> None:
-    crypto.create_key(session, name="ecard-sign", kind=KeyKind.sm2_sign)
-    crypto.rotate_key(session, name="ecard-sign")
+    crypto.create_key(session, name="api-list-sign", kind=KeyKind.sm2_sign)
+    crypto.rotate_key(session, name="api-list-sign")
     crypto.create_key(session, name="pii-data-api", kind=KeyKind.sm4_data)
     secret = keyring.keyring.active(session, "pii-data-api").require_secret()
     response = client.get("/keys")
     assert response.status_code == 200
     listed = {k["name"]: k for k in response.json()}
-    sign = listed["ecard-sign"]
+    sign = listed["api-list-sign"]
     assert sign["active_version"] == 2
     assert [(v["version"], v["status"]) for v in sign["versions"]] == [
         (1, "retired"),
@@ -74,11 +74,11 @@ def test_the_key_list_shows_versions_and_public_keys_but_no_secret(
 
 
 def test_a_public_key_is_served_as_pem(client: Client, session: Session) -> None:
-    crypto.create_key(session, name="ecard-sign", kind=KeyKind.sm2_sign)
-    response = client.get("/keys/ecard-sign/public.pem")
+    crypto.create_key(session, name="api-list-sign", kind=KeyKind.sm2_sign)
+    response = client.get("/keys/api-list-sign/public.pem")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/x-pem-file")
-    assert pem.load_public_key(response.text) == crypto.public_key(session, name="ecard-sign")
+    assert pem.load_public_key(response.text) == crypto.public_key(session, name="api-list-sign")
 
 
 def test_an_unknown_key_is_a_404_with_a_stable_code(client: Client) -> None:

@@ -24,7 +24,7 @@ from sscard.crypto.primitives import SM2PrivateKey
 
 
 def test_a_new_key_has_one_active_version(session: Session) -> None:
-    key = crypto.create_key(session, name="ecard-sign", kind="sm2_sign", description="e-card")
+    key = crypto.create_key(session, name="test-sign", kind="sm2_sign", description="e-card")
     assert key.kind == "sm2_sign"
     assert key.active_version == 1
     assert [(v.version, v.status) for v in key.versions] == [(1, "active")]
@@ -170,17 +170,17 @@ def test_a_key_is_used_only_for_its_kind(session: Session) -> None:
 
 
 def test_derived_keys_are_stable_per_version_and_change_on_rotation(session: Session) -> None:
-    crypto.create_key(session, name="ecard-copy-root", kind=KeyKind.secret)
-    first = crypto.derive_key(session, name="ecard-copy-root", context=b"copy:42")
-    again = crypto.derive_key(session, name="ecard-copy-root", context=b"copy:42")
-    other = crypto.derive_key(session, name="ecard-copy-root", context=b"copy:43")
+    crypto.create_key(session, name="test-copy-root", kind=KeyKind.secret)
+    first = crypto.derive_key(session, name="test-copy-root", context=b"copy:42")
+    again = crypto.derive_key(session, name="test-copy-root", context=b"copy:42")
+    other = crypto.derive_key(session, name="test-copy-root", context=b"copy:43")
     assert first == again and first.key != other.key and len(first.key) == 16
     assert first.key.hex() not in repr(first)
-    crypto.rotate_key(session, name="ecard-copy-root")
-    rotated = crypto.derive_key(session, name="ecard-copy-root", context=b"copy:42", length=32)
+    crypto.rotate_key(session, name="test-copy-root")
+    rotated = crypto.derive_key(session, name="test-copy-root", context=b"copy:42", length=32)
     assert rotated.version == 2 and rotated.key[:16] != first.key
     redone = crypto.derive_key(
-        session, name="ecard-copy-root", context=b"copy:42", version=first.version
+        session, name="test-copy-root", context=b"copy:42", version=first.version
     )
     assert redone == first
 

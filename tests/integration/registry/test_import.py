@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from sscard import db
+from sscard.crypto import keyring
 from sscard.errors import SSCardError
 from sscard.kit.context import Actor
 from sscard.registry import fakes, importing, service
@@ -254,8 +255,10 @@ def test_a_file_without_a_column_keeps_what_is_stored_and_updates_what_changed(
             data=PersonUpdate(ethnicity="03", address="原地址"), actor=city_clerk,
         )  # fmt: skip
     narrow = [h for h in ENGLISH if h not in ("ethnicity", "address")]
-    changed = [first.id_number, first.name, first.gender, first.birth_date.isoformat(), "13900000000",
-               first.household_region_code, first.residence_region_code]  # fmt: skip
+    changed = [
+        first.id_number, first.name, first.gender, first.birth_date.isoformat(), "13900000000",
+        first.household_region_code, first.residence_region_code,
+    ]  # fmt: skip
     same = [cells(second)[i] for i, h in enumerate(ENGLISH) if h in narrow]
     job, _ = importing.import_file(
         write_csv(tmp_path / "b.csv", narrow, [changed, same]), actor=city_clerk
@@ -276,9 +279,11 @@ def test_employers_and_communities_must_be_registered(
     community = fakes.communities(161, "370800", 200)[-1]
     with db.transaction() as session:
         if not service.employer_ids(session, credit_codes=[employer.credit_code]):
-            service.create_employer(session, data=EmployerCreate(
-                credit_code=employer.credit_code, name=employer.name, region_code=employer.region_code,
-            ))  # fmt: skip
+            data = EmployerCreate(
+                credit_code=employer.credit_code, name=employer.name,
+                region_code=employer.region_code,
+            )  # fmt: skip
+            service.create_employer(session, data=data)
         _, missing = service.missing_references(
             session, employer_ids=[], community_codes=[community.code]
         )
@@ -362,6 +367,9 @@ def test_a_bad_file_is_refused_before_any_job_exists(
 def test_worker_processes_give_the_same_result(
     engine: Engine, tmp_path: Path, city_clerk: Actor
 ) -> None:
+    # Workers load the keys from the database; this process may still cache those of the
+    # database the previous test ran on (the fixtures recreate databases between backends).
+    keyring.reset()
     chosen = people(191, 30)
     body = [cells(p) for p in chosen] + [cells(chosen[3])]
     path = write_csv(tmp_path / "w.csv", ENGLISH, body)

@@ -1,0 +1,225 @@
+"""``sscard cards``: the card operations an operator scripts (CARD is a card number, card
+identification code or id). Each command is one unit of work and prints one line, or the
+card as JSON with ``--json``; holders' ID numbers and names are shown masked."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel
+from rich.markup import escape
+from rich.table import Table
+
+from sscard.cli.common import cli_actor, console, unit_of_work
+from sscard.issuance import activation, instant, service
+from sscard.issuance.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
+
+app = typer.Typer(help="Card lifecycle: loss, unlock, cancel, activation, transfer ...",
+                  no_args_is_help=True)  # fmt: skip
+
+Card = Annotated[str, typer.Argument(help="Card number, card identification code or id.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the card as JSON.")]
+
+
+def _show(card: CardOut | BaseModel, as_json: bool, verb: str = "") -> None:
+    if as_json:
+        print(card.model_dump_json(indent=2))  # noqa: T201 - machine-readable output
+        return
+    if isinstance(card, CardOut):
+        line = f"{card.card_number or card.id} {card.status.name} ({card.status.code})"
+        console.print(escape(f"{verb}{line}" if verb else line), highlight=False)
+
+
+@app.command("show")
+def show(card: Card, as_json: AsJson = False) -> None:
+    """Show a card and its timeline."""
+    with unit_of_work() as session:
+        found = service.get_card(session, card_ref=card, actor=cli_actor())
+        detail: CardDetail = service.card_detail(session, found)
+    if as_json:
+        _show(detail, True)
+        return
+    for name in ("card_number", "card_id_code", "holder_name", "holder_id_number", "bank_code",
+                 "bank_account", "region_code", "managing_region_code", "location"):  # fmt: skip
+        console.print(f"{name:>22}: {getattr(detail, name) or ''}", markup=False)
+    console.print(f"{'status':>22}: {detail.status.name} ({detail.status.code})", markup=False)
+    table = Table("time (UTC)", "action", "to", "by")
+    for e in detail.timeline:
+        table.add_row(e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), escape(e.action_name),
+                      escape(e.to_status_name), escape(e.actor_name or e.actor_id))  # fmt: skip
+    console.print(table)
+
+
+@app.command("loss")
+def loss(
+    card: Card,
+    temporary: Annotated[bool, typer.Option(help="Temporary loss (lapses).")] = False,
+    note: Annotated[str, typer.Option(help="Note for the timeline.")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Report a card lost (挂失)."""
+    with unit_of_work(purpose="report loss") as session:
+        found = service.report_loss(
+            session, card_ref=card, temporary=temporary, actor=cli_actor(), note_text=note
+        )
+        _show(service.card_out(session, found), as_json)
+
+
+@app.command("unlock")
+def unlock(
+    card: Card,
+    temporary: Annotated[bool, typer.Option(help="Lift only a temporary loss.")] = False,
+    note: Annotated[str, typer.Option(help="Note for the timeline.")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Unlock a lost card (解挂)."""
+    with unit_of_work(purpose="unlock") as session:
+        found = service.unlock(
+            session, card_ref=card, temporary=temporary, actor=cli_actor(), note_text=note
+        )
+        _show(service.card_out(session, found), as_json)
+
+
+@app.command("cancel")
+def cancel(
+    card: Card,
+    reason: Annotated[str, typer.Option(help="Why the card is cancelled.")],
+    as_json: AsJson = False,
+) -> None:
+    """Cancel a card or an application (注销)."""
+    with unit_of_work(purpose="cancel card") as session:
+        found = service.cancel(session, card_ref=card, reason=reason, actor=cli_actor())
+        _show(service.card_out(session, found), as_json)
+
+
+@app.command("restore")
+def restore(card: Card, as_json: AsJson = False) -> None:
+    """Undo a cancellation made in error (注销还原)."""
+    with unit_of_work(purpose="restore card") as session:
+        found = service.restore(session, card_ref=card, actor=cli_actor())
+        _show(service.card_out(session, found), as_json)
+
+
+@app.command("replace")
+def replace(
+    card: Card,
+    reason: Annotated[str, typer.Option(help="lost, damaged, expired or info_change.")] = "damaged",
+    mode: Annotated[str, typer.Option(help="batch or instant.")] = "batch",
+    bank: Annotated[str | None, typer.Option(help="Bank of the new card.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Replace a card (补换卡): the old one is cancelled, the new one applied for."""
+    data = ReplacementIn.model_validate({"reason": reason, "mode": mode, "bank_code": bank})
+    with unit_of_work(purpose="replace card") as session:
+        found = service.replace(session, card_ref=card, data=data, actor=cli_actor())
+        _show(service.card_out(session, found), as_json, "new card: ")
+
+
+@app.command("activate")
+def activate(card: Card, as_json: AsJson = False) -> None:
+    """One-step activation (一站式启用); the worker carries out the bank and transport steps."""
+    with unit_of_work(purpose="activate card") as session:
+        progress = activation.activate(session, card_ref=card, actor=cli_actor())
+    _progress(progress, as_json)
+
+
+@app.command("activation")
+def activation_progress(card: Card, as_json: AsJson = False) -> None:
+    """Show the progress of one-step activation."""
+    with unit_of_work() as session:
+        progress = activation.get_activation(session, card_ref=card, actor=cli_actor())
+    _progress(progress, as_json)
+
+
+def _progress(progress: BaseModel, as_json: bool) -> None:
+    if as_json:
+        _show(progress, True)
+        return
+    data = progress.model_dump()
+    console.print(escape(f"activation: {data['status_name']} ({data['status']})"), highlight=False)
+    if data["reason"]:
+        console.print(escape(f"reason: {data['reason']}"), highlight=False)
+    for step in data["steps"]:
+        console.print(escape(f"  {step['name']}: {step['status_name']}"), highlight=False)
+
+
+@app.command("handover")
+def handover(
+    to: Annotated[str, typer.Option(help="Institution code, or 'holder'.")],
+    handler: Annotated[str, typer.Option(help="Who hands over.")],
+    receiver: Annotated[str, typer.Option(help="Who receives.")],
+    card: Annotated[str | None, typer.Option(help="Card number.")] = None,
+    box: Annotated[str | None, typer.Option(help="Box code (moves every card in it).")] = None,
+    note: Annotated[str, typer.Option(help="Note.")] = "",
+) -> None:
+    """Record a move of a card or a whole box (卡片交接)."""
+    data = HandoverIn.model_validate(
+        {"card_number": card, "box_code": box, "to_place": to, "handler": handler,
+         "receiver": receiver, "note": note}
+    )  # fmt: skip
+    with unit_of_work(purpose="handover") as session:
+        record = service.handover_out(
+            session, service.handover(session, data=data, actor=cli_actor())
+        )
+    what = record.card_number or f"box {record.box_code}"
+    console.print(escape(f"{what}: {record.from_place} -> {record.to_place}"), highlight=False)
+
+
+@app.command("lapse")
+def lapse() -> None:
+    """Return temporary losses older than the configured days to active (run it daily)."""
+    with unit_of_work(purpose="lapse temporary losses") as session:
+        count = service.lapse_temporary_losses(session)
+    console.print(f"lapsed {count}")
+
+
+@app.command("transfer")
+def transfer(
+    card: Card,
+    to: Annotated[str, typer.Option(help="City code (GB/T 2260) that manages the card now.")],
+    as_json: AsJson = False,
+) -> None:
+    """Move a card's management into or out of this city (地市卡转移)."""
+    with unit_of_work(purpose="transfer card") as session:
+        found = instant.transfer(session, card_ref=card, to_region_code=to, actor=cli_actor())
+        _show(service.card_out(session, found), as_json, "transferred: ")
+
+
+@app.command("download-offsite")
+def download_offsite(
+    id_number: Annotated[
+        str, typer.Argument(help="The holder's ID number; '-' reads it from standard input.")
+    ],
+    as_json: AsJson = False,
+) -> None:
+    """Download from the province a card another city issued to a person here (异地卡)."""
+    number = sys.stdin.readline().strip() if id_number == "-" else id_number
+    with unit_of_work(purpose="download off-site card") as session:
+        found = instant.download_offsite(session, id_number=number, actor=cli_actor())
+        _show(service.card_out(session, found), as_json, "downloaded: ")
+
+
+@app.command("bank-change")
+def bank_change(
+    card: Card,
+    bank: Annotated[str, typer.Option(help="Institution code of the new service bank.")],
+    as_json: AsJson = False,
+) -> None:
+    """Change the card's service bank (换绑服务银行, 3rd-generation cards)."""
+    with unit_of_work(purpose="change service bank") as session:
+        found = activation.change_bank(session, card_ref=card, bank_code=bank, actor=cli_actor())
+        _show(service.card_out(session, found), as_json, f"now served by {bank}: ")
+
+
+@app.command("province-cancel")
+def province_cancel(
+    card: Card,
+    reason: Annotated[str, typer.Option(help="Why the provincial record is cancelled.")],
+    as_json: AsJson = False,
+) -> None:
+    """Cancel the card's provincial record (注销省厅卡信息); cancel the card here first."""
+    with unit_of_work(purpose="cancel provincial record") as session:
+        found = instant.cancel_in_province(session, card_ref=card, reason=reason, actor=cli_actor())
+        _show(service.card_out(session, found), as_json, "provincial record cancelled: ")
