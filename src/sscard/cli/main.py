@@ -129,10 +129,10 @@ def demo_seed(
         float, typer.Option(min=0.0, max=1.0, help="Share of persons given a generated photo.")
     ] = 0.5,
 ) -> None:
-    """Create demo institutions, channels, operators, keys and a registry (idempotent)."""
+    """Create demo institutions, channels, operators, a registry, cards and e-cards (idempotent)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from sscard import demo
+    from sscard import demo, demo_cards
 
     settings = get_settings()
     if settings.is_production:
@@ -155,6 +155,13 @@ def demo_seed(
         found = demo.seed_registry(plan, actor=cli_actor(), progress=lambda n: bar.advance(task, n))
     for line in found.lines():
         console.print(line)
+    if persons and photos > 0:
+        with context.acting(cli_actor(), purpose="demo seed"):
+            cards = demo_cards.seed_cards(
+                seed=seed, region=plan.region, persons=persons, actor=cli_actor()
+            )
+        for line in cards.lines():
+            console.print(line)
 
 
 def main() -> None:

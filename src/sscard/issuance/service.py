@@ -54,9 +54,10 @@ from sscard.issuance.schemas import (
     RangeOut,
     ReplacementIn,
 )
-from sscard.kit import events
+from sscard.kit import access, events
+from sscard.kit.access import AccessRecord
 from sscard.kit.context import SYSTEM, Actor
-from sscard.kit.masking import mask_bank_account
+from sscard.kit.masking import mask_bank_account, mask_card_number
 from sscard.registry import service as registry_service
 from sscard.settings import get_settings
 
@@ -88,7 +89,7 @@ def policy() -> lifecycle.Policy:
 
 def _event(
     session: Session, card: Card, action: str, before: str | None, actor: Actor,
-    detail: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None, *, audit: bool = True,
 ) -> None:  # fmt: skip
     session.add(
         CardEvent(
@@ -97,6 +98,15 @@ def _event(
             detail=detail or {}, occurred_at=utcnow(),
         )
     )  # fmt: skip
+    if audit:
+        display = mask_card_number(card.card_number) if card.card_number else f"申请{card.id[-6:]}"
+        access.record(
+            session,
+            AccessRecord(
+                action=f"card.{action}", subject_type="card", subject_id=card.id,
+                subject_display=display, detail={"from": before, "to": card.status},
+            ),
+        )  # fmt: skip
 
 
 def flush(session: Session) -> None:
@@ -854,8 +864,15 @@ def transition_many(
         if action in _TIMESTAMPS:
             setattr(card, _TIMESTAMPS[action], now)
         card.status, card.updated_at = after.value, now
-        _event(session, card, action.value, before.value, actor, detail)
+        _event(session, card, action.value, before.value, actor, detail, audit=False)
         moved.append((card, before, after))
+    access.record(
+        session,
+        AccessRecord(
+            action=f"card.{action.value}", subject_type="cards",
+            subject_display=f"{len(moved)} 张卡", detail={"count": len(moved)},
+        ),
+    )  # fmt: skip
     flush(session)
     for card, before, after in moved:
         events.publish(

@@ -45,6 +45,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO, NamedTuple
 
@@ -77,6 +78,7 @@ REJECT_HEADER = ("line", "id_number", "reasons")
 MAX_PATH = 255
 
 Batch = list[tuple[int, list[tabular.Cell]]]
+_IN_COLUMN_ORDER = itemgetter(*repository.PERSON_COLUMNS)
 
 
 # ---- what a worker makes of a row -----------------------------------------------------
@@ -143,7 +145,7 @@ def _seal(line: int, record: PersonRecord, now: datetime) -> Accepted:
         id_key=row["id_number_index"],
         digest=row["content_digest"],
         community_code=record.community_code,
-        row=tuple(row[c] for c in repository.PERSON_COLUMNS),
+        row=_IN_COLUMN_ORDER(row),
         enrolments=enrolments,
     )
 
@@ -499,10 +501,8 @@ def _claim(job_id: int) -> ImportJob:
         if job.status == "completed":
             return job
         if not repository.claim_import_job(session, job_id, now=now, stale_before=now - LEASE):
-            raise ImportJobBusy(
-                f"导入任务 {job_id} 正在运行（{job.updated_at:%H:%M:%S} UTC 仍有进展）；"
-                f"如果运行它的进程已经停止，请在 {int(LEASE.total_seconds())} 秒后重试"
-            )
+            wait = int(LEASE.total_seconds())
+            raise ImportJobBusy(f"导入任务 {job_id} 正在运行；若其进程已停止，请 {wait} 秒后重试")
         session.refresh(job)
         return job
 

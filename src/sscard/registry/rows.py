@@ -217,6 +217,8 @@ class _Reader:
 
     def enrolments(self) -> tuple[EnrolmentRecord, ...]:
         value = self.text("enrolments")
+        if not value:
+            return ()
         items = [item.strip() for item in _ITEM_SPLIT.split(value) if item.strip()]
         found = []
         for number, item in enumerate(items, 1):
@@ -250,7 +252,8 @@ def _enrolment(item: str) -> EnrolmentRecord | None:
 
 def _employer(reader: _Reader, rules: RowRules, employers: Mapping[str, int]) -> int | None:
     """The employer id of the row (its credit code cell, or the import's employer)."""
-    value = identifiers.normalise_credit_code(reader.text("employer_credit_code"))
+    raw = reader.text("employer_credit_code")
+    value = identifiers.normalise_credit_code(raw) if raw else ""
     field = "employer_credit_code"
     if rules.employer is not None:
         code, chosen = rules.employer

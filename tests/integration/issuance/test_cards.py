@@ -172,3 +172,20 @@ def test_a_box_handover_moves_every_card_and_issues_to_the_holder(
     )
     assert cards[0].status == "issued"
     assert [h.to_place for h in service.handovers(session, card=cards[0])] == [bank, "holder"]
+
+
+def test_every_card_operation_is_in_the_audit_log(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    from sqlalchemy import select
+
+    from sscard.audit.models import AuditEntry
+
+    card = _active(session, clerk, bank, person())
+    service.report_loss(session, card_ref=card.id, temporary=False, actor=clerk)
+    session.commit()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.subject_id == card.id).order_by(AuditEntry.id)
+    ).all()
+    assert actions[0] == "card.apply" and actions[-1] == "card.report_loss"
+    assert "card.activate" in actions

@@ -1,0 +1,172 @@
+"""Demo cards and e-cards, so that the console, the wallet and the terminal have life.
+
+Takes the first adults of the demo registry (same seed, so the same persons every run)
+that have a photo, and gives them cards in different states: most active with a signed
+e-card, some waiting for the next batch, one temporarily lost. Idempotent: a person who
+already has a live card is left alone. Demo only (``sscard demo seed`` refuses production).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import SecretStr
+from sqlalchemy.orm import Session
+
+from sscard import db
+from sscard.ecard import service as ecard_service
+from sscard.ecard.schemas import RealPerson, SignIn
+from sscard.issuance import numbers
+from sscard.issuance import service as issuance
+from sscard.issuance.lifecycle import Action
+from sscard.issuance.schemas import ApplicationIn, RangeIn
+from sscard.kit.context import Actor
+from sscard.registry import fakes
+from sscard.registry import service as registry_service
+from sscard.scenarios import service as scenarios
+from sscard.settings import get_settings
+
+DEMO_CARD_PIN = "802417"
+DEMO_ECARD_PIN = "246810"
+"""PINs of the demo cards and e-cards. Demo only."""
+BANK = "BANK-ICBC"
+CHANNEL = "SDRS-APP"
+PICKUP = "HALL-RC"
+
+
+@dataclass(slots=True)
+class CardsReport:
+    active: int = 0
+    waiting: int = 0
+    lost: int = 0
+    ecards: int = 0
+    example: str | None = None
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"cards: {self.active} active, {self.waiting} waiting for a batch, {self.lost} lost",
+            f"e-cards: {self.ecards} signed (card PIN {DEMO_CARD_PIN}, e-card PIN "
+            f"{DEMO_ECARD_PIN}, demo only)",
+        ]
+        if self.example:
+            lines.append(
+                f"wallet: /wallet with ID number {self.example} and e-card PIN "
+                f"{DEMO_ECARD_PIN} (demo only)"
+            )
+        return lines
+
+
+def _holders(seed: int, region: str, persons: int, wanted: int) -> list[fakes.FakePerson]:
+    employers = fakes.employers(seed, region, max(1, round(persons / 50)))
+    communities = fakes.communities(seed, region, max(1, round(persons / 40)))
+    chosen = []
+    for person in fakes.persons(
+        seed, region, persons, employers=employers, communities=communities
+    ):
+        adult = 18 <= (date(2025, 12, 31) - person.birth_date).days // 365 < 80
+        if person.status == "normal" and adult and (person.photo_seed % 10_000) < 5_000:
+            chosen.append(person)
+        if len(chosen) == wanted:
+            break
+    return chosen
+
+
+def _ensure_range() -> None:
+    region = get_settings().region_code
+    with db.transaction() as session:
+        if not issuance.list_ranges(session, region_code=region):
+            issuance.add_range(
+                session, data=RangeIn(region_code=region, prefix="J", start=1, end=9_999_999)
+            )
+        scenarios.ensure_default_scenarios(session)
+
+
+def _active_card(session: Session, holder: fakes.FakePerson, actor: Actor, n: int) -> None:
+    card = issuance.apply(
+        session,
+        data=ApplicationIn(id_number=holder.id_number, bank_code=BANK, pickup_place=PICKUP),
+        actor=actor,
+    )
+    issuance.assign_number(session, card=card, actor=actor)
+    issuance.transition(session, card=card, action=Action.submit, actor=actor)
+    made = issuance.MadeCard(
+        card_id_code=numbers.make_card_id_code(
+            region_code=card.region_code,
+            generation=3,
+            vendor_code="HD01",
+            year=2026,
+            serial=int(holder.id_number[-11:-1]) * 10 + n % 10,
+        ),
+        atr="3B6C00000A3180",
+        bank_account=f"62170012{holder.id_number[-11:-1]}0",
+        issue_date=date(2026, 1, 5),
+    )
+    issuance.record_made(session, card=card, made=made, actor=actor)
+    card.location = PICKUP
+    issuance.transition(session, card=card, action=Action.arrive, actor=actor)
+    issuance.transition(session, card=card, action=Action.issue, actor=actor)
+    issuance.transition(
+        session, card=card, action=Action.activate, actor=actor, detail={"demo": True}
+    )
+    issuance.set_pin(session, card_ref=card.id, pin=DEMO_CARD_PIN, actor=actor)
+
+
+def _sign(session: Session, holder: fakes.FakePerson, actor: Actor) -> None:
+    person = registry_service.find_person(session, id_number=holder.id_number)
+    card = issuance.live_card(session, person_id=person.id) if person else None
+    if person is None or card is None or card.card_number is None:
+        return
+    photo = registry_service.photo_bytes(session, person_id=person.id) or b""
+    ecard_service.sign(
+        session,
+        data=SignIn(
+            id_number=holder.id_number,
+            name=holder.name,
+            card_number=card.card_number,
+            card_pin=SecretStr(DEMO_CARD_PIN),
+            channel_code=CHANNEL,
+            real_person=RealPerson(method="demo", image_base64=base64.b64encode(photo).decode()),
+            ecard_pin=SecretStr(DEMO_ECARD_PIN),
+        ),
+        actor=actor,
+    )
+
+
+def seed_cards(*, seed: int, region: str, persons: int, actor: Actor) -> CardsReport:
+    """Cards for the first demo adults with photos (16 active, 3 waiting, 1 lost)."""
+    report = CardsReport()
+    _ensure_range()
+    holders = _holders(seed, region, persons, 20)
+    for n, holder in enumerate(holders):
+        with db.transaction() as session:
+            person = registry_service.find_person(session, id_number=holder.id_number)
+            if person is None or issuance.live_card(session, person_id=person.id) is not None:
+                continue
+            if n < 16:
+                _active_card(session, holder, actor, n)
+                report.active += 1
+            else:
+                issuance.apply(
+                    session,
+                    data=ApplicationIn(
+                        id_number=holder.id_number, bank_code=BANK, pickup_place=PICKUP
+                    ),
+                    actor=actor,
+                )
+                report.waiting += 1
+        if n < 16:
+            with db.transaction() as session:
+                _sign(session, holder, actor)
+                report.ecards += 1
+        if n == 15:
+            with db.transaction() as session:
+                found = registry_service.find_person(session, id_number=holder.id_number)
+                card = issuance.live_card(session, person_id=found.id) if found else None
+                if card is not None:
+                    issuance.report_loss(session, card_ref=card.id, temporary=True, actor=actor)
+                    report.lost += 1
+    if holders:
+        report.example = holders[0].id_number
+    return report
