@@ -50,6 +50,8 @@ test: lint typecheck layers pytest
 
 bench: install-dev
 	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/ecard_codes.py
+	$(BIN)/python bench/registry_import.py --rows 100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

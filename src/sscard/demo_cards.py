@@ -58,7 +58,9 @@ class CardsReport:
         return lines
 
 
-def _holders(seed: int, region: str, persons: int, wanted: int) -> list[fakes.FakePerson]:
+def _holders(
+    seed: int, region: str, persons: int, wanted: int, photo_share: float
+) -> list[fakes.FakePerson]:
     employers = fakes.employers(seed, region, max(1, round(persons / 50)))
     communities = fakes.communities(seed, region, max(1, round(persons / 40)))
     chosen = []
@@ -66,7 +68,8 @@ def _holders(seed: int, region: str, persons: int, wanted: int) -> list[fakes.Fa
         seed, region, persons, employers=employers, communities=communities
     ):
         adult = 18 <= (date(2025, 12, 31) - person.birth_date).days // 365 < 80
-        if person.status == "normal" and adult and (person.photo_seed % 10_000) < 5_000:
+        photographed = (person.photo_seed % 10_000) < photo_share * 10_000
+        if person.status == "normal" and adult and photographed:
             chosen.append(person)
         if len(chosen) == wanted:
             break
@@ -134,15 +137,19 @@ def _sign(session: Session, holder: fakes.FakePerson, actor: Actor) -> None:
     )
 
 
-def seed_cards(*, seed: int, region: str, persons: int, actor: Actor) -> CardsReport:
-    """Cards for the first demo adults with photos (16 active, 3 waiting, 1 lost)."""
+def seed_cards(
+    *, seed: int, region: str, persons: int, actor: Actor, photo_share: float = 0.5
+) -> CardsReport:
+    """Cards for the first demo adults with photos (16 active, 4 waiting, 1 of them lost)."""
     report = CardsReport()
     _ensure_range()
-    holders = _holders(seed, region, persons, 20)
+    holders = _holders(seed, region, persons, 20, photo_share)
     for n, holder in enumerate(holders):
         with db.transaction() as session:
             person = registry_service.find_person(session, id_number=holder.id_number)
             if person is None or issuance.live_card(session, person_id=person.id) is not None:
+                continue
+            if not registry_service.has_photo(session, person_id=person.id):
                 continue
             if n < 16:
                 _active_card(session, holder, actor, n)

@@ -158,7 +158,11 @@ def demo_seed(
     if persons and photos > 0:
         with context.acting(cli_actor(), purpose="demo seed"):
             cards = demo_cards.seed_cards(
-                seed=seed, region=plan.region, persons=persons, actor=cli_actor()
+                seed=seed,
+                region=plan.region,
+                persons=persons,
+                actor=cli_actor(),
+                photo_share=photos,
             )
         for line in cards.lines():
             console.print(line)
