@@ -214,6 +214,10 @@ def main() -> None:
         "--profile", help="write a py-spy flame graph of the server here (needs --workers 1)"
     )
     parser.add_argument(
+        "--set", action="append", default=[], metavar="SSCARD_NAME=VALUE",
+        help="a setting for the server, e.g. SSCARD_AUDIT_CHAINS=16 (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "SSCARD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
@@ -236,6 +240,9 @@ def main() -> None:
             "SSCARD_LOG_LEVEL": "WARNING",
         }
     )
+    for item in args.set:
+        name, _, value = item.partition("=")
+        env[name] = value
     bench_db = None
     if args.sqlite:
         env["SSCARD_DATABASE_URL"] = f"sqlite:///{work}/bench.db"
@@ -306,6 +313,7 @@ def main() -> None:
                     "benchmark": "ecard_verify_http",
                     "backend": backend,
                     "workers": args.workers,
+                    "settings": args.set,
                     "connections": args.connections,
                     "duration_s": args.duration,
                     "setup_s": round(setup_seconds, 1),

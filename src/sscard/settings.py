@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     card_validity_years: int = 10
 
     audit_chains: int = Field(
-        default=0, description="Parallel audit chains; 0 = 1 on SQLite, 8 on PostgreSQL."
+        default=0, description="Parallel audit chains; 0 = 1 on SQLite, 16 on PostgreSQL."
     )
 
     ecard_code_ttl_seconds: int = 60

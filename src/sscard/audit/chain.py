@@ -11,7 +11,7 @@ elsewhere).
 Parallel chains: appending locks the chain's head row until the transaction commits, so
 one chain admits one writer at a time. A busy platform (thousands of audited verifications
 a second) spreads its units of work over several chains (``SSCARD_AUDIT_CHAINS``; 1 on
-SQLite, which has one writer anyway, 8 on PostgreSQL); each chain is verified on its own.
+SQLite, which has one writer anyway, 16 on PostgreSQL); each chain is verified on its own.
 """
 
 from __future__ import annotations

@@ -32,19 +32,19 @@ def _create_head(session: Session, chain: int) -> None:
 def lock_head(session: Session, chain: int) -> tuple[int, str]:
     """Lock chain ``chain``'s head until commit; its (seq, hash), created if missing."""
     stmt = select(HEAD.c.seq, HEAD.c.entry_hash).where(HEAD.c.id == chain).with_for_update()
-    row = session.execute(stmt).first()
+    row = session.connection().execute(stmt).first()
     if row is None:
         _create_head(session, chain)
-        row = session.execute(stmt).one()
+        row = session.connection().execute(stmt).one()
     return int(row[0]), str(row[1])
 
 
 def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(insert(ENTRY), rows)
+    session.connection().execute(insert(ENTRY), rows)
 
 
 def set_head(session: Session, chain: int, seq: int, entry_hash: str) -> None:
-    session.execute(
+    session.connection().execute(
         update(HEAD)
         .where(HEAD.c.id == chain)
         .values(seq=seq, entry_hash=entry_hash, updated_at=utcnow())

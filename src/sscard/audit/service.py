@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
+import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,18 +49,24 @@ def _entry_values(rec: AccessRecord, seq: int) -> dict[str, object]:
 
 
 def chain_count() -> int:
-    """How many parallel chains appends spread over (1 on SQLite, 8 on PostgreSQL by default)."""
+    """How many parallel chains appends spread over (1 on SQLite, 16 on PostgreSQL by default)."""
     settings = get_settings()
     if settings.audit_chains > 0:
         return settings.audit_chains
-    return 1 if settings.is_sqlite else 8
+    return 1 if settings.is_sqlite else 16
+
+
+def _chain_of_this_thread() -> int:
+    """Each worker thread keeps to one chain, so concurrent units of work rarely wait on the
+    same head row (threads outnumbering chains share them)."""
+    return hash((os.getpid(), threading.get_ident())) % chain_count() + 1
 
 
 def append(session: Session, records: list[AccessRecord], *, chain: int | None = None) -> int:
     """Append records to one chain inside the caller's transaction (its head row locked)."""
     if not records:
         return 0
-    chain = chain or secrets.randbelow(chain_count()) + 1
+    chain = chain or _chain_of_this_thread()
     seq, prev = repository.lock_head(session, chain)
     rows = []
     for rec in records:

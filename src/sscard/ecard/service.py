@@ -444,7 +444,7 @@ def _usage(
     outcome: str,
     actor: Actor,
 ) -> None:
-    session.execute(
+    session.connection().execute(
         insert(USAGE).values(
             ecard_id=state.ecard_id, copy_id=state.copy_id, kind=kind, business=business,
             scenario_code=scenario, actor_id=actor.id, outcome=outcome, occurred_at=utcnow(),
