@@ -171,7 +171,7 @@ def handover(
 def lapse() -> None:
     """Return temporary losses older than the configured days to active (run it daily)."""
     with unit_of_work(purpose="lapse temporary losses") as session:
-        count = service.lapse_temporary_losses(session)
+        count = service.lapse_all_temporary_losses(session)
     console.print(f"lapsed {count}")
 
 

@@ -33,14 +33,20 @@ outbox_app = typer.Typer(
 
 def worker(
     once: Annotated[
-        bool, typer.Option("--once", help="Deliver what is due now, then exit.")
+        bool,
+        typer.Option("--once", help="Deliver what is due now, do the housekeeping, then exit."),
     ] = False,
     poll: Annotated[
         float, typer.Option("--poll", min=0.05, help="Seconds to rest when nothing is due.")
     ] = 1.0,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Messages claimed per round.")] = 100,
 ) -> None:
-    """Deliver due outbox messages until stopped (SIGINT or SIGTERM stop it cleanly)."""
+    """Deliver due outbox messages until stopped (SIGINT or SIGTERM stop it cleanly).
+
+    Once an hour the worker also does the housekeeping: delivered messages and expired
+    replay guards are purged, and every chore the components registered runs (temporary
+    card losses lapse, for one).
+    """
     bootstrap.wire()
     _configure_logging()
     if once:
@@ -49,10 +55,12 @@ def worker(
             f"claimed {report.claimed}: delivered {report.delivered}, retried {report.retried}, "
             f"dead {report.dead}, lost {report.lost}"
         )
+        done = housekeeping()
+        console.print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
         return
     stop = threading.Event()
     with _stop_on_signals(stop):
-        outbox.run_worker(stop, poll, limit=limit, housekeeping=_housekeeping)
+        outbox.run_worker(stop, poll, limit=limit, housekeeping=housekeeping)
 
 
 def _drain(limit: int) -> DeliveryReport:
@@ -66,11 +74,22 @@ def _drain(limit: int) -> DeliveryReport:
             return total
 
 
-def _housekeeping() -> None:
+def housekeeping() -> dict[str, int]:
+    """Purge what is no longer needed and run the registered chores, each in its own
+    transaction (one failing does not hold the others back); what each touched."""
+    done: dict[str, int] = {}
     with unit_of_work(purpose="outbox housekeeping") as session:
-        delivered = outbox.purge_delivered(session)
-        expired = guard.purge_expired(session)
-    logger.info("housekeeping purged delivered=%d guard_rows=%d", delivered, expired)
+        done["delivered messages purged"] = outbox.purge_delivered(session)
+        done["expired guards purged"] = guard.purge_expired(session)
+    for name, job in outbox.housekeeping_jobs().items():
+        try:
+            with unit_of_work(purpose=name) as session:
+                done[name] = job(session)
+        except Exception as exc:
+            logger.error("housekeeping %s failed: %s", name, mask_text(str(exc))[:300])
+            done[name] = -1
+    logger.info("housekeeping %s", " ".join(f"{k.replace(' ', '_')}={v}" for k, v in done.items()))
+    return done
 
 
 def _configure_logging() -> None:

@@ -54,7 +54,7 @@ from sscard.issuance.schemas import (
     RangeOut,
     ReplacementIn,
 )
-from sscard.kit import access, events
+from sscard.kit import access, events, outbox
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import SYSTEM, Actor
 from sscard.kit.masking import mask_bank_account, mask_card_number
@@ -724,9 +724,25 @@ def expired(card: Card, today: date | None = None) -> bool:
 
 
 def register_subscribers() -> None:
-    """Declare the card table's encrypted bank account for key rotation."""
+    """Declare the card table's encrypted bank account for key rotation, the lapse of
+    temporary losses as a worker chore, and the outbox destinations."""
     fields.register_encrypted_table(CARD_TABLE, "id", ["bank_account_enc"])
+    outbox.register_housekeeping("temporary losses lapsed", lapse_all_temporary_losses)
     register_operations()
+
+
+def lapse_all_temporary_losses(session: Session) -> int:
+    """Every temporary loss past its days back to ``active`` (the worker's chore)."""
+    total = 0
+    while True:
+        count = lapse_temporary_losses(session, limit=_LAPSE_ROUND)
+        total += count
+        if count < _LAPSE_ROUND:
+            return total
+        session.flush()
+
+
+_LAPSE_ROUND = 1000
 
 
 def card_by_number(session: Session, *, card_number: str) -> Card | None:

@@ -89,9 +89,11 @@ __all__ = [
     "destinations",
     "enqueue",
     "get_message",
+    "housekeeping_jobs",
     "list_messages",
     "purge_delivered",
     "register_destination",
+    "register_housekeeping",
     "retry_dead",
     "run_worker",
 ]
@@ -182,9 +184,31 @@ class DeliveryReport:
     """Handed back unattempted because the worker was asked to stop."""
 
 
+HousekeepingJob = Callable[[Session], int]
+"""A periodic chore the worker runs in its own transaction; returns how many rows it touched."""
+
 _lock = threading.Lock()
 _destinations: dict[str, Destination] = {}
+_housekeeping: dict[str, HousekeepingJob] = {}
 _random = secrets.SystemRandom()
+
+
+def register_housekeeping(name: str, job: HousekeepingJob) -> None:
+    """Let workers run ``job`` with their housekeeping (once an hour, and with ``--once``).
+
+    Components register the chores that must happen without anyone asking: the lapse of
+    temporary card losses, for one. Registering the same name again replaces the job.
+    """
+    if not name or len(name) > 64:
+        raise ConfigurationError(f"housekeeping job name must have 1 to 64 characters: {name!r}")
+    with _lock:
+        _housekeeping[name] = job
+
+
+def housekeeping_jobs() -> dict[str, HousekeepingJob]:
+    """The registered housekeeping jobs by name, in registration order."""
+    with _lock:
+        return dict(_housekeeping)
 
 
 def register_destination(
@@ -465,7 +489,7 @@ def run_worker(
     limit: int = 100,
     worker_id: str | None = None,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
-    housekeeping: Callable[[], None] | None = None,
+    housekeeping: Callable[[], object] | None = None,
     housekeeping_seconds: float = 3600,
 ) -> None:
     """Deliver due messages until ``stop`` is set, resting ``poll_seconds`` when idle."""
@@ -488,7 +512,7 @@ def run_worker(
     logger.info("outbox worker %s stopped", worker_id)
 
 
-def _housekeep(action: Callable[[], None]) -> None:
+def _housekeep(action: Callable[[], object]) -> None:
     try:
         action()
     except Exception as exc:

@@ -18,7 +18,7 @@ from sscard.issuance.errors import (
 )
 from sscard.issuance.events import CardStatusChanged
 from sscard.issuance.schemas import HandoverIn, RangeIn, ReplacementIn
-from sscard.kit import events
+from sscard.kit import events, outbox
 from sscard.kit.context import Actor
 
 Person = Callable[..., str]
@@ -108,16 +108,20 @@ def test_a_cancellation_is_restored_within_the_window_but_not_after_a_replacemen
         service.restore(session, card_ref=card.id, actor=clerk)
 
 
-def test_a_temporary_loss_lapses(
+def test_a_temporary_loss_lapses_in_the_worker_housekeeping(
     session: Session, clerk: Actor, bank: str, person: Person, numbers: None
 ) -> None:
     card = _active(session, clerk, bank, person())
-    service.report_loss(session, card_ref=card.id, temporary=True, actor=clerk)
+    recent = _active(session, clerk, bank, person())
+    for lost in (card, recent):
+        service.report_loss(session, card_ref=lost.id, temporary=True, actor=clerk)
     assert card.lost_at is not None
     card.lost_at = card.lost_at - timedelta(days=6)
     session.flush()
-    assert service.lapse_temporary_losses(session) >= 1
+    chore = outbox.housekeeping_jobs()["temporary losses lapsed"]
+    assert chore(session) >= 1
     assert card.status == "active"
+    assert recent.status == "temporarily_lost"
 
 
 def test_wrong_pins_lock_the_pin_and_a_counter_reset_unlocks_it(

@@ -48,6 +48,7 @@ def test_worker_once_delivers_what_is_due_and_logs_no_payload(
         result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "claimed 1: delivered 1" in result.output
+    assert "housekeeping: delivered messages purged" in result.output
     assert delivered == [message_id]
     assert f"outbox delivered id={message_id} destination=bank attempt=1" in caplog.messages
     assert "1123X" not in caplog.text
@@ -90,3 +91,30 @@ def test_sigterm_and_sigint_ask_the_worker_to_stop() -> None:
             os.kill(os.getpid(), sig)
             assert stop.wait(5)
         assert signal.getsignal(sig) is before
+
+
+def test_registered_chores_run_with_the_housekeeping_and_a_failing_one_holds_none_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran: list[str] = []
+
+    def broken(session: object) -> int:
+        raise RuntimeError("no luck for 37080219900101123X")
+
+    def counted(session: object) -> int:
+        ran.append("counted")
+        return 3
+
+    before = outbox.housekeeping_jobs()
+    outbox.register_housekeeping("test broken chore", broken)
+    outbox.register_housekeeping("test counted chore", counted)
+    try:
+        with caplog.at_level("INFO", logger="sscard.cli.worker"):
+            done = worker_cli.housekeeping()
+    finally:
+        outbox._housekeeping.clear()
+        outbox._housekeeping.update(before)
+    assert done["test broken chore"] == -1 and done["test counted chore"] == 3
+    assert ran == ["counted"]
+    assert "housekeeping test broken chore failed" in caplog.text
+    assert "1123X" not in caplog.text

@@ -170,7 +170,7 @@ lapses = APIRouter(tags=["cards"])
 @lapses.post("/lapse", response_model=LapseOut)
 def lapse(_actor: Manage, session: DbSession) -> LapseOut:
     """Return temporary losses older than the configured days to ``active`` (cron-able)."""
-    return LapseOut(lapsed=service.lapse_temporary_losses(session))
+    return LapseOut(lapsed=service.lapse_all_temporary_losses(session))
 
 
 for sub in (branch, cards, persons, lapses):
