@@ -70,10 +70,10 @@ def numbers(session: Session) -> None:
 def person(session: Session, clerk: Actor) -> Callable[..., str]:
     """Register a person with a photo; returns the ID number."""
 
-    def make(*, photo: bool = True, born: str | None = None) -> str:
+    def make(*, photo: bool = True, born: str | None = None, **fields: object) -> str:
         number = citizen_id("370811", born)
         registry_service.create_person(
-            session, data=PersonCreate.model_validate(person_body(number)), actor=clerk
+            session, data=PersonCreate.model_validate(person_body(number, **fields)), actor=clerk
         )
         if photo:
             registry_service.put_photo(

@@ -142,6 +142,9 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
 LIVE = frozenset(Status) - {S.failed, S.cancelled}
 """A person holds at most one card in these statuses."""
 
+HELD = frozenset({S.issued, S.active, S.temporarily_lost, S.lost})
+"""Cards in a holder's hands (card-holding statistics count these)."""
+
 USABLE = frozenset({S.active})
 """Only an active card may be used (and its e-card verified)."""
 

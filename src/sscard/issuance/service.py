@@ -698,8 +698,9 @@ def making_progress(session: Session, *, batch_id: int | None = None) -> dict[st
 
 
 def holding(session: Session, *, by: str) -> list[CountRow]:
-    """Active cards per employer or per community (card-holding statistics)."""
-    rows = repository.holding_by(session, by, [s.value for s in lifecycle.LIVE])
+    """Cards in holders' hands (issued, active or reported lost) per employer or per
+    community (card-holding statistics), most first."""
+    rows = repository.holding_by(session, by, [s.value for s in lifecycle.HELD])
     return _named_counts(session, by, rows)
 
 
@@ -709,14 +710,14 @@ def failures_by(session: Session, *, by: str) -> list[CountRow]:
 
 
 def _named_counts(session: Session, by: str, rows: list[tuple[str, int]]) -> list[CountRow]:
-    out = []
-    for key, count in rows:
-        if by == "employer":
-            name = registry_service.get_employer(session, employer_id=int(key)).name
-        else:
-            name = registry_service.get_community(session, code=key).name
-        out.append(CountRow(key=key, name=name, count=count))
-    return out
+    """The counts with the employers' or communities' names (one query for all names)."""
+    keys = [key for key, _ in rows]
+    if by == "employer":
+        by_id = registry_service.employer_names(session, ids=[int(k) for k in keys])
+        names = {str(k): v for k, v in by_id.items()}
+    else:
+        names = registry_service.community_names(session, codes=keys)
+    return [CountRow(key=key, name=names.get(key, key), count=count) for key, count in rows]
 
 
 def expired(card: Card, today: date | None = None) -> bool:

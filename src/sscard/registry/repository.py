@@ -158,6 +158,16 @@ def employer_ids_by_credit_code(session: Session, codes: Sequence[str]) -> dict[
     return {row[0]: row[1] for row in session.execute(stmt)}
 
 
+def employer_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    stmt = select(Employer.id, Employer.name).where(Employer.id.in_(ids))
+    return {row[0]: row[1] for row in session.execute(stmt)}
+
+
+def community_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    stmt = select(Community.code, Community.name).where(Community.code.in_(codes))
+    return {row[0]: row[1] for row in session.execute(stmt)}
+
+
 def count_persons(
     session: Session, *, employer_id: int | None = None, community_code: str | None = None
 ) -> int:

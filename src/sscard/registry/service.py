@@ -814,6 +814,16 @@ def missing_references(
     return set(employer_ids) - known_employers, set(community_codes) - known_communities
 
 
+def employer_names(session: Session, *, ids: Sequence[int]) -> dict[int, str]:
+    """employer id -> name for the registered ones among ``ids`` (one query)."""
+    return repository.employer_names(session, list(ids)) if ids else {}
+
+
+def community_names(session: Session, *, codes: Sequence[str]) -> dict[str, str]:
+    """community code -> name for the registered ones among ``codes`` (one query)."""
+    return repository.community_names(session, list(codes)) if codes else {}
+
+
 def employer_ids(session: Session, *, credit_codes: Sequence[str]) -> dict[str, int]:
     """credit code -> employer id for the registered ones among ``credit_codes``."""
     return repository.employer_ids_by_credit_code(session, list(credit_codes))

@@ -1,3 +1,4 @@
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -5,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.integration.cards import _active, _apply, _made
 
+from sscard.db import utcnow
 from sscard.errors import ValidationFailed
 from sscard.issuance import service
 from sscard.issuance.errors import (
@@ -17,9 +19,13 @@ from sscard.issuance.errors import (
     TransitionNotAllowed,
 )
 from sscard.issuance.events import CardStatusChanged
+from sscard.issuance.models import Failure
 from sscard.issuance.schemas import HandoverIn, RangeIn, ReplacementIn
 from sscard.kit import events, outbox
 from sscard.kit.context import Actor
+from sscard.registry import fakes
+from sscard.registry import service as registry_service
+from sscard.registry.schemas import CommunityCreate, EmployerCreate
 
 Person = Callable[..., str]
 
@@ -193,3 +199,39 @@ def test_every_card_operation_is_in_the_audit_log(
     ).all()
     assert actions[0] == "card.apply" and actions[-1] == "card.report_loss"
     assert "card.activate" in actions
+
+
+def test_card_holding_and_failures_are_counted_per_employer_and_community_with_names(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
+    employer = registry_service.create_employer(
+        session,
+        data=EmployerCreate(
+            credit_code=fake.credit_code, name=fake.name, region_code=fake.region_code
+        ),
+    )
+    community = fakes.communities(secrets.randbelow(10**9), "370811", 400)[-1]
+    code = community.code
+    if registry_service.community_names(session, codes=[code]):
+        code = fakes.communities(secrets.randbelow(10**9), "370811", 400)[-2].code
+    registry_service.create_community(session, data=CommunityCreate(code=code, name="测试社区"))
+    held = [
+        _active(session, clerk, bank, person(employer_id=employer.id, community_code=code))
+        for _ in range(2)
+    ]
+    failed = _apply(session, clerk, bank, person(employer_id=employer.id))
+    service.report_loss(session, card_ref=held[1].id, temporary=False, actor=clerk)
+
+    by_employer = {row.key: row for row in service.holding(session, by="employer")}
+    assert by_employer[str(employer.id)].count == 2
+    assert by_employer[str(employer.id)].name == fake.name
+    by_community = {row.key: row for row in service.holding(session, by="community")}
+    assert by_community[code].count == 2 and by_community[code].name == "测试社区"
+
+    session.add(
+        Failure(card_id=failed.id, stage="bank", reason="账户开立失败", created_at=utcnow())
+    )
+    session.flush()
+    failures = {row.key: row.count for row in service.failures_by(session, by="employer")}
+    assert failures[str(employer.id)] == 1
