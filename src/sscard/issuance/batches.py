@@ -284,10 +284,14 @@ def package_path(session: Session, *, batch_no: str) -> Path:
 
 
 def rejects_of(session: Session, *, batch_no: str, limit: int = MAX_SHOWN) -> list[RejectOut]:
-    """The result rows of the batch that could not be applied (first ``limit``)."""
-    _get(session, batch_no)
+    """The result rows of the batch that could not be applied (first ``limit``).
+
+    Only the committed ones: an import writes a chunk's rejects just before the chunk
+    commits, so after a crash the file may hold a few more, dropped when it resumes.
+    """
+    batch = _get(session, batch_no)
     path = batch_dir(batch_no) / REJECTS_NAME
-    return _read_rejects(path, limit)
+    return _read_rejects(path, min(limit, batch.rejected_count))
 
 
 def _read_rejects(path: Path, limit: int) -> list[RejectOut]:

@@ -16,7 +16,7 @@ from fastapi import (
     UploadFile,
     status,
 )
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from sscard.api.deps import CurrentActor, DbSession, require
 from sscard.kit.context import Actor
@@ -280,17 +280,20 @@ def get_import(job_id: int, _actor: Importer, session: DbSession) -> ImportJobOu
 
 @imports.get(
     "/{job_id}/rejects.csv",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def get_import_rejects(job_id: int, _actor: Importer, session: DbSession) -> FileResponse:
-    """The rejected rows: line, masked ID number, reasons (CSV, UTF-8 with BOM)."""
-    path = importing.rejects_of(session, job_id=job_id)
-    return FileResponse(
-        path,
+def get_import_rejects(job_id: int, _actor: Importer, session: DbSession) -> StreamingResponse:
+    """The rejected rows: line, masked ID number, reasons (CSV, UTF-8 with BOM); only
+    those committed when a job was broken off."""
+    path, count = importing.committed_rejects(session, job_id=job_id)
+    return StreamingResponse(
+        importing.reject_lines(path, count),
         media_type="text/csv; charset=utf-8",
-        filename=f"import-{job_id}-rejects.csv",
-        headers={"Cache-Control": "no-store"},
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="import-{job_id}-rejects.csv"',
+        },
     )
 
 

@@ -317,10 +317,31 @@ def list_jobs(
 
 def rejects_of(session: Session, *, job_id: int) -> Path:
     """The reject file of a job, or ImportJobNotFound when it has none."""
+    return committed_rejects(session, job_id=job_id)[0]
+
+
+def committed_rejects(session: Session, *, job_id: int) -> tuple[Path, int]:
+    """The reject file of a job and how many of its rejects are committed.
+
+    Rejects are written just before their chunk commits, so after a crash the file may
+    hold a few more, dropped when the job resumes: readers take only the committed ones
+    (:func:`reject_lines`). ImportJobNotFound when the job has none.
+    """
     job = get_job(session, job_id=job_id)
     if not job.rows_rejected or job.reject_path is None or not Path(job.reject_path).exists():
         raise ImportJobNotFound(f"导入任务 {job_id} 没有被拒绝的行")
-    return Path(job.reject_path)
+    return Path(job.reject_path), job.rows_rejected
+
+
+def reject_lines(path: Path, keep: int) -> Iterator[bytes]:
+    """The header and the first ``keep`` rejects of a reject file, as stored (streamed)."""
+    with path.open("rb") as handle:
+        yield handle.readline()
+        for _ in range(keep):
+            line = handle.readline()
+            if not line:
+                return
+            yield line
 
 
 def job_file(job: ImportJob) -> Path:

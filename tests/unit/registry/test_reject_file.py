@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from sscard.registry.importing import Rejected, RejectFile
+from sscard.registry.importing import Rejected, RejectFile, reject_lines
 
 
 def _lines(path: Path) -> list[list[str]]:
@@ -39,3 +39,17 @@ def test_nothing_is_written_when_nothing_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "rejects.csv"
     RejectFile(path, keep=0).write([])
     assert not path.exists()
+
+
+def test_readers_get_only_the_committed_rejects_of_a_broken_off_run(tmp_path: Path) -> None:
+    path = tmp_path / "rejects.csv"
+    run = RejectFile(path, keep=0)
+    run.write([Rejected(4, None, "", "AAC003: 请填写姓名")])
+    run.write([Rejected(7, None, "", "AAC004: 请填写性别")])  # its chunk never committed
+    run.close()
+    shown = b"".join(reject_lines(path, 1)).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(shown))) == [
+        ["line", "id_number", "reasons"],
+        ["4", "", "AAC003: 请填写姓名"],
+    ]
+    assert b"".join(reject_lines(path, 5)) == path.read_bytes()
