@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_failure_window_minutes: int = 15
     db_pool_size: int = 10
+    http_threads: int = Field(default=10, ge=1, le=200)
+    """Requests a server process handles at once in blocking handlers (database work); more
+    wait their turn. Match it to ``db_pool_size``: threads beyond the pool only wait."""
     log_level: str = "INFO"
 
     @field_validator("database_url")

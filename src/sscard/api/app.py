@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from sscard import __version__, bootstrap, db
@@ -41,12 +45,22 @@ def api_router() -> APIRouter:
     return router
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Bound the threads that run blocking handlers: past the database pool they only
+    queue for a connection, and under load many threads spend their time passing the GIL
+    around instead of answering."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().http_threads
+    yield
+
+
 def create_app() -> FastAPI:
     """Build the HTTP app: API, pages, health, metrics, one error body everywhere."""
     bootstrap.wire()
     settings = get_settings()
     db.get_engine()
     app = FastAPI(
+        lifespan=_lifespan,
         title="sscard",
         version=__version__,
         summary="社会保障卡与居民服务一卡通平台 API",
