@@ -1,4 +1,5 @@
+from peers.bank import batch
 from peers.bank.app import create_app
 from peers.common import run
 
-run("bank", create_app, 9102)
+run("bank", create_app, 9102, prepare=batch.bank)
