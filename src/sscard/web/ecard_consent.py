@@ -20,9 +20,9 @@ demo government portal that logs in by scan login, and the credential verifier.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -70,14 +70,6 @@ REQUEST_FIELDS = (
     "code_challenge",
     "code_challenge_method",
 )
-
-
-async def _form_fields(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
 
 
 def _page(
@@ -190,7 +182,7 @@ def _consenting_person(
 
 
 @router.post("/wallet/consent", response_class=HTMLResponse)
-def consent_submit(request: Request, session: DbSession, form: FormFields) -> Response:
+def consent_submit(request: Request, session: DbSession, form: pages.FormFields) -> Response:
     """Agree (a code goes back to the client) or refuse (``access_denied`` goes back)."""
     params = {k: form[k] for k in REQUEST_FIELDS if k in form}
     checked = _checked(request, session, params)
@@ -302,7 +294,7 @@ def credential_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/ecard/credential", response_class=HTMLResponse)
-def credential_check(request: Request, session: DbSession, form: FormFields) -> HTMLResponse:
+def credential_check(request: Request, session: DbSession, form: pages.FormFields) -> HTMLResponse:
     """The verdict: valid or not, why, and the holder masked."""
     context.update(actor=online_api.ANONYMOUS)
     text = form.get("credential", "").strip()[:1000]

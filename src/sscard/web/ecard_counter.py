@@ -48,14 +48,6 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
-
-
 def _page(
     request: Request,
     actor: Actor,
@@ -98,7 +90,9 @@ def counter(request: Request, actor: Signer, session: DbSession) -> HTMLResponse
 
 
 @router.post("/find", response_class=HTMLResponse)
-def find(request: Request, actor: Signer, session: DbSession, form: FormFields) -> HTMLResponse:
+def find(
+    request: Request, actor: Signer, session: DbSession, form: pages.FormFields
+) -> HTMLResponse:
     """The card and its state; the signing form follows when the card is active."""
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
@@ -140,7 +134,9 @@ def _sign_input(form: Mapping[str, str], card_number: str) -> SignIn:
 
 
 @router.post("/sign", response_class=HTMLResponse)
-def sign(request: Request, actor: Signer, session: DbSession, form: FormFields) -> HTMLResponse:
+def sign(
+    request: Request, actor: Signer, session: DbSession, form: pages.FormFields
+) -> HTMLResponse:
     """Sign the e-card (or add a copy in another channel) and show it with its copies."""
     try:
         card = issuance_service.get_card(session, card_ref=form.get("card_id", ""), actor=actor)

@@ -25,12 +25,9 @@ from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from sscard.api import errors as api_errors
 from sscard.api.deps import DbSession
 from sscard.errors import FieldProblem, NotFound, PermissionDenied, SSCardError, ValidationFailed
 from sscard.iam import service as iam_service
@@ -57,7 +54,6 @@ from sscard.web.registry import PageRefused
 
 router = APIRouter(prefix="/cards", include_in_schema=False)
 
-M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 BEIJING = timezone(timedelta(hours=8))
@@ -232,31 +228,6 @@ Manager = Annotated[Actor, Depends(_allowed("issuance.manage"))]
 BatchClerk = Annotated[Actor, Depends(_allowed("issuance.batch"))]
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
-
-
-def _check_csrf(request: Request, form: Mapping[str, str]) -> None:
-    pages.check_form_csrf(request, form.get("csrf_token"))
-
-
-def _parsed(
-    model: type[M], values: Mapping[str, Any], reasons: Mapping[str, str] | None = None
-) -> M:
-    """The model, or ValidationFailed naming each field the way the form names it."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        problems = api_errors.validation_problems(RequestValidationError(exc.errors()))
-        raise ValidationFailed(
-            [FieldProblem(p.field, (reasons or {}).get(p.field, p.reason)) for p in problems]
-        ) from exc
-
-
 def _problems(exc: SSCardError, inputs: set[str], labels: Mapping[str, str]) -> dict[str, Any]:
     """Field messages for the inputs the form has; the rest and the message go on top."""
     errors: dict[str, list[str]] = {}
@@ -302,7 +273,7 @@ def lookup(request: Request, actor: Reader, mode: str = "card") -> HTMLResponse:
 
 @router.post("", response_class=HTMLResponse)
 def lookup_posted(
-    request: Request, actor: Reader, session: DbSession, form: FormFields
+    request: Request, actor: Reader, session: DbSession, form: pages.FormFields
 ) -> Response:
     """A card straight to its page; a person's local and provincial cards as a list."""
     mode = form.get("mode", "card") if form.get("mode") in LOOKUP_MODES else "card"
@@ -315,7 +286,7 @@ def lookup_posted(
         return _lookup_page(request, actor, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         if mode == "card":
             if not typed["card_ref"]:
                 raise ValidationFailed([FieldProblem("card_ref", "请输入卡号或卡识别码")])
@@ -493,7 +464,12 @@ OP_LABELS = {"new_pin": "新密码", "id_number": "证件号码", "reason": "原
 
 @router.post("/c/{card_id}/{key}", response_class=HTMLResponse)
 def confirm_posted(
-    request: Request, card_id: str, key: str, actor: Reader, session: DbSession, form: FormFields
+    request: Request,
+    card_id: str,
+    key: str,
+    actor: Reader,
+    session: DbSession,
+    form: pages.FormFields,
 ) -> Response:
     """Do the operation; refused with the service's reason shown on the confirmation page."""
     with _refusing(request):
@@ -506,7 +482,7 @@ def confirm_posted(
         return _page(request, "confirm", shown, actor=actor, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         card = service.card_at_version(
             session, card_ref=values["card"].id, version=_version(form), actor=actor
         )
@@ -523,18 +499,18 @@ def _perform(
     """Run operation ``key`` on the card; the id of the card to show afterwards."""
     note = form.get("note", "")
     if key in ("temporary-loss", "loss"):
-        loss = _parsed(LossIn, {"temporary": key == "temporary-loss", "note": note})
+        loss = pages.parsed(LossIn, {"temporary": key == "temporary-loss", "note": note})
         service.report_loss(
             session, card_ref=card_ref, temporary=loss.temporary, actor=actor, note_text=loss.note
         )
     elif key in ("unlock", "temporary-unlock"):
-        data = _parsed(NoteIn, {"note": note})
+        data = pages.parsed(NoteIn, {"note": note})
         service.unlock(
             session, card_ref=card_ref, actor=actor, temporary=key == "temporary-unlock",
             note_text=data.note,
         )  # fmt: skip
     elif key == "cancel":
-        reason = _parsed(CancelIn, {"reason": form.get("reason", "")},
+        reason = pages.parsed(CancelIn, {"reason": form.get("reason", "")},
                          {"reason": "请填写注销原因（至少 2 个字）"})  # fmt: skip
         service.cancel(session, card_ref=card_ref, reason=reason.reason, actor=actor)
     elif key == "restore":
@@ -559,7 +535,9 @@ def _replacement(form: Mapping[str, str]) -> ReplacementIn:
         "bank_code": form.get("bank_code", "").strip() or None,
         "pickup_place": form.get("pickup_place", "").strip() or None,
     }
-    return _parsed(ReplacementIn, values, {"reason": "请选择补换原因", "mode": "请选择制卡方式"})
+    return pages.parsed(
+        ReplacementIn, values, {"reason": "请选择补换原因", "mode": "请选择制卡方式"}
+    )
 
 
 def _pin_reset(form: Mapping[str, str]) -> PinResetIn:
@@ -572,7 +550,7 @@ def _pin_reset(form: Mapping[str, str]) -> PinResetIn:
         problems.append(FieldProblem("new_pin_confirm", "两次输入的新密码不一致"))
     if problems:
         raise ValidationFailed(problems)
-    return _parsed(
+    return pages.parsed(
         PinResetIn, {"id_number": form.get("id_number", ""), "new_pin": form.get("new_pin", "")}
     )
 
@@ -598,7 +576,9 @@ def apply_start(request: Request, actor: Applier) -> HTMLResponse:
 
 
 @router.post("/apply", response_class=HTMLResponse)
-def apply_find(request: Request, actor: Applier, session: DbSession, form: FormFields) -> Response:
+def apply_find(
+    request: Request, actor: Applier, session: DbSession, form: pages.FormFields
+) -> Response:
     """The applicant by ID number (posted), then their application form by internal id."""
     typed = form.get("id_number", "").strip()
 
@@ -608,7 +588,7 @@ def apply_find(request: Request, actor: Applier, session: DbSession, form: FormF
         return _apply_page(request, actor, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         if not typed:
             raise ValidationFailed([FieldProblem("find_id_number", "请输入申请人证件号码")])
         person = _found(lambda: registry_service.get_person(session, id_number=typed, actor=actor))
@@ -645,7 +625,7 @@ def apply_form(
 
 @router.post("/apply/p/{person_id}", response_class=HTMLResponse)
 def apply_posted(
-    request: Request, person_id: str, actor: Applier, session: DbSession, form: FormFields
+    request: Request, person_id: str, actor: Applier, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Apply; the service's refusal (no photo, deceased, live card ...) next to its field."""
     with _refusing(request):
@@ -656,8 +636,8 @@ def apply_posted(
         return _apply_page(request, actor, shown, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
-        data = _parsed(
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        data = pages.parsed(
             ApplicationIn,
             {
                 "id_number": registry_service.id_number_of(
@@ -756,7 +736,7 @@ def failure_handled(
     how: str,
     actor: BatchClerk,
     session: DbSession,
-    form: FormFields,
+    form: pages.FormFields,
 ) -> Response:
     """Resolve a failure with a note, or resubmit its card for the next batch."""
     back_batch = form.get("batch_no", "").strip()
@@ -782,8 +762,8 @@ def failure_handled(
         if how not in ("resolve", "resubmit") or not failure_id.isdigit():
             raise NotFound("没有这项业务")
     with _refusing(request, again):
-        _check_csrf(request, form)
-        note = _parsed(batches.FailureNoteIn, {"note": form.get("note", "")},
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        note = pages.parsed(batches.FailureNoteIn, {"note": form.get("note", "")},
                        {"note": "请填写处理说明（至少 2 个字）"}).note  # fmt: skip
         handle = batches.resolve_failure if how == "resolve" else batches.resubmit_failure
         handle(session, failure_id=int(failure_id), note=note, actor=actor)
@@ -860,7 +840,7 @@ def handover_page(
 
 @router.post("/handover/scan", response_class=HTMLResponse)
 def handover_scan(
-    request: Request, actor: Reader, session: DbSession, form: FormFields
+    request: Request, actor: Reader, session: DbSession, form: pages.FormFields
 ) -> Response:
     """A scanned box code (or a typed card number): to that box's (or card's) page."""
     code = form.get("code", "").strip()
@@ -871,7 +851,7 @@ def handover_scan(
         return _handover_page(request, actor, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         scanned = service.scan(session, code=code, actor=actor)
     if scanned.box_code is not None:
         return RedirectResponse(f"/cards/handover?{urlencode({'box': scanned.box_code})}", 303)
@@ -880,7 +860,7 @@ def handover_scan(
 
 @router.post("/handover", response_class=HTMLResponse)
 def handover_posted(
-    request: Request, actor: Manager, session: DbSession, form: FormFields
+    request: Request, actor: Manager, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Record the move of the whole box (or the one card) and show where each card is now."""
     box_code = form.get("box_code", "").strip()
@@ -893,8 +873,8 @@ def handover_posted(
         return _handover_page(request, actor, shown, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
-        data = _parsed(
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        data = pages.parsed(
             HandoverIn,
             {
                 "box_code": box_code or None,

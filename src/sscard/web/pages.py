@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
 
 from sscard import __version__
+from sscard.api import errors as api_errors
 from sscard.api.deps import CSRF_COOKIE, SESSION_COOKIE, DbSession
-from sscard.errors import NotAuthenticated, PermissionDenied
+from sscard.errors import FieldProblem, NotAuthenticated, PermissionDenied, ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.kit import context
 from sscard.kit.context import Actor
 from sscard.settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -102,6 +108,29 @@ def _page_actor(request: Request, session: DbSession) -> Actor:
 
 
 PageActor = Annotated[Actor, Depends(_page_actor)]
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The text fields of a posted form (files are read by the handlers that take them)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(_form_fields)]
+
+
+def parsed(
+    model: type[M], values: Mapping[str, Any], reasons: Mapping[str, str] | None = None
+) -> M:
+    """The model, or ValidationFailed naming each field the way the form names it
+    (``reasons`` replaces the generic reason for the fields it names)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = api_errors.validation_problems(RequestValidationError(exc.errors()))
+        raise ValidationFailed(
+            [FieldProblem(p.field, (reasons or {}).get(p.field, p.reason)) for p in problems]
+        ) from exc
 
 
 async def login_required_handler(_request: Request, exc: Exception) -> RedirectResponse:

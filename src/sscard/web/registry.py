@@ -19,11 +19,8 @@ from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 
-from sscard.api import errors as api_errors
 from sscard.api.deps import DbSession
 from sscard.errors import (
     FieldProblem,
@@ -54,7 +51,6 @@ from sscard.web.pages import PageActor, render
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 
-M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 PAGE_SIZE = 20
@@ -221,34 +217,7 @@ Reader = Annotated[Actor, Depends(_allowed("registry.read"))]
 Writer = Annotated[Actor, Depends(_allowed("registry.write"))]
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    """The text fields of a posted form (files are read by the handlers that take them)."""
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
-
-
-def _check_csrf(request: Request, form: Mapping[str, str]) -> None:
-    pages.check_form_csrf(request, form.get("csrf_token"))
-
-
 # ---- parsing forms -------------------------------------------------------------------
-
-
-def _parsed(
-    model: type[M], values: Mapping[str, Any], reasons: Mapping[str, str] | None = None
-) -> M:
-    """The model, or ValidationFailed naming each field the way the form names it
-    (``reasons`` replaces the generic reason for the fields it names)."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        problems = api_errors.validation_problems(RequestValidationError(exc.errors()))
-        raise ValidationFailed(
-            [FieldProblem(p.field, (reasons or {}).get(p.field, p.reason)) for p in problems]
-        ) from exc
 
 
 def _field_errors(problems: list[FieldProblem]) -> dict[str, list[str]]:
@@ -325,7 +294,7 @@ def _person_create(form: Mapping[str, str]) -> tuple[PersonCreate, list[int]]:
     values["employer_id"] = _optional(form.get("employer_id"))
     values["community_code"] = _optional(form.get("community_code"))
     values["enrolments"] = rows
-    parse = partial(_parsed, PersonCreate, values, _person_reasons(form))
+    parse = partial(pages.parsed, PersonCreate, values, _person_reasons(form))
     return _on_form_rows(where, parse), where
 
 
@@ -346,7 +315,7 @@ def _person_update(form: Mapping[str, str]) -> tuple[PersonUpdate, list[int]]:
     values["community_code"] = _optional(form.get("community_code"))
     values["enrolments"] = rows
     values["version"] = form.get("version", "").strip() or None
-    parse = partial(_parsed, PersonUpdate, values, _person_reasons(form))
+    parse = partial(pages.parsed, PersonUpdate, values, _person_reasons(form))
     return _on_form_rows(where, parse), where
 
 
@@ -511,7 +480,7 @@ def _by_community(session: DbSession, actor: Actor, code: str, page: int) -> dic
 
 @router.post("/persons", response_class=HTMLResponse)
 def person_search_posted(
-    request: Request, actor: Reader, session: DbSession, form: FormFields
+    request: Request, actor: Reader, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Searches by ID number (straight to the person), name and birth date, or phone."""
     mode = form.get("mode", "id")
@@ -519,7 +488,7 @@ def person_search_posted(
     typed = {k: form.get(k, "").strip() for k in ("id_number", "name", "birth_date", "phone")}
     values: dict[str, Any] = {"mode": mode, "values": typed}
     with _refusing(request, _search_refused(request, actor, session, values)):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         if mode == "id":
             person = registry_service.get_person(
                 session, id_number=_required(typed, "id_number", "请填写证件号码"), actor=actor
@@ -599,7 +568,7 @@ def person_detail(
 
 @router.post("/persons/p/{person_id}/reveal", response_class=HTMLResponse)
 def person_reveal(
-    request: Request, person_id: str, actor: Reader, session: DbSession, form: FormFields
+    request: Request, person_id: str, actor: Reader, session: DbSession, form: pages.FormFields
 ) -> HTMLResponse:
     """The person in full, for the purpose the clerk states (audited; shown once)."""
     with _refusing(request):
@@ -612,8 +581,8 @@ def person_reveal(
         return _person_page(request, actor, masked, extra, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
-        data = _parsed(RevealIn, {"purpose": form.get("purpose", "")})
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        data = pages.parsed(RevealIn, {"purpose": form.get("purpose", "")})
         id_number = registry_service.id_number_of(session, person_id=person_id, actor=actor)
         person = registry_service.reveal_person(
             session, id_number=id_number, purpose=data.purpose, actor=actor
@@ -683,7 +652,7 @@ def _death_page(
 
 @router.post("/persons/p/{person_id}/death", response_class=HTMLResponse)
 def person_death(
-    request: Request, person_id: str, actor: Writer, session: DbSession, form: FormFields
+    request: Request, person_id: str, actor: Writer, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Record the death (other components hear of it)."""
     with _refusing(request):
@@ -694,8 +663,8 @@ def person_death(
         return _death_page(request, actor, person, extra, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
-        data = _parsed(DeathIn, {"death_date": form.get("death_date", "").strip() or None})
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        data = pages.parsed(DeathIn, {"death_date": form.get("death_date", "").strip() or None})
         id_number = registry_service.id_number_of(session, person_id=person_id, actor=actor)
         registry_service.mark_deceased(
             session, id_number=id_number, death_date=data.death_date, source="counter", actor=actor
@@ -734,7 +703,7 @@ def person_new(request: Request, actor: Writer, session: DbSession) -> HTMLRespo
 
 @router.post("/persons/new", response_class=HTMLResponse)
 def person_create(
-    request: Request, actor: Writer, session: DbSession, form: FormFields
+    request: Request, actor: Writer, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Register a person; the form comes back with a message next to each wrong field."""
 
@@ -743,7 +712,7 @@ def person_create(
         return _person_form(request, actor, session, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         data, where = _person_create(form)
         person = _on_form_rows(
             where, lambda: registry_service.create_person(session, data=data, actor=actor)
@@ -764,7 +733,7 @@ def person_edit(
 
 @router.post("/persons/p/{person_id}/edit", response_class=HTMLResponse)
 def person_update(
-    request: Request, person_id: str, actor: Writer, session: DbSession, form: FormFields
+    request: Request, person_id: str, actor: Writer, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Save the changes; refused with the conflict message if someone saved in between."""
     with _refusing(request):
@@ -781,7 +750,7 @@ def person_update(
         return _person_form(request, actor, session, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
+        pages.check_form_csrf(request, form.get("csrf_token"))
         data, where = _person_update(form)
         id_number = registry_service.id_number_of(session, person_id=person_id, actor=actor)
         _on_form_rows(
@@ -837,7 +806,7 @@ EMPLOYER_INPUTS = {"credit_code", "name", "region_code", "address", "contact_nam
 
 @router.post("/employers/new", response_class=HTMLResponse)
 def employer_create(
-    request: Request, actor: Writer, session: DbSession, form: FormFields
+    request: Request, actor: Writer, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Register an employer; a wrong credit code is named next to its input."""
 
@@ -846,8 +815,8 @@ def employer_create(
         return _employer_form(request, actor, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
-        data = _parsed(EmployerCreate, {k: form.get(k, "").strip() for k in EMPLOYER_INPUTS})
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        data = pages.parsed(EmployerCreate, {k: form.get(k, "").strip() for k in EMPLOYER_INPUTS})
         employer = registry_service.create_employer(session, data=data)
     return _redirect(f"/registry/employers/{employer.id}", "employer_created")
 
@@ -923,7 +892,7 @@ def community_list(
 
 @router.post("/communities", response_class=HTMLResponse)
 def community_create(
-    request: Request, actor: Writer, session: DbSession, form: FormFields
+    request: Request, actor: Writer, session: DbSession, form: pages.FormFields
 ) -> Response:
     """Add a community under a current township or street."""
 
@@ -932,8 +901,8 @@ def community_create(
         return _community_page(request, actor, session, values, status_code=exc.status_code)
 
     with _refusing(request, again):
-        _check_csrf(request, form)
-        data = _parsed(
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        data = pages.parsed(
             CommunityCreate,
             {k: form.get(k, "").strip() for k in ("code", "name")},
             {"code": "社区代码应为 12 位数字（乡镇街道代码 9 位加社区 3 位）"},

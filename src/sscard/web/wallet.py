@@ -100,14 +100,6 @@ def _resident(request: Request, session: DbSession) -> Resident:
 CurrentResident = Annotated[Resident, Depends(_resident)]
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
-
-
 def _page(
     request: Request, name: str, values: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
@@ -174,7 +166,7 @@ def _login_input(form: Mapping[str, str]) -> tuple[str, str, str]:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: DbSession, form: FormFields) -> Response:
+def login(request: Request, session: DbSession, form: pages.FormFields) -> Response:
     """Open the e-card with the e-card PIN; a refusal rolls back (wrong PINs still count)."""
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
@@ -201,7 +193,7 @@ def login(request: Request, session: DbSession, form: FormFields) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, session: DbSession, form: FormFields) -> Response:
+def logout(request: Request, session: DbSession, form: pages.FormFields) -> Response:
     """Close the wallet session (the token stops working at once)."""
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
