@@ -2,11 +2,16 @@
 
 This module is the conductor's only place that knows every component; the HTTP app, the
 CLI and the migrations call it. Components never import it.
+
+Each component says how it is wired in its own ``wiring`` module (``wire()``: event
+subscribers, outbox destinations, worker chores, encrypted tables); its tables live in
+modules named ``models`` anywhere in its package (``issuance/batches/models.py``).
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 COMPONENTS: tuple[str, ...] = (
     "crypto",
@@ -25,25 +30,40 @@ SUPPORT_MODELS: tuple[str, ...] = ("sscard.kit.outbox", "sscard.kit.guard")
 _wired = False
 
 
+def _component_modules(component: str, leaf: str) -> list[str]:
+    """Every module named ``leaf`` in the component's package and its sub-packages."""
+    package = importlib.import_module(f"sscard.{component}")
+    found = [
+        info.name
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
+        if info.name.rsplit(".", 1)[-1] == leaf
+    ]
+    return sorted(found)
+
+
 def import_models() -> None:
     """Import every models module so that ``Base.metadata`` knows every table."""
     for module in SUPPORT_MODELS:
         importlib.import_module(module)
     for component in COMPONENTS:
-        importlib.import_module(f"sscard.{component}.models")
+        for module in _component_modules(component, "models"):
+            importlib.import_module(module)
 
 
 def wire() -> None:
-    """Import models and let each component subscribe to the events it reacts to."""
+    """Import models and let each component wire itself (``<component>.wiring.wire()``)."""
     global _wired
     if _wired:
         return
     import_models()
     for component in COMPONENTS:
-        service = importlib.import_module(f"sscard.{component}.service")
-        register = getattr(service, "register_subscribers", None)
-        if register is not None:
-            register()
+        try:
+            wiring = importlib.import_module(f"sscard.{component}.wiring")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"sscard.{component}.wiring":
+                raise
+            continue
+        wiring.wire()
     _wired = True
 
 

@@ -1,0 +1,10 @@
+"""How the registry component joins the platform at start-up (called by ``bootstrap.wire``)."""
+
+from __future__ import annotations
+
+from sscard.registry import service
+
+
+def wire() -> None:
+    """Declare the encrypted person table for key rotation."""
+    service.register_subscribers()
