@@ -105,15 +105,11 @@ def test_registered_chores_run_with_the_housekeeping_and_a_failing_one_holds_non
         ran.append("counted")
         return 3
 
-    before = outbox.housekeeping_jobs()
-    outbox.register_housekeeping("test broken chore", broken)
-    outbox.register_housekeeping("test counted chore", counted)
-    try:
+    with outbox.housekeeping_registry():
+        outbox.register_housekeeping("test broken chore", broken)
+        outbox.register_housekeeping("test counted chore", counted)
         with caplog.at_level("INFO", logger="sscard.cli.worker"):
             done = worker_cli.housekeeping()
-    finally:
-        outbox._housekeeping.clear()
-        outbox._housekeeping.update(before)
     assert done["test broken chore"] == -1 and done["test counted chore"] == 3
     assert ran == ["counted"]
     assert "housekeeping test broken chore failed" in caplog.text

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sscard.kit.guard import RateDecision, _decision, _window, stored_key
+from sscard.kit.guard.windows import RateDecision, decision, stored_key, window
 from sscard.kit.outbox import backoff_seconds
 
 
@@ -35,7 +35,7 @@ def test_successive_retry_delays_never_shrink_whatever_the_jitter() -> None:
 
 def test_rate_windows_are_aligned_to_the_epoch() -> None:
     now = datetime(2026, 11, 25, 8, 0, 42, tzinfo=UTC)
-    begins, ends = _window(now, 60)
+    begins, ends = window(now, 60)
     assert begins == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     assert ends - begins == timedelta(seconds=60)
 
@@ -43,8 +43,8 @@ def test_rate_windows_are_aligned_to_the_epoch() -> None:
 def test_a_refused_hit_says_how_long_to_wait() -> None:
     now = datetime(2026, 11, 25, 8, 0, 42, 500000, tzinfo=UTC)
     ends = datetime(2026, 11, 25, 8, 1, tzinfo=UTC)
-    assert _decision(3, 3, now, ends) == RateDecision(True, 0, 0)
-    assert _decision(4, 3, now, ends) == RateDecision(False, 0, 18)
+    assert decision(3, 3, now, ends) == RateDecision(True, 0, 0)
+    assert decision(4, 3, now, ends) == RateDecision(False, 0, 18)
 
 
 def test_keys_carry_the_namespace_and_long_keys_are_hashed() -> None:
