@@ -75,6 +75,7 @@ def _setup(cards: int) -> list[str]:
     from sscard.db import migrate
     from sscard.iam import service as iam
     from sscard.iam.catalog import InstitutionType
+    from sscard.iam.operators import service as operators_service
     from sscard.iam.schemas import InstitutionCreate, OperatorCreate
     from sscard.issuance import service as issuance
     from sscard.issuance.schemas import RangeIn
@@ -92,7 +93,7 @@ def _setup(cards: int) -> list[str]:
                 code=BANK, name="压测银行", type=InstitutionType.bank, region_code="370800"
             ),
         )
-        iam.create_operator(
+        operators_service.create_operator(
             session,
             data=OperatorCreate(
                 username="benchbank", name="压测网点", institution_code=BANK,

@@ -144,6 +144,7 @@ def make_account(engine: Engine) -> Callable[..., Account]:
     """Create (committed) an operator with the given roles; returns its credentials."""
     from sscard import db
     from sscard.iam import service as iam_service
+    from sscard.iam.operators import service as operators_service
     from sscard.iam.schemas import OperatorCreate
 
     def make(*roles: str, institution: str | None = None) -> Account:
@@ -151,7 +152,7 @@ def make_account(engine: Engine) -> Callable[..., Account]:
         password = f"pw{secrets.token_hex(6)}1"
         with db.transaction() as session:
             inst = institution or iam_service.ensure_platform_institution(session).code
-            iam_service.create_operator(
+            operators_service.create_operator(
                 session,
                 data=OperatorCreate.model_validate(
                     {

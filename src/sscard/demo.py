@@ -19,6 +19,7 @@ from sscard import db
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType, InstitutionType
 from sscard.iam.errors import InstitutionNotFound, OperatorNotFound
+from sscard.iam.operators import service as operators_service
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate, OperatorCreate
 from sscard.kit.context import Actor
 from sscard.registry import fakes, photos
@@ -89,7 +90,7 @@ def _operators(session: Session) -> int:
     created = 0
     for username, name, institution, role in OPERATORS:
         try:
-            iam_service.get_operator(session, username=username)
+            operators_service.get_operator(session, username=username)
         except OperatorNotFound:
             data = OperatorCreate.model_validate(
                 {
@@ -100,7 +101,7 @@ def _operators(session: Session) -> int:
                     "password": DEMO_PASSWORD,
                 }
             )
-            iam_service.create_operator(session, data=data, demo=True)
+            operators_service.create_operator(session, data=data, demo=True)
             created += 1
     return created
 

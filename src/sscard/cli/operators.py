@@ -10,6 +10,7 @@ from rich.table import Table
 from sscard.cli.common import console, unit_of_work
 from sscard.errors import SSCardError
 from sscard.iam import service as iam_service
+from sscard.iam.operators import service as operators_service
 from sscard.iam.schemas import OperatorCreate, OperatorUpdate
 
 app = typer.Typer(help="Operator accounts and roles.", no_args_is_help=True)
@@ -32,7 +33,7 @@ def create_admin(
     """Create an administrator at the platform's own institution."""
     secret = _password(password)
     with unit_of_work(purpose="create administrator") as session:
-        operator = iam_service.create_admin(
+        operator = operators_service.create_admin(
             session, username=username.strip().lower(), password=secret, name=name
         )
         console.print(f"administrator '{operator.username}' created")
@@ -58,7 +59,7 @@ def create(
         },
     )
     with unit_of_work(purpose="create operator") as session:
-        operator = iam_service.create_operator(session, data=data)
+        operator = operators_service.create_operator(session, data=data)
         console.print(f"operator '{operator.username}' created")
 
 
@@ -69,8 +70,8 @@ def list_operators(
     """List operators with their roles and status."""
     with unit_of_work() as session:
         rows = [
-            iam_service.operator_out(session, o)
-            for o in iam_service.list_operators(session, institution_code=institution)
+            operators_service.operator_out(session, o)
+            for o in operators_service.list_operators(session, institution_code=institution)
         ]
     table = Table("username", "name", "institution", "roles", "status")
     for op in rows:
@@ -83,7 +84,7 @@ def list_operators(
 def disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Disable an account and end its sessions."""
     with unit_of_work(purpose="disable operator") as session:
-        iam_service.update_operator(
+        operators_service.update_operator(
             session, username=username, data=OperatorUpdate(status="disabled")
         )
     console.print(f"operator '{username}' disabled")
@@ -93,7 +94,7 @@ def disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> Non
 def enable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Re-enable a disabled account."""
     with unit_of_work(purpose="enable operator") as session:
-        iam_service.update_operator(
+        operators_service.update_operator(
             session, username=username, data=OperatorUpdate(status="active")
         )
     console.print(f"operator '{username}' enabled")
@@ -109,7 +110,7 @@ def reset_password(
     """Set a new password; the operator's sessions end."""
     secret = _password(password)
     with unit_of_work(purpose="reset password") as session:
-        iam_service.set_password(session, username=username, password=secret)
+        operators_service.set_password(session, username=username, password=secret)
     console.print(f"password of '{username}' reset")
 
 

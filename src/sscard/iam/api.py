@@ -9,6 +9,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from sscard.api.deps import CurrentActor, DbSession, bearer_token, require
 from sscard.iam import service
+from sscard.iam.login import service as login_service
+from sscard.iam.operators import service as operators_service
 from sscard.iam.schemas import (
     ChannelCreate,
     ChannelOut,
@@ -39,10 +41,12 @@ def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession
 ) -> TokenOut:
     client_ip = request.client.host if request.client else None
-    operator = service.authenticate(
+    operator = login_service.authenticate(
         session, username=form.username, password=form.password, client_ip=client_ip
     )
-    raw, token = service.issue_token(session, operator=operator, kind="api", client_ip=client_ip)
+    raw, token = login_service.issue_token(
+        session, operator=operator, kind="api", client_ip=client_ip
+    )
     expires_in = int((token.expires_at - token.created_at).total_seconds())
     return TokenOut(access_token=raw, expires_at=token.expires_at, expires_in=expires_in)
 
@@ -51,13 +55,13 @@ def login(
 def logout(request: Request, _actor: CurrentActor, session: DbSession) -> Response:
     raw = bearer_token(request)
     if raw:
-        service.revoke_token(session, raw=raw)
+        login_service.revoke_token(session, raw=raw)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @auth.get("/me", response_model=MeOut, summary="Who am I")
 def me(actor: CurrentActor, session: DbSession) -> MeOut:
-    operator = service.get_operator(session, username=actor.id)
+    operator = operators_service.get_operator(session, username=actor.id)
     return MeOut(
         username=operator.username,
         name=operator.name,
@@ -71,7 +75,7 @@ def me(actor: CurrentActor, session: DbSession) -> MeOut:
 
 @auth.post("/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
 def change_my_password(data: PasswordChange, actor: CurrentActor, session: DbSession) -> Response:
-    service.change_password(
+    operators_service.change_password(
         session,
         username=actor.id,
         old_password=data.old_password.get_secret_value(),
@@ -127,33 +131,39 @@ operators = APIRouter(prefix="/operators", tags=["operators"])
 def list_operators(
     _actor: IamRead, session: DbSession, institution: str | None = None
 ) -> list[OperatorOut]:
-    found = service.list_operators(session, institution_code=institution)
-    return [service.operator_out(session, o) for o in found]
+    found = operators_service.list_operators(session, institution_code=institution)
+    return [operators_service.operator_out(session, o) for o in found]
 
 
 @operators.post("", response_model=OperatorOut, status_code=status.HTTP_201_CREATED)
 def create_operator(data: OperatorCreate, _actor: IamManage, session: DbSession) -> OperatorOut:
-    return service.operator_out(session, service.create_operator(session, data=data))
+    return operators_service.operator_out(
+        session, operators_service.create_operator(session, data=data)
+    )
 
 
 @operators.get("/{username}", response_model=OperatorOut)
 def get_operator(username: str, _actor: IamRead, session: DbSession) -> OperatorOut:
-    return service.operator_out(session, service.get_operator(session, username=username))
+    return operators_service.operator_out(
+        session, operators_service.get_operator(session, username=username)
+    )
 
 
 @operators.patch("/{username}", response_model=OperatorOut)
 def update_operator(
     username: str, data: OperatorUpdate, _actor: IamManage, session: DbSession
 ) -> OperatorOut:
-    operator = service.update_operator(session, username=username, data=data)
-    return service.operator_out(session, operator)
+    operator = operators_service.update_operator(session, username=username, data=data)
+    return operators_service.operator_out(session, operator)
 
 
 @operators.post("/{username}/password", status_code=status.HTTP_204_NO_CONTENT)
 def reset_password(
     username: str, data: PasswordReset, _actor: IamManage, session: DbSession
 ) -> Response:
-    service.set_password(session, username=username, password=data.password.get_secret_value())
+    operators_service.set_password(
+        session, username=username, password=data.password.get_secret_value()
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sscard.iam.models import (
@@ -132,3 +132,12 @@ def token_by_hash(session: Session, token_hash: str) -> Token | None:
 def demo_accounts(session: Session) -> list[str]:
     stmt = select(Operator.username).where(Operator.is_demo.is_(True), Operator.status == "active")
     return list(session.scalars(stmt))
+
+
+def revoke_tokens_of(session: Session, operator_id: int, *, at: datetime) -> None:
+    """Revoke every live token of the operator."""
+    session.execute(
+        update(Token)
+        .where(Token.operator_id == operator_id, Token.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from sscard.api.deps import SESSION_COOKIE, DbSession
 from sscard.errors import SSCardError
-from sscard.iam import service as iam_service
+from sscard.iam.login import service as login_service
 from sscard.web import ecard_consent as ecard_consent_pages
 from sscard.web import ecard_counter as ecard_counter_pages
 from sscard.web import issuance as issuance_pages
@@ -77,14 +77,14 @@ def login(
                 request, "login.html", {**values, "error": "请输入用户名和密码"}, status_code=422
             )
         client_ip = request.client.host if request.client else None
-        operator = iam_service.authenticate(
+        operator = login_service.authenticate(
             session, username=username, password=password, client_ip=client_ip
         )
     except SSCardError as exc:
         return render(
             request, "login.html", {**values, "error": exc.message}, status_code=exc.status_code
         )
-    raw, _ = iam_service.issue_token(session, operator=operator, kind="web", client_ip=client_ip)
+    raw, _ = login_service.issue_token(session, operator=operator, kind="web", client_ip=client_ip)
     response = RedirectResponse(pages.safe_next(next), status_code=303)
     pages.set_cookie(response, SESSION_COOKIE, raw)
     return response
@@ -97,7 +97,7 @@ def logout(
     pages.check_form_csrf(request, csrf_token)
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
-        iam_service.revoke_token(session, raw=raw)
+        login_service.revoke_token(session, raw=raw)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -17,7 +17,9 @@ from sscard.iam.errors import (
     TokenRevoked,
     WeakPassword,
 )
+from sscard.iam.login import service as login_service
 from sscard.iam.models import LoginAttempt, Token
+from sscard.iam.operators import service as operators_service
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate, OperatorCreate, OperatorUpdate
 
 PASSWORD = "good1234"
@@ -44,14 +46,14 @@ def _operator(session: Session, username: str = "tclerk", roles: list[str] | Non
             "password": PASSWORD,
         }
     )
-    return service.create_operator(session, data=data)
+    return operators_service.create_operator(session, data=data)
 
 
 def test_an_operator_logs_in_and_acts_within_the_institutions_region(session: Session) -> None:
     operator = _operator(session)
-    found = service.authenticate(session, username="TClerk ", password=PASSWORD)
+    found = login_service.authenticate(session, username="TClerk ", password=PASSWORD)
     assert found.id == operator.id
-    raw, token = service.issue_token(session, operator=found)
+    raw, token = login_service.issue_token(session, operator=found)
     assert raw.startswith("sst_") and token.token_hash != raw
     actor = service.resolve_token(session, raw=raw)
     assert actor.id == "tclerk" and actor.roles == frozenset({"clerk"})
@@ -60,7 +62,7 @@ def test_an_operator_logs_in_and_acts_within_the_institutions_region(session: Se
 
 def test_only_the_token_hash_is_stored(session: Session) -> None:
     operator = _operator(session)
-    raw, _ = service.issue_token(session, operator=operator)
+    raw, _ = login_service.issue_token(session, operator=operator)
     stored = session.scalars(select(Token.token_hash)).all()
     assert raw not in stored
 
@@ -68,7 +70,7 @@ def test_only_the_token_hash_is_stored(session: Session) -> None:
 def test_a_wrong_password_is_refused_and_counted(session: Session) -> None:
     _operator(session)
     with pytest.raises(InvalidCredentials):
-        service.authenticate(session, username="tclerk", password="wrong123")
+        login_service.authenticate(session, username="tclerk", password="wrong123")
     attempts = session.scalars(select(LoginAttempt).where(LoginAttempt.username == "tclerk")).all()
     assert [a.succeeded for a in attempts] == [False]
 
@@ -77,41 +79,43 @@ def test_five_failures_lock_the_account_even_with_the_right_password(session: Se
     _operator(session)
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            service.authenticate(session, username="tclerk", password="wrong123")
+            login_service.authenticate(session, username="tclerk", password="wrong123")
     with pytest.raises(AccountLocked) as refused:
-        service.authenticate(session, username="tclerk", password=PASSWORD)
+        login_service.authenticate(session, username="tclerk", password=PASSWORD)
     assert "分钟后再试" in refused.value.message
-    assert service.locked_until(session, username="tclerk") is not None
+    assert login_service.locked_until(session, username="tclerk") is not None
 
 
 def test_a_lockout_ends_after_the_window(session: Session) -> None:
     _operator(session)
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            service.authenticate(session, username="tclerk", password="wrong123")
+            login_service.authenticate(session, username="tclerk", password="wrong123")
     for attempt in session.scalars(select(LoginAttempt)):
         attempt.attempted_at -= timedelta(minutes=16)
-    assert service.authenticate(session, username="tclerk", password=PASSWORD)
+    assert login_service.authenticate(session, username="tclerk", password=PASSWORD)
 
 
 def test_a_disabled_account_cannot_log_in_and_its_tokens_end(session: Session) -> None:
     operator = _operator(session)
-    raw, _ = service.issue_token(session, operator=operator)
-    service.update_operator(session, username="tclerk", data=OperatorUpdate(status="disabled"))
+    raw, _ = login_service.issue_token(session, operator=operator)
+    operators_service.update_operator(
+        session, username="tclerk", data=OperatorUpdate(status="disabled")
+    )
     with pytest.raises(AccountDisabled):
-        service.authenticate(session, username="tclerk", password=PASSWORD)
+        login_service.authenticate(session, username="tclerk", password=PASSWORD)
     with pytest.raises(TokenRevoked):
         service.resolve_token(session, raw=raw)
 
 
 def test_expired_revoked_and_unknown_tokens_are_refused(session: Session) -> None:
     operator = _operator(session)
-    raw, token = service.issue_token(session, operator=operator)
+    raw, token = login_service.issue_token(session, operator=operator)
     token.expires_at = token.created_at - timedelta(seconds=1)
     with pytest.raises(TokenExpired):
         service.resolve_token(session, raw=raw)
-    raw2, _ = service.issue_token(session, operator=operator)
-    service.revoke_token(session, raw=raw2)
+    raw2, _ = login_service.issue_token(session, operator=operator)
+    login_service.revoke_token(session, raw=raw2)
     with pytest.raises(TokenRevoked):
         service.resolve_token(session, raw=raw2)
     with pytest.raises(TokenInvalid):
@@ -120,7 +124,7 @@ def test_expired_revoked_and_unknown_tokens_are_refused(session: Session) -> Non
 
 def test_a_web_session_is_not_a_bearer_token(session: Session) -> None:
     operator = _operator(session)
-    raw, _ = service.issue_token(session, operator=operator, kind="web")
+    raw, _ = login_service.issue_token(session, operator=operator, kind="web")
     with pytest.raises(TokenInvalid):
         service.resolve_token(session, raw=raw, kind="api")
 
@@ -138,7 +142,7 @@ def test_permissions_come_from_roles_as_data(session: Session) -> None:
 def test_weak_passwords_and_unknown_roles_are_refused_with_field_reasons(session: Session) -> None:
     inst = _institution(session)
     with pytest.raises(WeakPassword) as weak:
-        service.create_operator(
+        operators_service.create_operator(
             session,
             data=OperatorCreate.model_validate(
                 {
@@ -152,7 +156,7 @@ def test_weak_passwords_and_unknown_roles_are_refused_with_field_reasons(session
         )
     assert {f.field for f in weak.value.fields} == {"password"}
     with pytest.raises(Exception, match="角色 wizard 不存在"):
-        service.create_operator(
+        operators_service.create_operator(
             session,
             data=OperatorCreate.model_validate(
                 {
@@ -187,7 +191,9 @@ def test_a_channel_belongs_to_an_institution_and_can_be_suspended(session: Sessi
 
 
 def test_an_administrator_is_created_at_the_platform_institution(session: Session) -> None:
-    operator = service.create_admin(session, username="root2", password=PASSWORD, name="管理员")
+    operator = operators_service.create_admin(
+        session, username="root2", password=PASSWORD, name="管理员"
+    )
     actor = service.actor_for(session, operator)
     assert actor.institution_code == "PLATFORM"
     service.authorize(actor, "iam.manage")
