@@ -165,7 +165,9 @@ def _load_active(session: Session, name: str, kind: KeyKind) -> Material:
 
 
 def _active(name: str, kind: KeyKind, session: Session | None) -> Material:
-    material = keyring.peek_active(name, session)
+    material = (
+        keyring.peek_active(name) if session is None else keyring.cached_active(session, name)
+    )
     if material is not None:
         return material
     if session is not None:
@@ -177,7 +179,9 @@ def _active(name: str, kind: KeyKind, session: Session | None) -> Material:
 
 
 def _version(name: str, version: int, kind: KeyKind, session: Session | None) -> Material:
-    material = keyring.peek(name, version, session)
+    material = (
+        keyring.peek(name, version) if session is None else keyring.cached(session, name, version)
+    )
     if material is not None and material.status != VersionStatus.revoked:
         return material
     if session is not None:
@@ -250,7 +254,7 @@ def encrypt_field(
 ) -> bytes:
     """Encrypt a text value for ``table.column`` of row ``row_id`` (SM4-GCM token)."""
     name = _data_key_name(table, key)
-    material = keyring.peek_active(name, session) or _active(name, KeyKind.sm4_data, session)
+    material = _active(name, KeyKind.sm4_data, session)
     return _seal(FORMAT_TEXT, value.encode("utf-8"), material, (table, column, row_id))
 
 
@@ -280,7 +284,7 @@ def encrypt_blob(
 ) -> bytes:
     """Encrypt bytes (a photo, a document) for ``table.column`` of row ``row_id``."""
     name = _data_key_name(table, key)
-    material = keyring.peek_active(name, session) or _active(name, KeyKind.sm4_data, session)
+    material = _active(name, KeyKind.sm4_data, session)
     return _seal(FORMAT_BYTES, value, material, (table, column, row_id))
 
 
@@ -322,7 +326,7 @@ def blind_index(
     """HMAC-SM3 blind index of ``value`` for ``purpose`` under the active index key."""
     if not 8 <= length <= 32:
         raise InvalidCryptoInput("a blind index is 8 to 32 bytes")
-    material = keyring.peek_active(key, session) or _active(key, KeyKind.hmac_index, session)
+    material = _active(key, KeyKind.hmac_index, session)
     return _index(material, value, purpose, length)
 
 

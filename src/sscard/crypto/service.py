@@ -26,14 +26,8 @@ from sscard.crypto.errors import (
     MasterKeyExists,
     WrongKeyKind,
 )
-from sscard.crypto.keyring import (
-    MasterKey,
-    Material,
-    keyring,
-    new_material,
-    wrap,
-    write_master_key_file,
-)
+from sscard.crypto.keyring import Material, keyring, new_material, wrap
+from sscard.crypto.master_key import MasterKey, write_master_key_file
 from sscard.crypto.models import (
     SM2_KINDS,
     CryptoKey,
@@ -41,8 +35,6 @@ from sscard.crypto.models import (
     KeyKind,
     VersionStatus,
 )
-
-__all__ = ["KeyKind", "VersionStatus"]
 from sscard.crypto.primitives import DEFAULT_UID, SM2PrivateKey, SM2PublicKey, hmac_kdf
 from sscard.crypto.schemas import (
     DerivedKey,
@@ -52,6 +44,8 @@ from sscard.crypto.schemas import (
     Verification,
 )
 from sscard.db import utcnow
+
+__all__ = ["KeyKind", "VersionStatus"]
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _DERIVE_LABEL = b"sscard-derive-v1"

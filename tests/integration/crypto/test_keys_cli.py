@@ -37,8 +37,18 @@ def keys(*args: str | Path) -> str:
 
 
 def test_every_command_has_help() -> None:
-    commands = ["list", "generate", "rotate", "revoke", "export-public", "import-public",
-                "sign", "verify", "reencrypt", "init-master"]  # fmt: skip
+    commands = [
+        "list",
+        "generate",
+        "rotate",
+        "revoke",
+        "export-public",
+        "import-public",
+        "sign",
+        "verify",
+        "reencrypt",
+        "init-master",
+    ]
     for command in commands:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, command
@@ -67,10 +77,21 @@ def test_a_file_signed_by_the_cli_verifies_in_openssl(
     keys("sign", "--key", name, "--in", data, "--out", signature)
     keys("export-public", name, "--out", public)
     verified = subprocess.run(
-        [openssl, "dgst", "-sm3", "-verify", str(public), "-sigopt", DISTID,
-         "-signature", str(signature), str(data)],
-        capture_output=True, check=False,
-    )  # fmt: skip
+        [
+            openssl,
+            "dgst",
+            "-sm3",
+            "-verify",
+            str(public),
+            "-sigopt",
+            DISTID,
+            "-signature",
+            str(signature),
+            str(data),
+        ],
+        capture_output=True,
+        check=False,
+    )
     assert verified.returncode == 0, verified.stderr
     assert "valid" in keys("verify", "--key", name, "--in", data, "--signature", signature)
 
@@ -86,10 +107,20 @@ def test_a_file_signed_by_openssl_verifies_in_the_cli_by_key_and_by_pem(
     data, signature = tmp_path / "result.txt", tmp_path / "result.sig"
     data.write_bytes(b"card-making result 370800\n")
     subprocess.run(
-        [openssl, "dgst", "-sm3", "-sign", str(private), "-sigopt", DISTID,
-         "-out", str(signature), str(data)],
+        [
+            openssl,
+            "dgst",
+            "-sm3",
+            "-sign",
+            str(private),
+            "-sigopt",
+            DISTID,
+            "-out",
+            str(signature),
+            str(data),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     name = f"{committed}vendor"
     assert "version 1" in keys("import-public", name, "--in", public, "--description", "vendor")
     keys("verify", "--key", name, "--in", data, "--signature", signature)
@@ -107,12 +138,25 @@ def test_a_bad_signature_exits_1_with_one_clear_line(
     data.write_bytes(b"original")
     keys("sign", "--key", name, "--in", data, "--out", signature)
     data.write_bytes(b"altered")
-    result = runner.invoke(app, ["verify", "--key", name, "--in", str(data),
-                                 "--signature", str(signature)])  # fmt: skip
+    result = runner.invoke(
+        app, ["verify", "--key", name, "--in", str(data), "--signature", str(signature)]
+    )
     assert result.exit_code == 1
     assert "signature invalid" in result.output
-    other_uid = runner.invoke(app, ["verify", "--key", name, "--in", str(data),
-                                    "--signature", str(signature), "--uid", "BANK"])  # fmt: skip
+    other_uid = runner.invoke(
+        app,
+        [
+            "verify",
+            "--key",
+            name,
+            "--in",
+            str(data),
+            "--signature",
+            str(signature),
+            "--uid",
+            "BANK",
+        ],
+    )
     assert other_uid.exit_code == 1
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from sscard import db
-from sscard.crypto import keyring, repository
+from sscard.crypto import keyring, master_key, repository
 from sscard.crypto import service as crypto
 from sscard.crypto.errors import MasterKeyExists, MasterKeyForeign
 from sscard.crypto.models import KeyKind
@@ -47,7 +47,7 @@ def test_a_foreign_master_key_file_is_refused(
 ) -> None:
     recorded = keyring.keyring.verified_master(session)
     path = tmp_path / "keys" / "master.key"
-    foreign = keyring.write_master_key_file(path, origin="production")
+    foreign = master_key.write_master_key_file(path, origin="production")
     with master_from_file(monkeypatch, path):
         with pytest.raises(MasterKeyForeign) as caught:
             crypto.create_key(session, name="after-restore", kind=KeyKind.sm4_data)

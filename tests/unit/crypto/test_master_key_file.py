@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sscard.crypto import keyring
+from sscard.crypto import master_key
 from sscard.crypto.errors import MasterKeyCorrupt, MasterKeyInsecure, MasterKeyMissing
 from sscard.settings import Settings
 
@@ -23,7 +23,7 @@ def mode(path: Path) -> int:
 
 
 def test_a_new_key_file_is_private_to_its_owner(key_file: Path) -> None:
-    master = keyring.write_master_key_file(key_file, origin="development")
+    master = master_key.write_master_key_file(key_file, origin="development")
     assert mode(key_file) == 0o600
     assert mode(key_file.parent) == 0o700
     lines = key_file.read_text().splitlines()
@@ -31,18 +31,18 @@ def test_a_new_key_file_is_private_to_its_owner(key_file: Path) -> None:
     assert "origin: development" in lines
     assert f"key: {master.key.hex()}" in lines
     assert f"check: {master.check_value}" in lines
-    assert keyring.read_master_key_file(key_file) == master
+    assert master_key.read_master_key_file(key_file) == master
 
 
 def test_an_existing_key_file_is_never_overwritten(key_file: Path) -> None:
-    keyring.write_master_key_file(key_file, origin="production")
+    master_key.write_master_key_file(key_file, origin="production")
     with pytest.raises(FileExistsError):
-        keyring.write_master_key_file(key_file, origin="development")
-    assert keyring.read_master_key_file(key_file).origin == "production"
+        master_key.write_master_key_file(key_file, origin="development")
+    assert master_key.read_master_key_file(key_file).origin == "production"
 
 
 def test_the_master_key_repr_hides_the_key(key_file: Path) -> None:
-    master = keyring.write_master_key_file(key_file, origin="development")
+    master = master_key.write_master_key_file(key_file, origin="development")
     assert master.key.hex() not in repr(master)
 
 
@@ -65,54 +65,54 @@ def corrupt(key_file: Path, old: str, new: str) -> None:
 def test_a_corrupt_key_file_is_refused_naming_the_file_and_never_the_key(
     key_file: Path, change: object, reason: str
 ) -> None:
-    master = keyring.write_master_key_file(key_file, origin="development")
+    master = master_key.write_master_key_file(key_file, origin="development")
     text = key_file.read_text()
     assert callable(change)
     key_file.write_text(change(text, master.key.hex()))
     with pytest.raises(MasterKeyCorrupt, match=reason) as caught:
-        keyring.read_master_key_file(key_file)
+        master_key.read_master_key_file(key_file)
     assert str(key_file) in caught.value.message
     assert master.key.hex() not in caught.value.message
     assert caught.value.code == "master_key_corrupt"
 
 
 def test_a_binary_key_file_is_refused(key_file: Path) -> None:
-    keyring.write_master_key_file(key_file, origin="development")
+    master_key.write_master_key_file(key_file, origin="development")
     key_file.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(MasterKeyCorrupt, match="not a text file"):
-        keyring.read_master_key_file(key_file)
+        master_key.read_master_key_file(key_file)
 
 
 @pytest.mark.parametrize("wider", [0o640, 0o604, 0o644, 0o660])
 def test_a_key_file_others_may_read_is_refused(key_file: Path, wider: int) -> None:
-    keyring.write_master_key_file(key_file, origin="development")
+    master_key.write_master_key_file(key_file, origin="development")
     key_file.chmod(wider)
     with pytest.raises(MasterKeyInsecure, match="chmod 600") as caught:
-        keyring.read_master_key_file(key_file)
+        master_key.read_master_key_file(key_file)
     assert str(key_file) in caught.value.message
     assert caught.value.code == "master_key_insecure"
 
 
 def test_outside_production_a_missing_key_file_is_written_for_development(key_file: Path) -> None:
     settings = Settings(env="development", master_key=None, master_key_file=key_file)
-    master = keyring.load_master_key(settings)
+    master = master_key.load_master_key(settings)
     assert (master.origin, master.generated) == ("development", True)
     assert mode(key_file) == 0o600
-    again = keyring.load_master_key(settings)
+    again = master_key.load_master_key(settings)
     assert (again.key, again.generated) == (master.key, False)
 
 
 def test_in_production_a_missing_key_file_is_an_error(key_file: Path) -> None:
     settings = Settings(env="production", master_key=None, master_key_file=key_file)
     with pytest.raises(MasterKeyMissing, match="init-master --production"):
-        keyring.load_master_key(settings)
+        master_key.load_master_key(settings)
     assert not key_file.exists()
 
 
 def test_the_environment_variable_takes_precedence_over_the_file(key_file: Path) -> None:
-    keyring.write_master_key_file(key_file, origin="development")
+    master_key.write_master_key_file(key_file, origin="development")
     settings = Settings(master_key="00112233445566778899aabbccddeeff", master_key_file=key_file)
-    master = keyring.load_master_key(settings)
+    master = master_key.load_master_key(settings)
     assert master.origin == "environment"
     assert master.key == bytes.fromhex("00112233445566778899aabbccddeeff")
 
@@ -120,5 +120,5 @@ def test_the_environment_variable_takes_precedence_over_the_file(key_file: Path)
 def test_a_malformed_environment_variable_is_refused_without_echoing_it() -> None:
     settings = Settings(master_key="not-hex-at-all-but-secret")
     with pytest.raises(MasterKeyCorrupt, match="32 hexadecimal") as caught:
-        keyring.load_master_key(settings)
+        master_key.load_master_key(settings)
     assert "secret" not in caught.value.message

@@ -29,10 +29,20 @@ def test_a_signature_made_by_openssl_verifies_here(openssl: str, tmp_path: Path)
     data.write_bytes("制卡批次 370800-0001\n".encode() * 100)
     signature = tmp_path / "batch.sig"
     subprocess.run(
-        [openssl, "dgst", "-sm3", "-sign", str(key_file), "-sigopt", DISTID,
-         "-out", str(signature), str(data)],
+        [
+            openssl,
+            "dgst",
+            "-sm3",
+            "-sign",
+            str(key_file),
+            "-sigopt",
+            DISTID,
+            "-out",
+            str(signature),
+            str(data),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     public = pem.load_private_key(key_file.read_bytes()).public_key
     assert public.verify(data.read_bytes(), signature.read_bytes())
     assert not public.verify(data.read_bytes() + b"!", signature.read_bytes())
@@ -47,9 +57,17 @@ def test_a_signature_made_here_verifies_in_openssl(openssl: str, tmp_path: Path)
     signature = tmp_path / "result.sig"
     signature.write_bytes(key.sign(data.read_bytes()))
     verified = run(
-        openssl, "dgst", "-sm3", "-verify", str(public_file), "-sigopt", DISTID,
-        "-signature", str(signature), str(data),
-    )  # fmt: skip
+        openssl,
+        "dgst",
+        "-sm3",
+        "-verify",
+        str(public_file),
+        "-sigopt",
+        DISTID,
+        "-signature",
+        str(signature),
+        str(data),
+    )
     assert verified.returncode == 0, verified.stderr
     assert b"Verified OK" in verified.stdout
 
@@ -60,10 +78,20 @@ def test_a_partner_user_id_is_honoured_both_ways(openssl: str, tmp_path: Path) -
     data.write_bytes(b"message")
     signature = tmp_path / "s"
     subprocess.run(
-        [openssl, "dgst", "-sm3", "-sign", str(key_file), "-sigopt", "distid:BANK-ICBC",
-         "-out", str(signature), str(data)],
+        [
+            openssl,
+            "dgst",
+            "-sm3",
+            "-sign",
+            str(key_file),
+            "-sigopt",
+            "distid:BANK-ICBC",
+            "-out",
+            str(signature),
+            str(data),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     key = pem.load_private_key(key_file.read_text())
     assert key.public_key.verify(b"message", signature.read_bytes(), uid=b"BANK-ICBC")
     assert not key.public_key.verify(b"message", signature.read_bytes())
@@ -90,10 +118,20 @@ def test_openssl_signs_with_our_private_key_and_we_verify(openssl: str, tmp_path
     data.write_bytes(b"x" * 1000)
     signature = tmp_path / "s"
     subprocess.run(
-        [openssl, "dgst", "-sm3", "-sign", str(key_file), "-sigopt", DISTID,
-         "-out", str(signature), str(data)],
+        [
+            openssl,
+            "dgst",
+            "-sm3",
+            "-sign",
+            str(key_file),
+            "-sigopt",
+            DISTID,
+            "-out",
+            str(signature),
+            str(data),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     assert key.public_key.verify(data.read_bytes(), signature.read_bytes())
 
 
@@ -128,10 +166,18 @@ def test_a_p256_key_from_openssl_is_refused_with_its_curve_named(
 ) -> None:
     key_file = tmp_path / "p256.pem"
     subprocess.run(
-        [openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-out", str(key_file)],
+        [
+            openssl,
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-out",
+            str(key_file),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     with pytest.raises(Exception, match=r"not an SM2 key \(curve prime256v1\)"):
         pem.load_private_key(key_file.read_text())
 
