@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from sscard import db
 from sscard.api.deps import DbSession, require
 from sscard.audit import service
-from sscard.audit.schemas import AuditPage, ChainReport
+from sscard.audit.schemas import AuditPage, ChainReport, EntryFilter
 from sscard.kit.context import Actor
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -35,7 +35,7 @@ def entries(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AuditPage:
-    flt = service.EntryFilter(
+    flt = EntryFilter(
         actor_id=actor_id,
         actor_kind=actor_kind,
         action=action,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
@@ -13,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sscard.audit.models import AuditChainHead, AuditEntry
+from sscard.audit.schemas import EntryFilter
 from sscard.db import utcnow
 
 HEAD = cast(Table, AuditChainHead.__table__)
@@ -57,19 +56,6 @@ def heads(session: Session) -> list[AuditChainHead]:
 
 def chains_with_entries(session: Session) -> list[int]:
     return [int(c) for c in session.scalars(select(ENTRY.c.chain).distinct())]
-
-
-@dataclass(frozen=True, slots=True)
-class EntryFilter:
-    actor_id: str | None = None
-    actor_kind: str | None = None
-    action: str | None = None
-    subject_type: str | None = None
-    subject_id: str | None = None
-    outcome: str | None = None
-    request_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 def _filtered(flt: EntryFilter) -> Any:
@@ -122,3 +108,23 @@ def iter_chain(session: Session, chain: int, *, batch: int = 5000) -> Iterator[d
         for row in rows:
             yield dict(row)
         after = rows[-1]["seq"]
+
+
+def subject_entries(
+    session: Session,
+    *,
+    subject_type: str,
+    subject_id: str,
+    exclude_actor_id: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[AuditEntry], int]:
+    """Entries about one subject, newest first, and how many there are in all."""
+    stmt = select(AuditEntry).where(
+        AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id
+    )
+    if exclude_actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id != exclude_actor_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    newest = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    return list(session.scalars(newest.offset(offset).limit(limit))), total

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,3 +50,18 @@ class ChainReport(BaseModel):
     broken_seq: int | None = None
     broken_entry_id: int | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    """What to look for in the log; every given field must match (``action`` is a prefix)."""
+
+    actor_id: str | None = None
+    actor_kind: str | None = None
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    outcome: str | None = None
+    request_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

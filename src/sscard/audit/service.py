@@ -12,16 +12,13 @@ from sqlalchemy.orm import Session
 
 from sscard.audit import chain as chain_rules
 from sscard.audit import repository
-from sscard.audit.repository import EntryFilter
-from sscard.audit.schemas import AuditEntryOut, AuditPage, ChainReport
+from sscard.audit.schemas import AuditEntryOut, AuditPage, ChainReport, EntryFilter
 from sscard.crypto import primitives
 from sscard.db import utcnow
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.masking import mask_text
 from sscard.settings import get_settings
-
-__all__ = ["EntryFilter", "append", "search", "verify_chain", "register_subscribers"]
 
 
 def _entry_values(rec: AccessRecord, seq: int) -> dict[str, object]:
@@ -98,13 +95,24 @@ def verify_chain(session: Session) -> ChainReport:
         counted += seen
         if broken is not None:
             return ChainReport(
-                ok=False, entries=counted, chains=len(heads), head_seq=tip.seq if tip else 0,
-                head_hash=tip.entry_hash if tip else chain_rules.GENESIS, broken_chain=number,
-                broken_seq=broken.seq, broken_entry_id=broken.entry_id, reason=broken.reason,
-            )  # fmt: skip
+                ok=False,
+                entries=counted,
+                chains=len(heads),
+                head_seq=tip.seq if tip else 0,
+                head_hash=tip.entry_hash if tip else chain_rules.GENESIS,
+                broken_chain=number,
+                broken_seq=broken.seq,
+                broken_entry_id=broken.entry_id,
+                reason=broken.reason,
+            )
     total_seq = sum(h.seq for h in heads.values())
-    return ChainReport(ok=True, entries=counted, chains=len(heads), head_seq=total_seq,
-                       head_hash=_tips_digest(heads))  # fmt: skip
+    return ChainReport(
+        ok=True,
+        entries=counted,
+        chains=len(heads),
+        head_seq=total_seq,
+        head_hash=_tips_digest(heads),
+    )
 
 
 def _verify_one(
@@ -164,17 +172,13 @@ def subject_history(
 ) -> AuditPage:
     """Entries about one subject, newest first, optionally without one actor's own acts
     (a resident asking who accessed their data leaves out what they did themselves)."""
-    from sqlalchemy import func, select
-
-    from sscard.audit.models import AuditEntry
-
-    stmt = select(AuditEntry).where(
-        AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id
+    rows, total = repository.subject_entries(
+        session,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        exclude_actor_id=exclude_actor_id,
+        offset=(page - 1) * page_size,
+        limit=page_size,
     )
-    if exclude_actor_id is not None:
-        stmt = stmt.where(AuditEntry.actor_id != exclude_actor_id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    newest = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-    rows = session.scalars(newest.offset((page - 1) * page_size).limit(page_size))
     items = [AuditEntryOut.model_validate(row) for row in rows]
     return AuditPage(items=items, total=total, page=page, page_size=page_size)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from sscard.audit import service as audit_service
+from sscard.audit.schemas import EntryFilter
 from sscard.cli.common import console, err_console, unit_of_work
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -40,7 +41,7 @@ def list_entries(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
 ) -> None:
     """Show the newest audit entries matching the filters."""
-    flt = audit_service.EntryFilter(
+    flt = EntryFilter(
         actor_id=actor,
         action=action,
         subject_type=subject_type,

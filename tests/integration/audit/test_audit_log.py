@@ -6,6 +6,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from sscard.audit import service as audit_service
 from sscard.audit.models import AuditEntry
+from sscard.audit.schemas import EntryFilter
 from sscard.kit import access, context
 from sscard.kit.access import AccessRecord, PersonalData
 from sscard.kit.context import Actor, ActorKind
@@ -127,7 +128,5 @@ def test_auditors_search_by_actor_action_and_subject(session: Session) -> None:
             session, AccessRecord(action="test.search", subject_id="Q1", subject_type="x")
         )
     session.commit()
-    page = audit_service.search(
-        session, audit_service.EntryFilter(actor_id="clerk-a", action="test.search")
-    )
+    page = audit_service.search(session, EntryFilter(actor_id="clerk-a", action="test.search"))
     assert page.total >= 1 and page.items[0].subject_id == "Q1"
