@@ -10,13 +10,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from sscard.audit.chain import GENESIS
 from sscard.audit.models import AuditChainHead, AuditEntry
 from sscard.audit.schemas import EntryFilter
 from sscard.db import utcnow
 
 HEAD = cast(Table, AuditChainHead.__table__)
 ENTRY = cast(Table, AuditEntry.__table__)
-GENESIS = "0" * 64
 
 
 def _create_head(session: Session, chain: int) -> None:
