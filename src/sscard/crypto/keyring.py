@@ -145,7 +145,14 @@ def _touched(session: Session) -> set[str]:
 
 
 class Keyring:
-    """Process-wide cache of unwrapped key versions and active-version pointers; thread-safe."""
+    """Process-wide cache of unwrapped key versions and active-version pointers; thread-safe.
+
+    Lookups come in three strengths: :meth:`peek` / :meth:`peek_active` read the process
+    cache only; :meth:`cached` / :meth:`cached_active` do the same as a session sees it
+    (nothing for a key the session changed); :meth:`get` / :meth:`active` fall back to the
+    database in that session. The cache is unbounded in size (entries expire after ``ttl``
+    seconds and are replaced, never evicted): one entry per key version in use.
+    """
 
     def __init__(self, *, ttl: float = DEFAULT_TTL) -> None:
         self.ttl = ttl
