@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from sscard import db
-from sscard.api.deps import DbSession, require
 from sscard.audit import service
 from sscard.audit.schemas import AuditPage, ChainReport, EntryFilter
+from sscard.httpkit.deps import DbSession, require
 from sscard.kit.context import Actor
 
 router = APIRouter(prefix="/audit", tags=["audit"])

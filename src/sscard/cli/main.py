@@ -75,7 +75,7 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     db.get_engine().dispose()
     uvicorn.run(
-        "sscard.api.app:create_app",
+        "sscard.app.factory:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
-from sscard.api.deps import DbSession, require
 from sscard.crypto import service
 from sscard.crypto.schemas import KeyInfo
+from sscard.httpkit.deps import DbSession, require
 from sscard.kit.context import Actor
 
 router = APIRouter(prefix="/keys", tags=["keys"])

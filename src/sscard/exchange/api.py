@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from sscard.api.deps import DbSession, require
 from sscard.exchange import service
 from sscard.exchange.schemas import (
     CodeNamePut,
@@ -21,6 +20,7 @@ from sscard.exchange.schemas import (
     TranslationOut,
 )
 from sscard.exchange.translation import Direction
+from sscard.httpkit.deps import DbSession, require
 from sscard.kit.context import Actor
 
 router = APIRouter(tags=["code translation"])

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from sscard.api.deps import CurrentActor, DbSession, bearer_token, require
+from sscard.httpkit.deps import CurrentActor, DbSession, bearer_token, require
 from sscard.iam import service
 from sscard.iam.login import service as login_service
 from sscard.iam.operators import service as operators_service

@@ -18,7 +18,7 @@ from fastapi import (
 )
 from fastapi.responses import StreamingResponse
 
-from sscard.api.deps import CurrentActor, DbSession, require
+from sscard.httpkit.deps import CurrentActor, DbSession, require
 from sscard.kit.context import Actor
 from sscard.registry import importing, service
 from sscard.registry.schemas import (

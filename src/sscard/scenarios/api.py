@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from sscard.api.deps import DbSession, require
+from sscard.httpkit.deps import DbSession, require
 from sscard.kit.context import Actor
 from sscard.scenarios import service
 from sscard.scenarios.schemas import ScenarioIn, ScenarioOut, TerminalIn, TerminalOut, TerminalToken

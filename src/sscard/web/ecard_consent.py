@@ -28,7 +28,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from sscard import db
-from sscard.api.deps import DbSession
 from sscard.ecard import credentials, oauth, scanlogin
 from sscard.ecard import service as ecard_service
 from sscard.ecard.api import online as online_api
@@ -36,6 +35,7 @@ from sscard.ecard.errors import ResidentSessionInvalid
 from sscard.ecard.oauth_models import OAuthClient
 from sscard.ecard.schemas import ClientIn, CredentialCheck
 from sscard.errors import NotFound, SSCardError
+from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
 from sscard.kit import access, context
 from sscard.kit.context import Actor, ActorKind

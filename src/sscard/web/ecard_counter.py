@@ -21,10 +21,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from sscard.api.deps import DbSession
 from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import ECardOut, SignIn
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
+from sscard.httpkit.deps import DbSession
 from sscard.issuance import service as issuance_service
 from sscard.issuance.schemas import CardOut
 from sscard.kit.context import Actor

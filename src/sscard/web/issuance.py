@@ -28,8 +28,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sscard.api.deps import DbSession
 from sscard.errors import FieldProblem, NotFound, PermissionDenied, SSCardError, ValidationFailed
+from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
 from sscard.issuance import activation, batches, instant, lifecycle, service
 from sscard.issuance.errors import TransitionNotAllowed

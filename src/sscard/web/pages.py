@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
 from sscard import __version__
-from sscard.api import errors as api_errors
-from sscard.api.deps import CSRF_COOKIE, SESSION_COOKIE, DbSession
 from sscard.errors import FieldProblem, NotAuthenticated, PermissionDenied, ValidationFailed
+from sscard.httpkit import errors as api_errors
+from sscard.httpkit.deps import CSRF_COOKIE, SESSION_COOKIE, DbSession
 from sscard.iam import service as iam_service
 from sscard.kit import context
 from sscard.kit.context import Actor

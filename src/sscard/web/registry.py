@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sscard.api.deps import DbSession
 from sscard.errors import (
     FieldProblem,
     NotFound,
@@ -29,6 +28,7 @@ from sscard.errors import (
     SSCardError,
     ValidationFailed,
 )
+from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind

@@ -8,8 +8,8 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sscard.api.deps import SESSION_COOKIE, DbSession
 from sscard.errors import SSCardError
+from sscard.httpkit.deps import SESSION_COOKIE, DbSession
 from sscard.iam.login import service as login_service
 from sscard.web import ecard_consent as ecard_consent_pages
 from sscard.web import ecard_counter as ecard_counter_pages

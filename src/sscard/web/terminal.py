@@ -22,11 +22,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from sscard.api.deps import DbSession
 from sscard.ecard import qr
 from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import VerificationOut
 from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
+from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text

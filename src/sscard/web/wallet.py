@@ -24,13 +24,13 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sscard.api.deps import DbSession
 from sscard.ecard import family, online, qr
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import ECardNotFound, ResidentSessionInvalid
 from sscard.ecard.models import ResidentSession
 from sscard.ecard.schemas import CodeOut, ECardOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
+from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
 from sscard.kit import access, context
 from sscard.kit.context import Actor

@@ -9,7 +9,7 @@ import anyio.to_thread
 import pytest
 from sqlalchemy import Engine
 
-from sscard.api.app import create_app
+from sscard.app.factory import create_app
 from sscard.settings import reset_settings
 
 

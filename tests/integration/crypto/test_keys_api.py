@@ -12,11 +12,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from sscard.api import deps
-from sscard.api import errors as api_errors
 from sscard.crypto import api, keyring, pem
 from sscard.crypto import service as crypto
 from sscard.crypto.models import KeyKind
+from sscard.httpkit import deps
+from sscard.httpkit import errors as api_errors
 from sscard.kit.context import SYSTEM
 
 

@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from sscard import db
-from sscard.api.deps import CurrentActor, DbSession, authenticate, bearer_token, require
 from sscard.crypto import service as crypto_service
 from sscard.ecard import service
 from sscard.ecard.errors import ResidentSessionInvalid
@@ -27,6 +26,7 @@ from sscard.ecard.schemas import (
     VerifyIn,
 )
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
+from sscard.httpkit.deps import CurrentActor, DbSession, authenticate, bearer_token, require
 from sscard.iam import service as iam_service
 from sscard.kit.context import SYSTEM, Actor, ActorKind
 from sscard.kit.guard import get_guard

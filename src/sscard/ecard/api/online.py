@@ -20,7 +20,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from sscard import db
-from sscard.api.deps import DbSession, bearer_token, require
 from sscard.ecard import credentials, family, oauth, online, scanlogin
 from sscard.ecard.api.codes import Resident
 from sscard.ecard.oauth_models import OAuthClient
@@ -46,6 +45,7 @@ from sscard.ecard.schemas import (
     TokenOut,
 )
 from sscard.errors import SSCardError
+from sscard.httpkit.deps import DbSession, bearer_token, require
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.guard import get_guard

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, statu
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from sscard.api.deps import DbSession, require
 from sscard.exchange import service as exchange_service
+from sscard.httpkit.deps import DbSession, require
 from sscard.issuance import batches
 from sscard.kit.context import Actor
 from sscard.settings import get_settings

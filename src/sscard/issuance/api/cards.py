@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
-from sscard.api.deps import DbSession, require
+from sscard.httpkit.deps import DbSession, require
 from sscard.issuance import service
 from sscard.issuance.schemas import (
     ApplicationIn,

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from sscard.api.deps import DbSession, require
+from sscard.httpkit.deps import DbSession, require
 from sscard.issuance import activation, instant, service
 from sscard.issuance.schemas import (
     ActivationOut,

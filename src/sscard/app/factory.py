@@ -6,43 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from sscard import __version__, bootstrap, db
-from sscard.api import errors, health
-from sscard.api.middleware import PlatformMiddleware
+from sscard.app import health
+from sscard.app.gate import PlatformGate
+from sscard.app.middleware import PlatformMiddleware
+from sscard.app.routers import UPLOAD_PATHS, api_router
+from sscard.httpkit import errors, gate
 from sscard.settings import get_settings
-
-API_PREFIX = "/api/v1"
-UPLOAD_PATHS = (f"{API_PREFIX}/imports", f"{API_PREFIX}/batches")
-"""Where large files are uploaded (bulk imports, card-making files): SSCARD_MAX_UPLOAD_BYTES."""
-
-
-def api_router() -> APIRouter:
-    """Every component's router, mounted under /api/v1."""
-    from sscard.audit import api as audit_api
-    from sscard.crypto import api as crypto_api
-    from sscard.ecard import api as ecard_api
-    from sscard.exchange import api as exchange_api
-    from sscard.iam import api as iam_api
-    from sscard.issuance import api as issuance_api
-    from sscard.registry import api as registry_api
-    from sscard.scenarios import api as scenarios_api
-
-    router = APIRouter(prefix=API_PREFIX)
-    modules = [
-        iam_api,
-        audit_api,
-        crypto_api,
-        exchange_api,
-        registry_api,
-        issuance_api,
-        scenarios_api,
-        ecard_api,
-    ]
-    for module in modules:
-        router.include_router(module.router)
-    return router
+from sscard.web import routes as web_routes
 
 
 @asynccontextmanager
@@ -57,6 +30,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """Build the HTTP app: API, pages, health, metrics, one error body everywhere."""
     bootstrap.wire()
+    gate.install(PlatformGate())
     settings = get_settings()
     db.get_engine()
     app = FastAPI(
@@ -71,8 +45,6 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(api_router())
-    from sscard.web import routes as web_routes
-
     web_routes.install(app)
     app.add_middleware(
         PlatformMiddleware,

@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sscard.httpkit.errors import BodyTooLarge
 from sscard.kit import context
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -23,10 +24,6 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

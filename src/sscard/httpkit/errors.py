@@ -10,11 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sscard.api.middleware import BodyTooLarge
 from sscard.errors import FieldProblem, SSCardError
 from sscard.kit.masking import mask_text
 
 log = logging.getLogger("sscard.api")
+
+
+class BodyTooLarge(Exception):
+    """A request body passed its limit while it was being read (raised by the middleware)."""
+
 
 _REASONS: dict[str, str] = {
     "missing": "必填",

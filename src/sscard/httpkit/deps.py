@@ -10,12 +10,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from sscard import db
-from sscard.ecard import service as ecard_service
 from sscard.errors import NotAuthenticated, PermissionDenied
-from sscard.iam import service as iam_service
+from sscard.httpkit import gate
 from sscard.kit import context
 from sscard.kit.context import Actor
-from sscard.scenarios import service as scenarios_service
 
 SESSION_COOKIE = "sscard_session"
 CSRF_COOKIE = "sscard_csrf"
@@ -58,19 +56,13 @@ def _actor(request: Request, session: DbSession) -> Actor:
 def authenticate(request: Request, session: Session) -> Actor:
     """The actor behind the request's bearer token or page session (and the CSRF check)."""
     raw = bearer_token(request)
-    if raw is not None and scenarios_service.is_terminal_token(raw):
-        actor, scenario = scenarios_service.resolve_terminal(session, raw=raw)
-        request.state.scenario = scenario
-    elif raw is not None and ecard_service.is_resident_token(raw):
-        actor, resident = ecard_service.resolve_session(session, raw=raw)
-        request.state.resident = resident
-    elif raw is not None:
-        actor = iam_service.resolve_token(session, raw=raw, kind="api")
+    if raw is not None:
+        actor = gate.current().bearer(request, session, raw)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise NotAuthenticated("请先登录（缺少 Authorization: Bearer 令牌）")
-        actor = iam_service.resolve_token(session, raw=cookie, kind="web")
+        actor = gate.current().page_session(session, cookie)
         check_csrf(request)
     context.update(actor=actor)
     return actor
@@ -83,11 +75,7 @@ def require(permission: str) -> Callable[..., Actor]:
     """A dependency that yields the actor if it holds ``permission``, else 403."""
 
     def dependency(actor: CurrentActor, session: DbSession) -> Actor:
-        try:
-            iam_service.authorize(actor, permission)
-        except PermissionDenied:
-            iam_service.record_denied(session, permission=permission)
-            raise
+        gate.current().authorize(session, actor, permission)
         return actor
 
     dependency.__name__ = f"require_{permission.replace('.', '_')}"

@@ -1,0 +1,37 @@
+"""The list of routers: every component's API under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sscard.audit import api as audit_api
+from sscard.crypto import api as crypto_api
+from sscard.ecard import api as ecard_api
+from sscard.exchange import api as exchange_api
+from sscard.iam import api as iam_api
+from sscard.issuance import api as issuance_api
+from sscard.registry import api as registry_api
+from sscard.scenarios import api as scenarios_api
+
+API_PREFIX = "/api/v1"
+UPLOAD_PATHS = (f"{API_PREFIX}/imports", f"{API_PREFIX}/batches")
+"""Where large files are uploaded (bulk imports, card-making files): SSCARD_MAX_UPLOAD_BYTES."""
+
+COMPONENT_ROUTERS: tuple[APIRouter, ...] = (
+    iam_api.router,
+    audit_api.router,
+    crypto_api.router,
+    exchange_api.router,
+    registry_api.router,
+    issuance_api.router,
+    scenarios_api.router,
+    ecard_api.router,
+)
+
+
+def api_router() -> APIRouter:
+    """Every component's router, mounted under /api/v1."""
+    router = APIRouter(prefix=API_PREFIX)
+    for component_router in COMPONENT_ROUTERS:
+        router.include_router(component_router)
+    return router
