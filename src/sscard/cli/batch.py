@@ -29,8 +29,9 @@ app = typer.Typer(
     help="Batch card making (批量制卡): export, send, fetch, import results, failures.",
     no_args_is_help=True,
 )
-failures_app = typer.Typer(help="Card-making failures (制卡失败): list, resolve, resubmit.",
-                           no_args_is_help=True)  # fmt: skip
+failures_app = typer.Typer(
+    help="Card-making failures (制卡失败): list, resolve, resubmit.", no_args_is_help=True
+)
 app.add_typer(failures_app, name="failures")
 mapping_app = typer.Typer(
     help="Employer, community and card-type codes of other systems (seed 004), and the codes "
@@ -219,10 +220,11 @@ def keys(
         province = directory / "province.pem"
         if province.exists():
             crypto_service.import_public_key(
-                session, name="province-exchange",
+                session,
+                name="province-exchange",
                 public_key=pem.load_public_key(province.read_bytes()),
                 description="省卡管批量文件签名公钥",
-            )  # fmt: skip
+            )
     console.print(f"市卡管公钥已写入 {directory / f'{region}.pem'}")
     if (directory / "province.pem").exists():
         console.print("已导入省卡管公钥（province-exchange）")
@@ -252,18 +254,25 @@ def failures_list(
     """Card-making failures (制卡失败), newest first."""
     with unit_of_work() as session:
         found = batches.list_failures(
-            session, batch_no=batch, employer_id=employer_id,
+            session,
+            batch_no=batch,
+            employer_id=employer_id,
             status=None if status == "all" else status,
-        )  # fmt: skip
+        )
     if as_json:
         return _json(found)
     table = Table("id", "batch", "card", "holder", "stage", "reason", "status")
     for f in found:
         holder = f"{f.holder_name} {f.holder_id_number}"
         table.add_row(
-            str(f.id), f.batch_no or "", f.card_number or "", holder, f.stage_name, f.reason,
+            str(f.id),
+            f.batch_no or "",
+            f.card_number or "",
+            holder,
+            f.stage_name,
+            f.reason,
             f.status,
-        )  # fmt: skip
+        )
     console.print(table)
 
 
@@ -311,14 +320,22 @@ def mapping_list(
 
 @mapping_app.command("set")
 def mapping_set(
-    system: str, kind: str, code: str, external_code: str,
+    system: str,
+    kind: str,
+    code: str,
+    external_code: str,
     name: Annotated[str, typer.Option(help="Their name for it.")] = "",
-) -> None:  # fmt: skip
+) -> None:
     """Map our CODE (credit code, community code, card type) to the system's EXTERNAL_CODE."""
     data = exchange_service.EntityMappingIn.model_validate(
-        {"system": system, "kind": kind, "code": code, "external_code": external_code,
-         "external_name": name}
-    )  # fmt: skip
+        {
+            "system": system,
+            "kind": kind,
+            "code": code,
+            "external_code": external_code,
+            "external_name": name,
+        }
+    )
     with unit_of_work(purpose="mapping set") as session:
         exchange_service.set_entity_mapping(session, data=data, actor=cli_actor())
     console.print(f"{system} {kind}: {code} -> {external_code}")
@@ -341,8 +358,9 @@ def mapping_import(
         report = exchange_service.import_entity_mappings(
             session, data=file.read_bytes(), actor=cli_actor(), source=f"file:{file.name}"
         )
-    console.print(f"{report.rows} 行：新增 {report.created}，修改 {report.updated}，"
-                  f"未变 {report.unchanged}")  # fmt: skip
+    console.print(
+        f"{report.rows} 行：新增 {report.created}，修改 {report.updated}，未变 {report.unchanged}"
+    )
 
 
 @mapping_app.command("unresolved")
@@ -361,8 +379,17 @@ def mapping_unresolved(
         return _json(found)
     table = Table("id", "system", "kind", "dir", "code", "name", "suggestion", "seen", "source")
     for u in found:
-        table.add_row(str(u.id), u.system, u.kind_name, u.direction, u.code, u.name,
-                      u.suggestion or "", str(u.occurrences), u.last_source)  # fmt: skip
+        table.add_row(
+            str(u.id),
+            u.system,
+            u.kind_name,
+            u.direction,
+            u.code,
+            u.name,
+            u.suggestion or "",
+            str(u.occurrences),
+            u.last_source,
+        )
     console.print(table)
 
 
@@ -387,9 +414,11 @@ def mapping_resolve(
 
 @ranges_app.command("add")
 def ranges_add(
-    region_code: str, prefix: str,
-    start: Annotated[int, typer.Argument(min=0)], end: Annotated[int, typer.Argument(min=0)],
-) -> None:  # fmt: skip
+    region_code: str,
+    prefix: str,
+    start: Annotated[int, typer.Argument(min=0)],
+    end: Annotated[int, typer.Argument(min=0)],
+) -> None:
     """Add a block of card numbers PREFIX+serial (START to END) for REGION_CODE."""
     data = RangeIn(region_code=region_code, prefix=prefix, start=start, end=end)
     with unit_of_work(purpose="ranges add") as session:
@@ -412,6 +441,13 @@ def ranges_list(
         return _json(found)
     table = Table("id", "region", "prefix", "next", "last", "remaining", "status")
     for r in found:
-        table.add_row(str(r.id), r.region_code, r.prefix, str(r.next_value), str(r.last_value),
-                      str(r.remaining), r.status)  # fmt: skip
+        table.add_row(
+            str(r.id),
+            r.region_code,
+            r.prefix,
+            str(r.next_value),
+            str(r.last_value),
+            str(r.remaining),
+            r.status,
+        )
     console.print(table)

@@ -16,8 +16,9 @@ from sscard.cli.common import cli_actor, console, unit_of_work
 from sscard.issuance import activation, instant, service
 from sscard.issuance.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
 
-app = typer.Typer(help="Card lifecycle: loss, unlock, cancel, activation, transfer ...",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Card lifecycle: loss, unlock, cancel, activation, transfer ...", no_args_is_help=True
+)
 
 Card = Annotated[str, typer.Argument(help="Card number, card identification code or id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the card as JSON.")]
@@ -41,14 +42,27 @@ def show(card: Card, as_json: AsJson = False) -> None:
     if as_json:
         _show(detail, True)
         return
-    for name in ("card_number", "card_id_code", "holder_name", "holder_id_number", "bank_code",
-                 "bank_account", "region_code", "managing_region_code", "location"):  # fmt: skip
+    for name in (
+        "card_number",
+        "card_id_code",
+        "holder_name",
+        "holder_id_number",
+        "bank_code",
+        "bank_account",
+        "region_code",
+        "managing_region_code",
+        "location",
+    ):
         console.print(f"{name:>22}: {getattr(detail, name) or ''}", markup=False)
     console.print(f"{'status':>22}: {detail.status.name} ({detail.status.code})", markup=False)
     table = Table("time (UTC)", "action", "to", "by")
     for e in detail.timeline:
-        table.add_row(e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), escape(e.action_name),
-                      escape(e.to_status_name), escape(e.actor_name or e.actor_id))  # fmt: skip
+        table.add_row(
+            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            escape(e.action_name),
+            escape(e.to_status_name),
+            escape(e.actor_name or e.actor_id),
+        )
     console.print(table)
 
 
@@ -156,9 +170,15 @@ def handover(
 ) -> None:
     """Record a move of a card or a whole box (卡片交接)."""
     data = HandoverIn.model_validate(
-        {"card_number": card, "box_code": box, "to_place": to, "handler": handler,
-         "receiver": receiver, "note": note}
-    )  # fmt: skip
+        {
+            "card_number": card,
+            "box_code": box,
+            "to_place": to,
+            "handler": handler,
+            "receiver": receiver,
+            "note": note,
+        }
+    )
     with unit_of_work(purpose="handover") as session:
         record = service.handover_out(
             session, service.handover(session, data=data, actor=cli_actor())

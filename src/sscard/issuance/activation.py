@@ -84,18 +84,29 @@ EXTERNAL_STEPS = ("bank", "transport")
 STEPS = (*EXTERNAL_STEPS, "card")
 STEP_NAMES = {"bank": "银行账户启用", "transport": "交通功能开通", "card": "社保卡启用"}
 STEP_STATUS_NAMES = {
-    "pending": "办理中", "done": "已完成", "failed": "失败", "compensating": "撤销中",
-    "compensated": "已撤销", "skipped": "无需办理",
-}  # fmt: skip
+    "pending": "办理中",
+    "done": "已完成",
+    "failed": "失败",
+    "compensating": "撤销中",
+    "compensated": "已撤销",
+    "skipped": "无需办理",
+}
 OVERALL_NAMES = {
-    "none": "未启用", "pending": "启用中", "done": "已启用", "failed": "启用失败",
+    "none": "未启用",
+    "pending": "启用中",
+    "done": "已启用",
+    "failed": "启用失败",
     "compensating": "启用失败，正在撤销已办理的步骤",
-}  # fmt: skip
+}
 ACTION_NAMES = {
-    "activation": "一站式启用", "activation_step": "一站式启用步骤",
-    "activation_failed": "一站式启用失败", "activation_compensated": "一站式启用已撤销",
-    "bank_bound": "新银行已绑定", "bank_unbound": "原银行已解绑", "bank_change_failed": "换绑失败",
-}  # fmt: skip
+    "activation": "一站式启用",
+    "activation_step": "一站式启用步骤",
+    "activation_failed": "一站式启用失败",
+    "activation_compensated": "一站式启用已撤销",
+    "bank_bound": "新银行已绑定",
+    "bank_unbound": "原银行已解绑",
+    "bank_change_failed": "换绑失败",
+}
 """Timeline actions written here (shown by ``service.card_detail``)."""
 
 BANK_CHANGE_STATUSES = frozenset({Status.issued, Status.active})
@@ -201,18 +212,26 @@ def activation_out(session: Session, card: Card) -> ActivationOut:
         first = failed[0]
         reason = f"{STEP_NAMES[first.step]}失败：{first.last_error or '未知原因'}"
     return ActivationOut(
-        card_id=card.id, card_number=card.card_number,
+        card_id=card.id,
+        card_number=card.card_number,
         card_status=NamedStatus(code=card.status, name=lifecycle.STATUS_NAMES[Status(card.status)]),
-        status=state, status_name=OVERALL_NAMES[state], reason=reason,
+        status=state,
+        status_name=OVERALL_NAMES[state],
+        reason=reason,
         steps=[
             ActivationStepOut(
-                step=s, name=STEP_NAMES[s], status=rows[s].status,
+                step=s,
+                name=STEP_NAMES[s],
+                status=rows[s].status,
                 status_name=STEP_STATUS_NAMES.get(rows[s].status, rows[s].status),
-                run=rows[s].attempts, last_error=rows[s].last_error, updated_at=rows[s].updated_at,
+                run=rows[s].attempts,
+                last_error=rows[s].last_error,
+                updated_at=rows[s].updated_at,
             )
-            for s in STEPS if s in rows
+            for s in STEPS
+            if s in rows
         ],
-    )  # fmt: skip
+    )
 
 
 def get_activation(session: Session, *, card_ref: str, actor: Actor) -> ActivationOut:
@@ -316,9 +335,12 @@ def _fail(
         rows[done].status, rows[done].updated_at = "compensating", now
         _enqueue(session, card.id, done, run, "undo")
     service.note(
-        session, card=card, action="activation_failed", actor=SYSTEM,
+        session,
+        card=card,
+        action="activation_failed",
+        actor=SYSTEM,
         detail={"run": run, "step": step, "reason": reason[:200], "undo": undo},
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,16 +421,27 @@ def _record_success(card_id: str, step: str, run: int, op: str) -> None:
         rows[step].status = "done" if op == "do" else "compensated"
         rows[step].last_error, rows[step].updated_at = None, utcnow()
         service.note(
-            session, card=card, action="activation_step", actor=SYSTEM,
+            session,
+            card=card,
+            action="activation_step",
+            actor=SYSTEM,
             detail={"run": run, "step": step, "status": rows[step].status},
-        )  # fmt: skip
+        )
         if op == "undo":
             if not any(r.status == "compensating" for r in rows.values()):
-                service.note(session, card=card, action="activation_compensated", actor=SYSTEM,
-                             detail={"run": run})  # fmt: skip
+                service.note(
+                    session,
+                    card=card,
+                    action="activation_compensated",
+                    actor=SYSTEM,
+                    detail={"run": run},
+                )
             return
-        following = [s for s in EXTERNAL_STEPS[EXTERNAL_STEPS.index(step) + 1 :]
-                     if rows[s].status == "pending"]  # fmt: skip
+        following = [
+            s
+            for s in EXTERNAL_STEPS[EXTERNAL_STEPS.index(step) + 1 :]
+            if rows[s].status == "pending"
+        ]
         if following:
             _enqueue(session, card.id, following[0], run, "do")
         else:
@@ -449,28 +482,35 @@ def change_bank(
     """Change the card's service bank (换绑服务银行) without re-making the card."""
     card = service.get_card(session, card_ref=card_ref, actor=actor)
     why = bank_change_refusal(
-        generation=card.generation, status=Status(card.status),
+        generation=card.generation,
+        status=Status(card.status),
         managed_here=card.managing_region_code == get_settings().region_code,
         same_bank=card.bank_code == bank_code,
         activation_running=overall({s: r.status for s, r in _steps(session, card.id).items()})
         in ("pending", "compensating"),
         change_running=_bank_change_running(session, card.id),
-    )  # fmt: skip
+    )
     if why:
         raise BankChangeRefused(why)
     _new_bank(session, card, bank_code)
     old = card.bank_code
     card.bank_code, card.bank_account_enc, card.bank_account_masked = bank_code, None, None
     card.bank_account_active, card.updated_at = False, utcnow()
-    service.note(session, card=card, action="bank_change", actor=actor,
-                 detail={"from": old, "to": bank_code, "note": note})  # fmt: skip
+    service.note(
+        session,
+        card=card,
+        action="bank_change",
+        actor=actor,
+        detail={"from": old, "to": bank_code, "note": note},
+    )
     service.flush(session)
     for op, code in (("unbind", old), ("bind", bank_code)):
         outbox.enqueue(
-            session, destination=BANK_CHANGE,
+            session,
+            destination=BANK_CHANGE,
             payload={"card_id": card.id, "op": op, "bank_code": code, "change": card.version},
             key=f"bank-change:{card.id}:{card.version}:{op}",
-        )  # fmt: skip
+        )
     return card
 
 
@@ -517,8 +557,13 @@ def _bank_changed(card_id: str, op: str, bank_code: str, account: str | None, ac
         if card is None:
             return
         if op == "unbind" or account is None:
-            service.note(session, card=card, action="bank_unbound", actor=SYSTEM,
-                         detail={"bank_code": bank_code})  # fmt: skip
+            service.note(
+                session,
+                card=card,
+                action="bank_unbound",
+                actor=SYSTEM,
+                detail={"bank_code": bank_code},
+            )
             return
         if card.bank_code != bank_code:
             return
@@ -552,10 +597,13 @@ def _account(session: Session, card: Card, action: str) -> tuple[str, str]:
     access.record(
         session,
         AccessRecord(
-            action=action, subject_type="card", subject_id=card.id,
-            subject_display=mask_card_number(card.card_number), fields=("bank_account",),
+            action=action,
+            subject_type="card",
+            subject_id=card.id,
+            subject_display=mask_card_number(card.card_number),
+            fields=("bank_account",),
         ),
-    )  # fmt: skip
+    )
     return card.card_number, account
 
 
@@ -567,11 +615,14 @@ def bank_balance(session: Session, *, card_ref: str, actor: Actor) -> BalanceOut
         bank_code=card.bank_code, card_number=card_number, account=account
     )
     return BalanceOut(
-        card_number=card_number, bank_code=card.bank_code,
+        card_number=card_number,
+        bank_code=card.bank_code,
         bank_account=card.bank_account_masked or mask_bank_account(account),
-        balance_fen=found.balance_fen, available_fen=found.available_fen,
-        currency=found.currency, as_of=found.as_of,
-    )  # fmt: skip
+        balance_fen=found.balance_fen,
+        available_fen=found.available_fen,
+        currency=found.currency,
+        as_of=found.as_of,
+    )
 
 
 def bank_transactions(
@@ -589,16 +640,23 @@ def bank_transactions(
     card = service.get_card(session, card_ref=card_ref, actor=actor)
     card_number, account = _account(session, card, "card.bank.transactions")
     items = exchange_service.bank_transactions(
-        bank_code=card.bank_code, card_number=card_number, account=account, start=start,
-        end=end, limit=limit,
-    )  # fmt: skip
+        bank_code=card.bank_code,
+        card_number=card_number,
+        account=account,
+        start=start,
+        end=end,
+        limit=limit,
+    )
     return [
         BankTransactionOut(
-            occurred_at=t.occurred_at, amount_fen=t.amount_fen, balance_fen=t.balance_fen,
-            kind=t.kind, description=t.description,
+            occurred_at=t.occurred_at,
+            amount_fen=t.amount_fen,
+            balance_fen=t.balance_fen,
+            kind=t.kind,
+            description=t.description,
         )
         for t in items
-    ]  # fmt: skip
+    ]
 
 
 # ---- wiring ------------------------------------------------------------------------------

@@ -105,14 +105,22 @@ class BatchStatus(StrEnum):
 
 
 STATUS_NAMES = {
-    BatchStatus.exporting: "导出中", BatchStatus.exported: "已导出待报送",
-    BatchStatus.sent: "已报送省卡管", BatchStatus.making: "制卡中",
-    BatchStatus.result_ready: "结果待导入", BatchStatus.importing: "结果导入中",
+    BatchStatus.exporting: "导出中",
+    BatchStatus.exported: "已导出待报送",
+    BatchStatus.sent: "已报送省卡管",
+    BatchStatus.making: "制卡中",
+    BatchStatus.result_ready: "结果待导入",
+    BatchStatus.importing: "结果导入中",
     BatchStatus.result_imported: "结果已导入",
-}  # fmt: skip
+}
 SENDABLE = {BatchStatus.exported, BatchStatus.sent}
-IMPORTABLE = {BatchStatus.sent, BatchStatus.making, BatchStatus.result_ready,
-              BatchStatus.importing, BatchStatus.result_imported}  # fmt: skip
+IMPORTABLE = {
+    BatchStatus.sent,
+    BatchStatus.making,
+    BatchStatus.result_ready,
+    BatchStatus.importing,
+    BatchStatus.result_imported,
+}
 IN_MAKING = (Status.submitted.value, Status.making.value)
 
 
@@ -253,16 +261,25 @@ def _get(session: Session, batch_no: str, *, lock: bool = False) -> Batch:
 
 def batch_out(session: Session, batch: Batch) -> BatchOut:
     return BatchOut(
-        batch_no=batch.batch_no, region_code=batch.region_code, status=batch.status,
+        batch_no=batch.batch_no,
+        region_code=batch.region_code,
+        status=batch.status,
         status_name=_status_name(batch.status),
-        card_count=batch.card_count, made_count=batch.made_count,
-        failed_count=batch.failed_count, rejected_count=batch.rejected_count,
-        result_rows=batch.result_rows, result_next_line=batch.result_next_line,
+        card_count=batch.card_count,
+        made_count=batch.made_count,
+        failed_count=batch.failed_count,
+        rejected_count=batch.rejected_count,
+        result_rows=batch.result_rows,
+        result_next_line=batch.result_next_line,
         progress=repository.status_counts(session, batch.id),
-        export_digest=batch.export_digest, result_digest=batch.result_digest, error=batch.error,
-        created_by=batch.created_by, created_at=batch.created_at,
-        exported_at=batch.exported_at, result_imported_at=batch.result_imported_at,
-    )  # fmt: skip
+        export_digest=batch.export_digest,
+        result_digest=batch.result_digest,
+        error=batch.error,
+        created_by=batch.created_by,
+        created_at=batch.created_at,
+        exported_at=batch.exported_at,
+        result_imported_at=batch.result_imported_at,
+    )
 
 
 def list_batches(session: Session, *, limit: int = 50) -> list[BatchOut]:
@@ -305,17 +322,29 @@ def _read_rejects(path: Path, limit: int) -> list[RejectOut]:
             if len(found) >= limit:
                 break
             line, seq, number, id_number, reason = (row + [""] * 5)[:5]
-            found.append(RejectOut(line=int(line or 0), seq=seq, card_number=number,
-                                   id_number=id_number, reason=reason))  # fmt: skip
+            found.append(
+                RejectOut(
+                    line=int(line or 0),
+                    seq=seq,
+                    card_number=number,
+                    id_number=id_number,
+                    reason=reason,
+                )
+            )
     return found
 
 
 def _record(session: Session, action: str, batch_no: str, **detail: Any) -> None:
     access.record(
         session,
-        AccessRecord(action=action, subject_type="batch", subject_id=batch_no,
-                     subject_display=batch_no, detail=detail),
-    )  # fmt: skip
+        AccessRecord(
+            action=action,
+            subject_type="batch",
+            subject_id=batch_no,
+            subject_display=batch_no,
+            detail=detail,
+        ),
+    )
 
 
 def _remember_error(batch_no: str, exc: BaseException) -> None:
@@ -351,10 +380,10 @@ def export_batch(
     iam_service.authorize(actor, "registry.photo.read")
     with db.transaction() as session:
         unfinished = session.scalars(
-            select(Batch).where(
-                Batch.status == BatchStatus.exporting, Batch.region_code == _region()
-            ).order_by(Batch.id)
-        ).first()  # fmt: skip
+            select(Batch)
+            .where(Batch.status == BatchStatus.exporting, Batch.region_code == _region())
+            .order_by(Batch.id)
+        ).first()
         if unfinished is not None and unfinished.card_count == 0:
             session.delete(unfinished)
             session.flush()
@@ -373,8 +402,13 @@ def export_batch(
         raise
     with db.transaction() as session:
         out = batch_out(session, _get(session, run.batch_no))
-    return ExportReport(batch=out, resumed=unfinished is not None, held=run.held_count,
-                        held_cards=run.held, unresolved_codes=coding.new_codes)  # fmt: skip
+    return ExportReport(
+        batch=out,
+        resumed=unfinished is not None,
+        held=run.held_count,
+        held_cards=run.held,
+        unresolved_codes=coding.new_codes,
+    )
 
 
 @contextmanager
@@ -402,11 +436,18 @@ def _new_batch(session: Session, actor: Actor) -> Batch:
     )
     for attempt in range(int(count or 0) + 1, int(count or 0) + 50):
         batch = Batch(
-            batch_no=f"{prefix}{attempt:04d}", region_code=region,
-            status=BatchStatus.exporting.value, card_count=0, made_count=0, failed_count=0,
-            rejected_count=0, result_rows=0, result_next_line=0, created_by=actor.id[:64],
+            batch_no=f"{prefix}{attempt:04d}",
+            region_code=region,
+            status=BatchStatus.exporting.value,
+            card_count=0,
+            made_count=0,
+            failed_count=0,
+            rejected_count=0,
+            result_rows=0,
+            result_next_line=0,
+            created_by=actor.id[:64],
             created_at=now,
-        )  # fmt: skip
+        )
         try:
             with session.begin_nested():
                 session.add(batch)
@@ -446,9 +487,10 @@ def _take_all(run: _Export, coding: _Coding) -> None:
             writer.abort()
             with db.transaction() as session:
                 session.delete(_get(session, run.batch_no))
-            raise NothingToExport("没有可报送的批量制卡申请" + (
-                f"（{run.held_count} 张申请暂缓报送，见 {HELD_NAME}）" if run.held_count else ""
-            ))  # fmt: skip
+            raise NothingToExport(
+                "没有可报送的批量制卡申请"
+                + (f"（{run.held_count} 张申请暂缓报送，见 {HELD_NAME}）" if run.held_count else "")
+            )
         _finish(run, writer, coding)
 
 
@@ -456,13 +498,15 @@ def _candidates(session: Session, cursor: str, size: int) -> list[Card]:
     stmt = (
         select(Card)
         .where(
-            Card.status == Status.applied.value, Card.mode == "batch",
-            Card.region_code == _region(), Card.id > cursor,
+            Card.status == Status.applied.value,
+            Card.mode == "batch",
+            Card.region_code == _region(),
+            Card.id > cursor,
         )
         .order_by(Card.id)
         .limit(size)
         .with_for_update(skip_locked=True)
-    )  # fmt: skip
+    )
     return list(session.scalars(stmt))
 
 
@@ -509,8 +553,9 @@ def _number(session: Session, cards: Sequence[Card], actor: Actor) -> None:
     allocated = service.allocate_numbers(session, region_code=_region(), count=len(needing))
     for card, number in zip(needing, allocated, strict=True):
         card.card_number = number
-        service.note(session, card=card, action="assign_number", actor=actor,
-                     detail={"card_number": number})  # fmt: skip
+        service.note(
+            session, card=card, action="assign_number", actor=actor, detail={"card_number": number}
+        )
 
 
 @dataclass
@@ -533,9 +578,12 @@ class _Checks:
             session, system=PROVINCE, kind="card_type", codes={str(c.generation) for c in cards}
         )
         return cls(
-            records, statuses, registry_service.photo_owners(session, person_ids=person_ids),
-            exchange_service.translator(session, system=PROVINCE), types,
-        )  # fmt: skip
+            records,
+            statuses,
+            registry_service.photo_owners(session, person_ids=person_ids),
+            exchange_service.translator(session, system=PROVINCE),
+            types,
+        )
 
     def problem(self, card: Card) -> str | None:
         record = self.records.get(card.person_id)
@@ -555,16 +603,24 @@ class _Checks:
     def queue_unmapped(self, session: Session, batch_no: str) -> None:
         if self.unmapped_types:
             exchange_service.note_unresolved(
-                session, system=PROVINCE, kind="card_type", direction="out",
-                found=[exchange_service.Unresolved(code, f"第{code}代社会保障卡", None, n)
-                       for code, n in self.unmapped_types.items()],
+                session,
+                system=PROVINCE,
+                kind="card_type",
+                direction="out",
+                found=[
+                    exchange_service.Unresolved(code, f"第{code}代社会保障卡", None, n)
+                    for code, n in self.unmapped_types.items()
+                ],
                 source=f"batch:{batch_no}",
-            )  # fmt: skip
+            )
 
 
 def _coded(record: registry_service.PersonRecord) -> dict[str, str]:
-    return {"gender": record.gender, "ethnicity": record.ethnicity,
-            "document_type": record.document_type}  # fmt: skip
+    return {
+        "gender": record.gender,
+        "ethnicity": record.ethnicity,
+        "document_type": record.document_type,
+    }
 
 
 @dataclass
@@ -588,9 +644,11 @@ class _Coding:
 
 
 def _write_chunk(
-    session: Session, writer: exchange_service.PackageWriter,
-    cards: Sequence[tuple[Card, registry_service.PersonRecord]], coding: _Coding,
-) -> None:  # fmt: skip
+    session: Session,
+    writer: exchange_service.PackageWriter,
+    cards: Sequence[tuple[Card, registry_service.PersonRecord]],
+    coding: _Coding,
+) -> None:
     """Write the chunk's rows and photos (the photo reads audited as one entry)."""
     translator = exchange_service.translator(session, system=PROVINCE)
     credit = {c.id: coding.employer(session, r.employer_id) for c, r in cards}
@@ -598,9 +656,11 @@ def _write_chunk(
         session, system=PROVINCE, kind="employer", codes=[v[0] for v in credit.values()]
     )
     communities = exchange_service.entity_codes_out(
-        session, system=PROVINCE, kind="community",
+        session,
+        system=PROVINCE,
+        kind="community",
         codes=[r.community_code or "" for _, r in cards],
-    )  # fmt: skip
+    )
     types = exchange_service.entity_codes_out(
         session, system=PROVINCE, kind="card_type", codes={str(c.generation) for c, _ in cards}
     )
@@ -617,33 +677,59 @@ def _write_chunk(
         if photo is None:
             raise BatchStateConflict(f"卡号 {card.card_number} 的持卡人照片已被删除，请重新导出")
         coded = translator.to_external_record(_coded(record))
-        writer.add(_row(card, record, coded, employers.get(code, ""), code,
-                        communities.get(community, ""), types[str(card.generation)]),
-                   photo)  # fmt: skip
+        writer.add(
+            _row(
+                card,
+                record,
+                coded,
+                employers.get(code, ""),
+                code,
+                communities.get(community, ""),
+                types[str(card.generation)],
+            ),
+            photo,
+        )
     access.record(
         session,
         AccessRecord(
-            action="person.batch_export", subject_type="batch", subject_id=writer.batch_no,
-            subject_display=writer.batch_no, fields=("id_number", "name", "photo"),
+            action="person.batch_export",
+            subject_type="batch",
+            subject_id=writer.batch_no,
+            subject_display=writer.batch_no,
+            fields=("id_number", "name", "photo"),
             detail={"persons": len(cards)},
         ),
-    )  # fmt: skip
+    )
 
 
 def _row(
-    card: Card, record: registry_service.PersonRecord, coded: dict[str, str], employer: str,
-    credit_code: str, community: str, card_type: str,
-) -> dict[str, str]:  # fmt: skip
+    card: Card,
+    record: registry_service.PersonRecord,
+    coded: dict[str, str],
+    employer: str,
+    credit_code: str,
+    community: str,
+    card_type: str,
+) -> dict[str, str]:
     return {
-        "AAZ500": card.card_number or "", "AAC002": record.id_number,
-        "AAC058": coded["AAC058"], "AAC147": record.id_number, "AAC003": record.name,
-        "AAC004": coded["AAC004"], "AAC005": coded["AAC005"],
-        "AAC006": record.birth_date.strftime("%Y%m%d"), "AAC161": record.nationality,
-        "AAB301": card.region_code, "AAB001": employer, "EMPLOYER_CREDIT_CODE": credit_code,
-        "COMMUNITY_CODE": community, "CARD_TYPE": card_type,
-        "APPLY_TYPE": "2" if card.kind == "replacement" else "1", "BANK_CODE": card.bank_code,
+        "AAZ500": card.card_number or "",
+        "AAC002": record.id_number,
+        "AAC058": coded["AAC058"],
+        "AAC147": record.id_number,
+        "AAC003": record.name,
+        "AAC004": coded["AAC004"],
+        "AAC005": coded["AAC005"],
+        "AAC006": record.birth_date.strftime("%Y%m%d"),
+        "AAC161": record.nationality,
+        "AAB301": card.region_code,
+        "AAB001": employer,
+        "EMPLOYER_CREDIT_CODE": credit_code,
+        "COMMUNITY_CODE": community,
+        "CARD_TYPE": card_type,
+        "APPLY_TYPE": "2" if card.kind == "replacement" else "1",
+        "BANK_CODE": card.bank_code,
         "PICKUP_PLACE": card.pickup_place or "",
-    }  # fmt: skip
+    }
 
 
 def _finish(run: _Export, writer: exchange_service.PackageWriter, coding: _Coding) -> None:
@@ -678,26 +764,41 @@ def _rewrite_package(run: _Export, coding: _Coding) -> None:
 def _batch_cards(session: Session, batch_id: int, cursor: str, size: int) -> list[Card]:
     stmt = (
         select(Card)
-        .where(Card.batch_id == batch_id, Card.status == Status.submitted.value,
-               Card.card_number > cursor)
+        .where(
+            Card.batch_id == batch_id,
+            Card.status == Status.submitted.value,
+            Card.card_number > cursor,
+        )
         .order_by(Card.card_number)
         .limit(size)
-    )  # fmt: skip
+    )
     return list(session.scalars(stmt))
 
 
 def _queue_outward(session: Session, coding: _Coding, batch_no: str) -> int:
     source = f"batch:{batch_no}"
     new = exchange_service.note_unresolved(
-        session, system=PROVINCE, kind="employer", direction="out", source=source,
-        found=[exchange_service.Unresolved(code, coding.names.get(code, ""), None, n)
-               for code, n in coding.missing_employers.items()],
-    )  # fmt: skip
+        session,
+        system=PROVINCE,
+        kind="employer",
+        direction="out",
+        source=source,
+        found=[
+            exchange_service.Unresolved(code, coding.names.get(code, ""), None, n)
+            for code, n in coding.missing_employers.items()
+        ],
+    )
     new += exchange_service.note_unresolved(
-        session, system=PROVINCE, kind="community", direction="out", source=source,
-        found=[exchange_service.Unresolved(code, _community_name(session, code), None, n)
-               for code, n in coding.missing_communities.items()],
-    )  # fmt: skip
+        session,
+        system=PROVINCE,
+        kind="community",
+        direction="out",
+        source=source,
+        found=[
+            exchange_service.Unresolved(code, _community_name(session, code), None, n)
+            for code, n in coding.missing_communities.items()
+        ],
+    )
     return new
 
 
@@ -730,8 +831,13 @@ def send_batch(*, batch_no: str, actor: Actor, encrypt: bool = False) -> BatchOu
     with db.transaction() as session:
         batch = _get(session, batch_no, lock=True)
         batch.status, batch.error = BatchStatus.sent.value, None
-        _record(session, "issuance.batch.send", batch_no, encrypted=encrypt,
-                province_status=str(receipt.get("status", ""))[:32])  # fmt: skip
+        _record(
+            session,
+            "issuance.batch.send",
+            batch_no,
+            encrypted=encrypt,
+            province_status=str(receipt.get("status", ""))[:32],
+        )
         batch_id = batch.id
     _accept_all(batch_id, actor)
     with db.transaction() as session:
@@ -776,8 +882,9 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
             if batch.status == BatchStatus.sent and state.status == "processing":
                 batch.status = BatchStatus.making.value
             out = batch_out(session, batch)
-        return FetchReport(batch=out, ready=False, province_status=state.status,
-                           province_detail=state.detail)  # fmt: skip
+        return FetchReport(
+            batch=out, ready=False, province_status=state.status, province_detail=state.detail
+        )
     raw = batch_dir(batch_no) / (RESULT_NAME + ".download")
     exchange_service.download_batch_result(batch_no=batch_no, target=raw, encrypt=encrypt)
     target = batch_dir(batch_no) / RESULT_NAME
@@ -789,8 +896,9 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
         raise
     finally:
         raw.unlink(missing_ok=True)
-    return FetchReport(batch=out, ready=True, province_status=state.status,
-                       province_detail=state.detail)  # fmt: skip
+    return FetchReport(
+        batch=out, ready=True, province_status=state.status, province_detail=state.detail
+    )
 
 
 def _keep_result(batch_no: str, raw: Path, target: Path) -> BatchOut:
@@ -849,9 +957,13 @@ class _Outcome:
 
 
 def import_result(
-    *, actor: Actor, path: Path | None = None, batch_no: str | None = None,
-    chunk: int = DEFAULT_CHUNK, before_commit: ChunkHook | None = None,
-) -> ImportReport:  # fmt: skip
+    *,
+    actor: Actor,
+    path: Path | None = None,
+    batch_no: str | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    before_commit: ChunkHook | None = None,
+) -> ImportReport:
     """Apply a card-making result file (制卡结果文件): checked whole, applied in chunks,
     resumable and idempotent (see the module docstring)."""
     iam_service.authorize(actor, "issuance.batch")
@@ -933,8 +1045,14 @@ def _apply_all(
         batch = _get(session, run.batch_no, lock=True)
         batch.status, batch.error = BatchStatus.result_imported.value, None
         batch.result_imported_at = utcnow()
-        _record(session, "issuance.batch.import", run.batch_no, made=run.made,
-                failed=run.failed, rejected=run.rejected)  # fmt: skip
+        _record(
+            session,
+            "issuance.batch.import",
+            run.batch_no,
+            made=run.made,
+            failed=run.failed,
+            rejected=run.rejected,
+        )
 
 
 def _chunked(rows: Iterable[exchange_service.PackageRow], size: int) -> Iterator[list[Any]]:
@@ -1033,10 +1151,16 @@ class _ChunkApplier:
         )
         now = utcnow()
         self.session.add_all(
-            Failure(card_id=card.id, batch_id=self.batch.id, stage=detail["stage"],
-                    reason=detail["reason"], status="open", created_at=now)
+            Failure(
+                card_id=card.id,
+                batch_id=self.batch.id,
+                stage=detail["stage"],
+                reason=detail["reason"],
+                status="open",
+                created_at=now,
+            )
             for card, detail in self.failed
-        )  # fmt: skip
+        )
 
     def _row(self, row: Any) -> str | None:
         number = row["AAZ500"]
@@ -1097,8 +1221,11 @@ class _ChunkApplier:
         return None
 
     def _note_codes(self, row: Any, card: Card) -> None:
-        for kind, column_name in (("employer", "AAB001"), ("community", "COMMUNITY_CODE"),
-                                  ("card_type", "CARD_TYPE")):  # fmt: skip
+        for kind, column_name in (
+            ("employer", "AAB001"),
+            ("community", "COMMUNITY_CODE"),
+            ("card_type", "CARD_TYPE"),
+        ):
             value = row[column_name]
             if value:
                 self.outcome.codes.setdefault(kind, {}).setdefault(value, card.person_id)
@@ -1115,10 +1242,14 @@ def _made_card(row: Any) -> service.MadeCard | str:
     if position and not position.isdigit():
         return "盒内位置 BOX_POSITION 应为数字"
     return service.MadeCard(
-        card_id_code=row["CARD_ID_CODE"], atr=row["ATR"].upper(), bank_account=row["BANK_ACCOUNT"],
-        issue_date=issued, expiry_date=expiry, box_code=row["BOX_NO"][:32] or None,
+        card_id_code=row["CARD_ID_CODE"],
+        atr=row["ATR"].upper(),
+        bank_account=row["BANK_ACCOUNT"],
+        issue_date=issued,
+        expiry_date=expiry,
+        box_code=row["BOX_NO"][:32] or None,
         box_position=int(position) if position else None,
-    )  # fmt: skip
+    )
 
 
 def _date(value: str) -> date | None:
@@ -1140,8 +1271,16 @@ def _store_boxes(session: Session, batch: Batch, boxes: Counter[tuple[str, str]]
     for (code, vendor), count in sorted(boxes.items()):
         box = session.get(Box, code)
         if box is None:
-            session.add(Box(code=code, batch_id=batch.id, vendor_code=vendor[:32],
-                            card_count=count, location=vendor[:64], updated_at=now))  # fmt: skip
+            session.add(
+                Box(
+                    code=code,
+                    batch_id=batch.id,
+                    vendor_code=vendor[:32],
+                    card_count=count,
+                    location=vendor[:64],
+                    updated_at=now,
+                )
+            )
         else:
             box.card_count += count
             box.updated_at = now
@@ -1155,10 +1294,13 @@ def _queue_inward(session: Session, batch_no: str, codes: dict[str, dict[str, st
         missing = [(code, person_id) for code, person_id in values.items() if code not in known]
         if missing:
             exchange_service.note_unresolved(
-                session, system=PROVINCE, kind=kind, direction="in",
+                session,
+                system=PROVINCE,
+                kind=kind,
+                direction="in",
                 found=[_inward(session, kind, code, person_id) for code, person_id in missing],
                 source=f"result:{batch_no}",
-            )  # fmt: skip
+            )
 
 
 def _inward(session: Session, kind: str, code: str, person_id: str) -> Any:
@@ -1177,10 +1319,16 @@ def _report(run: _Import, rows: int, start: int, *, already: bool) -> ImportRepo
     with db.transaction() as session:
         out = batch_out(session, _get(session, run.batch_no))
     return ImportReport(
-        batch=out, rows=rows, made=run.made, failed=run.failed, rejected=run.rejected,
-        unchanged=run.unchanged, already_imported=already, resumed_at=start,
+        batch=out,
+        rows=rows,
+        made=run.made,
+        failed=run.failed,
+        rejected=run.rejected,
+        unchanged=run.unchanged,
+        already_imported=already,
+        resumed_at=start,
         rejects=_read_rejects(run.rejects_path, MAX_SHOWN),
-    )  # fmt: skip
+    )
 
 
 # ---- card-making failures (制卡失败) ---------------------------------------------------
@@ -1190,9 +1338,14 @@ _person = table("registry_person", column("id"), column("employer_id"))
 
 
 def list_failures(
-    session: Session, *, batch_no: str | None = None, employer_id: int | None = None,
-    status: str | None = "open", limit: int = 200, offset: int = 0,
-) -> list[FailureOut]:  # fmt: skip
+    session: Session,
+    *,
+    batch_no: str | None = None,
+    employer_id: int | None = None,
+    status: str | None = "open",
+    limit: int = 200,
+    offset: int = 0,
+) -> list[FailureOut]:
     """Card-making failures, newest first: of a batch, of an employer's staff, by status."""
     stmt = select(Failure).order_by(Failure.id.desc()).limit(limit).offset(offset)
     if status:
@@ -1214,14 +1367,21 @@ def failure_out(session: Session, failure: Failure) -> FailureOut:
     batch = repository.batch(session, failure.batch_id) if failure.batch_id else None
     person = registry_service.get_person_by_id(session, person_id=card.person_id)
     return FailureOut(
-        id=failure.id, batch_no=batch.batch_no if batch else None, card_number=card.card_number,
-        holder_id_number=id_masked, holder_name=name_masked,
-        employer=person.employer.name if person.employer else None, stage=failure.stage,
+        id=failure.id,
+        batch_no=batch.batch_no if batch else None,
+        card_number=card.card_number,
+        holder_id_number=id_masked,
+        holder_name=name_masked,
+        employer=person.employer.name if person.employer else None,
+        stage=failure.stage,
         stage_name=exchange_service.FAILURE_STAGES.get(failure.stage, failure.stage),
-        reason=failure.reason, status=failure.status, resolution=failure.resolution,
-        resolved_by=failure.resolved_by, created_at=failure.created_at,
+        reason=failure.reason,
+        status=failure.status,
+        resolution=failure.resolution,
+        resolved_by=failure.resolved_by,
+        created_at=failure.created_at,
         resolved_at=failure.resolved_at,
-    )  # fmt: skip
+    )
 
 
 def _failure(session: Session, failure_id: int) -> Failure:
@@ -1239,8 +1399,13 @@ def resolve_failure(session: Session, *, failure_id: int, note: str, actor: Acto
     failure.status, failure.resolution = "closed", note
     failure.resolved_by, failure.resolved_at = actor.id[:64], utcnow()
     card = service.card_by_id(session, card_id=failure.card_id)
-    service.note(session, card=card, action="failure_resolved", actor=actor,
-                 detail={"failure_id": failure.id, "note": note})  # fmt: skip
+    service.note(
+        session,
+        card=card,
+        action="failure_resolved",
+        actor=actor,
+        detail={"failure_id": failure.id, "note": note},
+    )
     session.flush()
     return failure
 
@@ -1254,8 +1419,13 @@ def resubmit_failure(session: Session, *, failure_id: int, note: str, actor: Act
     live = service.live_card(session, person_id=card.person_id)
     if live is not None and live.id != card.id:
         raise FailureStateConflict("持卡人已有其他有效的卡或申请，不能重新报送此卡")
-    service.transition(session, card=card, action=Action.resubmit, actor=actor,
-                       detail={"failure_id": failure.id, "note": note})  # fmt: skip
+    service.transition(
+        session,
+        card=card,
+        action=Action.resubmit,
+        actor=actor,
+        detail={"failure_id": failure.id, "note": note},
+    )
     failure.status, failure.resolution = "resubmitted", note
     failure.resolved_by, failure.resolved_at = actor.id[:64], utcnow()
     session.flush()

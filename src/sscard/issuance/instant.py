@@ -90,9 +90,10 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
 HELD = frozenset({Status.issued, Status.active, Status.temporarily_lost, Status.lost})
 """A card its holder has in hand: it may be downloaded, transferred."""
 ACTION_NAMES = {
-    "province_cancel": "注销省级卡信息", "province_informed": "省卡管已确认",
+    "province_cancel": "注销省级卡信息",
+    "province_informed": "省卡管已确认",
     "province_refused": "省卡管拒绝",
-}  # fmt: skip
+}
 """Timeline actions written here (shown by ``service.card_detail``)."""
 
 
@@ -189,8 +190,10 @@ def _checked_key(key: str | None) -> str:
 def _digest(session: Session, operation: str, ref: str, body: dict[str, Any]) -> str:
     text = json.dumps(
         {"operation": operation, "ref": ref, "body": body},
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-    )  # fmt: skip
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     index = fields.blind_index(text, purpose="issuance.idempotency", length=32, session=session)
     return index.hex()
 
@@ -210,9 +213,14 @@ def _claim(
     the unit of work (the audit records) is written early.
     """
     values = {
-        "institution_code": bank, "key": key, "operation": operation, "request_digest": digest,
-        "status_code": 0, "response": {}, "created_at": utcnow(),
-    }  # fmt: skip
+        "institution_code": bank,
+        "key": key,
+        "operation": operation,
+        "request_digest": digest,
+        "status_code": 0,
+        "response": {},
+        "created_at": utcnow(),
+    }
     stmt = (
         _insert(session)
         .values(**values)
@@ -260,13 +268,18 @@ def _account_out(session: Session, card: Card) -> InstantAccountOut:
     id_masked, name_masked = registry_service.person_display(session, person_id=card.person_id)
     old = repository.card(session, card.replaces_card_id) if card.replaces_card_id else None
     return InstantAccountOut(
-        card_id=card.id, card_number=card.card_number or "",
+        card_id=card.id,
+        card_number=card.card_number or "",
         status=NamedStatus(code=card.status, name=lifecycle.STATUS_NAMES[Status(card.status)]),
-        kind=card.kind, holder_id_number=id_masked, holder_name=name_masked,
-        region_code=card.region_code, bank_code=card.bank_code, generation=card.generation,
+        kind=card.kind,
+        holder_id_number=id_masked,
+        holder_name=name_masked,
+        region_code=card.region_code,
+        bank_code=card.bank_code,
+        generation=card.generation,
         photo_url=f"/api/v1/instant/cards/{card.card_number}/photo",
         replaces_card_number=old.card_number if old else None,
-    )  # fmt: skip
+    )
 
 
 def _replacement(session: Session, data: InstantAccountIn, bank: str, actor: Actor) -> Card:
@@ -310,9 +323,13 @@ def _open(session: Session, data: InstantAccountIn, actor: Actor) -> InstantAcco
         waiting = _taken_at_counter(session, data.id_number, bank)
         if waiting is None:
             application = ApplicationIn(
-                id_number=data.id_number, person=data.person, source="bank", mode="instant",
-                bank_code=bank, generation=data.generation,
-            )  # fmt: skip
+                id_number=data.id_number,
+                person=data.person,
+                source="bank",
+                mode="instant",
+                bank_code=bank,
+                generation=data.generation,
+            )
             waiting = service.apply(session, data=application, actor=actor)
         card = waiting
     service.assign_number(session, card=card, actor=actor)
@@ -325,9 +342,14 @@ def open_account(
 ) -> Answer:
     """开户: check the applicant, create the instant card, allocate its number (idempotent)."""
     return idempotent(
-        session, actor=actor, key=key, operation="open_account", ref="",
-        body=data.model_dump(mode="json"), run=lambda: (201, _open(session, data, actor)),
-    )  # fmt: skip
+        session,
+        actor=actor,
+        key=key,
+        operation="open_account",
+        ref="",
+        body=data.model_dump(mode="json"),
+        run=lambda: (201, _open(session, data, actor)),
+    )
 
 
 def _instant_card(session: Session, card_ref: str, actor: Actor) -> Card:
@@ -341,13 +363,21 @@ def _instant_card(session: Session, card_ref: str, actor: Actor) -> Card:
 def _made(session: Session, card_ref: str, data: InstantMadeIn, actor: Actor) -> CardOut:
     card = _instant_card(session, card_ref, actor)
     made = service.MadeCard(
-        card_id_code=data.card_id_code, atr=data.atr, bank_account=data.bank_account,
-        issue_date=data.issue_date or datetime.now(UTC).date(), expiry_date=data.expiry_date,
-    )  # fmt: skip
+        card_id_code=data.card_id_code,
+        atr=data.atr,
+        bank_account=data.bank_account,
+        issue_date=data.issue_date or datetime.now(UTC).date(),
+        expiry_date=data.expiry_date,
+    )
     service.record_made(session, card=card, made=made, actor=actor, instant=True)
     card.location = actor.institution_code
-    service.transition(session, card=card, action=Action.issue, actor=actor,
-                       detail={"place": actor.institution_code})  # fmt: skip
+    service.transition(
+        session,
+        card=card,
+        action=Action.issue,
+        actor=actor,
+        detail={"place": actor.institution_code},
+    )
     return service.card_out(session, card)
 
 
@@ -356,9 +386,14 @@ def make_card(
 ) -> Answer:
     """制卡: record what the branch printed; the card is made and issued there (idempotent)."""
     return idempotent(
-        session, actor=actor, key=key, operation="make_card", ref=card_ref.strip().upper(),
-        body=data.model_dump(mode="json"), run=lambda: (200, _made(session, card_ref, data, actor)),
-    )  # fmt: skip
+        session,
+        actor=actor,
+        key=key,
+        operation="make_card",
+        ref=card_ref.strip().upper(),
+        body=data.model_dump(mode="json"),
+        run=lambda: (200, _made(session, card_ref, data, actor)),
+    )
 
 
 def activate(session: Session, *, card_ref: str, actor: Actor, key: str | None) -> Answer:
@@ -369,9 +404,14 @@ def activate(session: Session, *, card_ref: str, actor: Actor, key: str | None) 
         return 202, activation.start(session, card=card, actor=actor)
 
     return idempotent(
-        session, actor=actor, key=key, operation="activate", ref=card_ref.strip().upper(),
-        body={}, run=run,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        key=key,
+        operation="activate",
+        ref=card_ref.strip().upper(),
+        body={},
+        run=run,
+    )
 
 
 def photo(session: Session, *, card_ref: str, actor: Actor) -> bytes:
@@ -407,14 +447,30 @@ def _offsite_card(person_id: str, found: exchange_service.ProvinceCard, actor: A
         raise ValidationFailed(problems, message="省卡管返回的卡号或卡识别码无效")
     now = utcnow()
     return Card(
-        id=new_id(), person_id=person_id, status=found.status, kind="new", source="province",
-        mode="offsite", generation=found.generation, region_code=found.region_code,
-        managing_region_code=found.managing_region_code, bank_code=found.bank_code or "unknown",
-        card_number=found.card_number, card_id_code=found.card_id_code,
-        issue_date=found.issue_date, expiry_date=found.expiry_date, location=service.HOLDER,
-        is_offsite=True, pin_failures=0, bank_account_active=False, transport_enabled=False,
-        applied_by=actor.id, applied_at=now, created_at=now, updated_at=now,
-    )  # fmt: skip
+        id=new_id(),
+        person_id=person_id,
+        status=found.status,
+        kind="new",
+        source="province",
+        mode="offsite",
+        generation=found.generation,
+        region_code=found.region_code,
+        managing_region_code=found.managing_region_code,
+        bank_code=found.bank_code or "unknown",
+        card_number=found.card_number,
+        card_id_code=found.card_id_code,
+        issue_date=found.issue_date,
+        expiry_date=found.expiry_date,
+        location=service.HOLDER,
+        is_offsite=True,
+        pin_failures=0,
+        bank_account_active=False,
+        transport_enabled=False,
+        applied_by=actor.id,
+        applied_at=now,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def download_offsite(session: Session, *, id_number: str, actor: Actor) -> Card:
@@ -466,9 +522,11 @@ def _province_card(session: Session, card_ref: str, actor: Actor) -> Card:
 
 def _notify_province(session: Session, card: Card, kind: str, detail: dict[str, str]) -> None:
     outbox.enqueue(
-        session, destination=PROVINCE, payload={"card_id": card.id, "kind": kind, **detail},
+        session,
+        destination=PROVINCE,
+        payload={"card_id": card.id, "kind": kind, **detail},
         key=f"province:{kind}:{card.id}:{card.version}",
-    )  # fmt: skip
+    )
 
 
 def transfer(session: Session, *, card_ref: str, to_region_code: str, actor: Actor) -> Card:
@@ -481,8 +539,13 @@ def transfer(session: Session, *, card_ref: str, to_region_code: str, actor: Act
     if why:
         raise TransferRefused(why)
     card.managing_region_code, card.updated_at = to_region_code, utcnow()
-    service.note(session, card=card, action="transfer", actor=actor,
-                 detail={"from": before, "to": to_region_code})  # fmt: skip
+    service.note(
+        session,
+        card=card,
+        action="transfer",
+        actor=actor,
+        detail={"from": before, "to": to_region_code},
+    )
     service.flush(session)
     _notify_province(session, card, "transfer", {"from": before, "to": to_region_code})
     return card
@@ -499,13 +562,16 @@ def cancel_in_province(session: Session, *, card_ref: str, reason: str, actor: A
     """注销省厅卡信息: cancel the card's provincial record (the local card cancelled first)."""
     card = _province_card(session, card_ref, actor)
     why = province_cancel_refusal(
-        status=Status(card.status), managing_region=card.managing_region_code, here=_here(),
+        status=Status(card.status),
+        managing_region=card.managing_region_code,
+        here=_here(),
         already=_province_cancelled(session, card.id),
-    )  # fmt: skip
+    )
     if why:
         raise ProvinceCancelRefused(why)
-    service.note(session, card=card, action="province_cancel", actor=actor,
-                 detail={"reason": reason})  # fmt: skip
+    service.note(
+        session, card=card, action="province_cancel", actor=actor, detail={"reason": reason}
+    )
     card.updated_at = utcnow()
     service.flush(session)
     _notify_province(session, card, "cancel", {"reason": reason})
@@ -531,17 +597,23 @@ def person_cards(session: Session, *, id_number: str, actor: Actor) -> PersonCar
         local=[service.card_out(session, c) for c in local],
         provincial=[
             ProvinceCardOut(
-                card_number=c.card_number, card_id_code=c.card_id_code,
-                holder_name=mask_name(c.name), region_code=c.region_code,
-                managing_region_code=c.managing_region_code, status=c.status,
-                status_name=_status_name(c.status), bank_code=c.bank_code,
-                generation=c.generation, issue_date=c.issue_date, expiry_date=c.expiry_date,
+                card_number=c.card_number,
+                card_id_code=c.card_id_code,
+                holder_name=mask_name(c.name),
+                region_code=c.region_code,
+                managing_region_code=c.managing_region_code,
+                status=c.status,
+                status_name=_status_name(c.status),
+                bank_code=c.bank_code,
+                generation=c.generation,
+                issue_date=c.issue_date,
+                expiry_date=c.expiry_date,
                 local=c.card_number in numbers_here,
             )
             for c in provincial
         ],
         provincial_error=error,
-    )  # fmt: skip
+    )
 
 
 def _status_name(status: str) -> str:
@@ -566,24 +638,36 @@ def _notice(card_id: str) -> _Notice | None:
         if card is None or card.card_number is None:
             return None
         id_number = registry_service.id_number_of(session, person_id=card.person_id, actor=SYSTEM)
-        return _Notice(id_number, card.card_number, card.card_id_code, card.region_code,
-                       card.managing_region_code)  # fmt: skip
+        return _Notice(
+            id_number,
+            card.card_number,
+            card.card_id_code,
+            card.region_code,
+            card.managing_region_code,
+        )
 
 
 def _send_notice(notice: _Notice, payload: dict[str, Any], key: str) -> None:
     if payload["kind"] == "transfer":
         exchange_service.province_report_transfer(
-            id_number=notice.id_number, card_number=notice.card_number,
-            card_id_code=notice.card_id_code, region_code=notice.region_code,
-            from_region_code=str(payload["from"]), to_region_code=str(payload["to"]), key=key,
-        )  # fmt: skip
+            id_number=notice.id_number,
+            card_number=notice.card_number,
+            card_id_code=notice.card_id_code,
+            region_code=notice.region_code,
+            from_region_code=str(payload["from"]),
+            to_region_code=str(payload["to"]),
+            key=key,
+        )
     else:
         exchange_service.province_cancel_record(
-            id_number=notice.id_number, card_number=notice.card_number,
-            card_id_code=notice.card_id_code, region_code=notice.region_code,
-            managing_region_code=notice.managing_region_code, reason=str(payload["reason"]),
+            id_number=notice.id_number,
+            card_number=notice.card_number,
+            card_id_code=notice.card_id_code,
+            region_code=notice.region_code,
+            managing_region_code=notice.managing_region_code,
+            reason=str(payload["reason"]),
             key=key,
-        )  # fmt: skip
+        )
 
 
 def deliver_province(message: outbox.Message) -> None:

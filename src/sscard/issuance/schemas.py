@@ -214,8 +214,9 @@ class InstantAccountOut(BaseModel):
 class InstantMadeIn(Input):
     """What the branch printed: the chip's identification code and ATR, and the account."""
 
-    card_id_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                                   min_length=32, max_length=32)]  # fmt: skip
+    card_id_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=32, max_length=32)
+    ]
     atr: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=64)]
     bank_account: Annotated[str, StringConstraints(strip_whitespace=True, max_length=19)]
     issue_date: date | None = None

@@ -88,25 +88,40 @@ def policy() -> lifecycle.Policy:
 
 
 def _event(
-    session: Session, card: Card, action: str, before: str | None, actor: Actor,
-    detail: dict[str, Any] | None = None, *, audit: bool = True,
-) -> None:  # fmt: skip
+    session: Session,
+    card: Card,
+    action: str,
+    before: str | None,
+    actor: Actor,
+    detail: dict[str, Any] | None = None,
+    *,
+    audit: bool = True,
+) -> None:
     session.add(
         CardEvent(
-            card_id=card.id, action=action, from_status=before, to_status=card.status,
-            actor_id=actor.id, actor_name=actor.name, institution_code=actor.institution_code,
-            detail=detail or {}, occurred_at=utcnow(),
+            card_id=card.id,
+            action=action,
+            from_status=before,
+            to_status=card.status,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            institution_code=actor.institution_code,
+            detail=detail or {},
+            occurred_at=utcnow(),
         )
-    )  # fmt: skip
+    )
     if audit:
         display = mask_card_number(card.card_number) if card.card_number else f"申请{card.id[-6:]}"
         access.record(
             session,
             AccessRecord(
-                action=f"card.{action}", subject_type="card", subject_id=card.id,
-                subject_display=display, detail={"from": before, "to": card.status},
+                action=f"card.{action}",
+                subject_type="card",
+                subject_id=card.id,
+                subject_display=display,
+                detail={"from": before, "to": card.status},
             ),
-        )  # fmt: skip
+        )
 
 
 def flush(session: Session) -> None:
@@ -145,10 +160,14 @@ def transition(
     events.publish(
         session,
         CardStatusChanged(
-            card_id=card.id, person_id=card.person_id, card_number=card.card_number,
-            action=action.value, from_status=before.value, to_status=after.value,
+            card_id=card.id,
+            person_id=card.person_id,
+            card_number=card.card_number,
+            action=action.value,
+            from_status=before.value,
+            to_status=after.value,
         ),
-    )  # fmt: skip
+    )
     return card
 
 
@@ -205,23 +224,42 @@ def card_out(session: Session, card: Card) -> CardOut:
     id_masked, name_masked = registry_service.person_display(session, person_id=card.person_id)
     batch = repository.batch(session, card.batch_id) if card.batch_id else None
     return CardOut(
-        id=card.id, person_id=card.person_id, holder_id_number=id_masked,
-        holder_name=name_masked, card_number=card.card_number, card_id_code=card.card_id_code,
+        id=card.id,
+        person_id=card.person_id,
+        holder_id_number=id_masked,
+        holder_name=name_masked,
+        card_number=card.card_number,
+        card_id_code=card.card_id_code,
         status=NamedStatus(code=card.status, name=lifecycle.STATUS_NAMES[Status(card.status)]),
-        kind=card.kind, reason=card.reason, source=card.source, mode=card.mode,
-        generation=card.generation, region_code=card.region_code,
-        managing_region_code=card.managing_region_code, bank_code=card.bank_code,
-        bank_account=card.bank_account_masked, pickup_place=card.pickup_place,
-        location=card.location, box_code=card.box_code, box_position=card.box_position,
-        batch_no=batch.batch_no if batch else None, issue_date=card.issue_date,
-        expiry_date=card.expiry_date, is_offsite=card.is_offsite, pin_set=card.pin_hash is not None,
+        kind=card.kind,
+        reason=card.reason,
+        source=card.source,
+        mode=card.mode,
+        generation=card.generation,
+        region_code=card.region_code,
+        managing_region_code=card.managing_region_code,
+        bank_code=card.bank_code,
+        bank_account=card.bank_account_masked,
+        pickup_place=card.pickup_place,
+        location=card.location,
+        box_code=card.box_code,
+        box_position=card.box_position,
+        batch_no=batch.batch_no if batch else None,
+        issue_date=card.issue_date,
+        expiry_date=card.expiry_date,
+        is_offsite=card.is_offsite,
+        pin_set=card.pin_hash is not None,
         pin_locked=lifecycle.pin_locked(card.pin_failures, policy()),
-        bank_account_active=card.bank_account_active, transport_enabled=card.transport_enabled,
-        replaces_card_id=card.replaces_card_id, replaced_by_card_id=card.replaced_by_card_id,
+        bank_account_active=card.bank_account_active,
+        transport_enabled=card.transport_enabled,
+        replaces_card_id=card.replaces_card_id,
+        replaced_by_card_id=card.replaced_by_card_id,
         allowed_actions=[a.value for a in lifecycle.allowed_actions(Status(card.status))],
-        applied_at=card.applied_at, activated_at=card.activated_at,
-        cancelled_at=card.cancelled_at, version=card.version,
-    )  # fmt: skip
+        applied_at=card.applied_at,
+        activated_at=card.activated_at,
+        cancelled_at=card.cancelled_at,
+        version=card.version,
+    )
 
 
 def card_detail(session: Session, card: Card) -> CardDetail:
@@ -245,10 +283,16 @@ def card_detail(session: Session, card: Card) -> CardDetail:
 
 
 _EXTRA_ACTION_NAMES = {
-    "apply": "制卡申请", "assign_number": "开户放号", "handover": "交接",
-    "set_pin": "设置密码", "change_pin": "修改密码", "reset_pin": "重置密码",
-    "transfer": "地市卡转移", "bank_change": "换绑服务银行", "download": "异地卡信息下载",
-}  # fmt: skip
+    "apply": "制卡申请",
+    "assign_number": "开户放号",
+    "handover": "交接",
+    "set_pin": "设置密码",
+    "change_pin": "修改密码",
+    "reset_pin": "重置密码",
+    "transfer": "地市卡转移",
+    "bank_change": "换绑服务银行",
+    "download": "异地卡信息下载",
+}
 
 
 def _action_name(action: str) -> str:
@@ -317,12 +361,27 @@ def new_card(
     region = get_settings().region_code
     now = utcnow()
     card = Card(
-        id=new_id(), person_id=person_id, status=Status.applied.value, kind=kind, reason=reason,
-        source=source, mode=mode, generation=generation, region_code=region,
-        managing_region_code=region, bank_code=bank_code, pickup_place=pickup_place,
-        applied_by=actor.id, applied_at=now, created_at=now, updated_at=now,
-        pin_failures=0, is_offsite=False, bank_account_active=False, transport_enabled=False,
-    )  # fmt: skip
+        id=new_id(),
+        person_id=person_id,
+        status=Status.applied.value,
+        kind=kind,
+        reason=reason,
+        source=source,
+        mode=mode,
+        generation=generation,
+        region_code=region,
+        managing_region_code=region,
+        bank_code=bank_code,
+        pickup_place=pickup_place,
+        applied_by=actor.id,
+        applied_at=now,
+        created_at=now,
+        updated_at=now,
+        pin_failures=0,
+        is_offsite=False,
+        bank_account_active=False,
+        transport_enabled=False,
+    )
     session.add(card)
     try:
         with session.begin_nested():
@@ -339,10 +398,16 @@ def apply(session: Session, *, data: ApplicationIn, actor: Actor) -> Card:
     if data.pickup_place:
         iam_service.get_institution(session, code=data.pickup_place)
     return new_card(
-        session, person_id=person_id, kind="new", source=data.source, mode=data.mode,
-        bank_code=data.bank_code, generation=data.generation, pickup_place=data.pickup_place,
+        session,
+        person_id=person_id,
+        kind="new",
+        source=data.source,
+        mode=data.mode,
+        bank_code=data.bank_code,
+        generation=data.generation,
+        pickup_place=data.pickup_place,
         actor=actor,
-    )  # fmt: skip
+    )
 
 
 def add_range(session: Session, *, data: RangeIn) -> NumberRange:
@@ -353,9 +418,13 @@ def add_range(session: Session, *, data: RangeIn) -> NumberRange:
     if repository.overlapping_range(session, data.prefix, data.start, data.end):
         raise ValidationFailed([FieldProblem("start", "与已有号段重叠")])
     block = NumberRange(
-        region_code=data.region_code, prefix=data.prefix, next_value=data.start,
-        last_value=data.end, status="active", created_at=utcnow(),
-    )  # fmt: skip
+        region_code=data.region_code,
+        prefix=data.prefix,
+        next_value=data.start,
+        last_value=data.end,
+        status="active",
+        created_at=utcnow(),
+    )
     session.add(block)
     session.flush()
     return block
@@ -363,10 +432,14 @@ def add_range(session: Session, *, data: RangeIn) -> NumberRange:
 
 def range_out(block: NumberRange) -> RangeOut:
     return RangeOut(
-        id=block.id, region_code=block.region_code, prefix=block.prefix,
-        next_value=block.next_value, last_value=block.last_value,
-        remaining=max(0, block.last_value - block.next_value + 1), status=block.status,
-    )  # fmt: skip
+        id=block.id,
+        region_code=block.region_code,
+        prefix=block.prefix,
+        next_value=block.next_value,
+        last_value=block.last_value,
+        remaining=max(0, block.last_value - block.next_value + 1),
+        status=block.status,
+    )
 
 
 def list_ranges(session: Session, *, region_code: str | None = None) -> list[RangeOut]:
@@ -393,8 +466,13 @@ def assign_number(session: Session, *, card: Card, actor: Actor) -> Card:
     """Give a card its number (开户放号) if it has none yet."""
     if card.card_number is None:
         card.card_number = allocate_numbers(session, region_code=card.region_code, count=1)[0]
-        note(session, card=card, action="assign_number", actor=actor,
-             detail={"card_number": card.card_number})  # fmt: skip
+        note(
+            session,
+            card=card,
+            action="assign_number",
+            actor=actor,
+            detail={"card_number": card.card_number},
+        )
     return card
 
 
@@ -434,9 +512,12 @@ def record_made(
     years = get_settings().card_validity_years
     card.card_id_code, card.atr = made.card_id_code, made.atr
     card.bank_account_enc = fields.encrypt_field(
-        made.bank_account, table=CARD_TABLE, column="bank_account_enc", row_id=card.id,
+        made.bank_account,
+        table=CARD_TABLE,
+        column="bank_account_enc",
+        row_id=card.id,
         session=session,
-    )  # fmt: skip
+    )
     card.bank_account_masked = mask_bank_account(made.bank_account)
     card.issue_date = made.issue_date
     card.expiry_date = made.expiry_date or made.issue_date.replace(
@@ -444,8 +525,9 @@ def record_made(
     )
     card.box_code, card.box_position = made.box_code, made.box_position
     action = Action.make_instant if instant else Action.made
-    return transition(session, card=card, action=action, actor=actor,
-                      detail={"card_id_code": made.card_id_code})  # fmt: skip
+    return transition(
+        session, card=card, action=action, actor=actor, detail={"card_id_code": made.card_id_code}
+    )
 
 
 def bank_account(session: Session, *, card: Card) -> str | None:
@@ -453,9 +535,12 @@ def bank_account(session: Session, *, card: Card) -> str | None:
     if card.bank_account_enc is None:
         return None
     return fields.decrypt_field(
-        card.bank_account_enc, table=CARD_TABLE, column="bank_account_enc", row_id=card.id,
+        card.bank_account_enc,
+        table=CARD_TABLE,
+        column="bank_account_enc",
+        row_id=card.id,
         session=session,
-    )  # fmt: skip
+    )
 
 
 # ---- lifecycle operations ------------------------------------------------------------
@@ -483,8 +568,9 @@ def cancel(session: Session, *, card_ref: str, reason: str, actor: Actor) -> Car
     """Cancel a card or an application (注销)."""
     card = get_card(session, card_ref=card_ref, actor=actor)
     card.cancel_reason = reason
-    return transition(session, card=card, action=Action.cancel, actor=actor,
-                      detail={"reason": reason})  # fmt: skip
+    return transition(
+        session, card=card, action=Action.cancel, actor=actor, detail={"reason": reason}
+    )
 
 
 def restore(session: Session, *, card_ref: str, actor: Actor) -> Card:
@@ -492,9 +578,11 @@ def restore(session: Session, *, card_ref: str, actor: Actor) -> Card:
     card = get_card(session, card_ref=card_ref, actor=actor)
     if card.status == Status.cancelled and card.cancelled_at is not None:
         why = lifecycle.can_restore(
-            cancelled_at=card.cancelled_at, now=utcnow(),
-            replaced=card.replaced_by_card_id is not None, policy=policy(),
-        )  # fmt: skip
+            cancelled_at=card.cancelled_at,
+            now=utcnow(),
+            replaced=card.replaced_by_card_id is not None,
+            policy=policy(),
+        )
         if why:
             raise RestoreRefused(why)
         if repository.live_card_of_person(session, card.person_id) is not None:
@@ -505,8 +593,9 @@ def restore(session: Session, *, card_ref: str, actor: Actor) -> Card:
 def replace(session: Session, *, card_ref: str, data: ReplacementIn, actor: Actor) -> Card:
     """Replacement (补换卡): the old card is cancelled and the new one applied, together."""
     old = get_card(session, card_ref=card_ref, actor=actor)
-    if old.status not in {s.value for s in (Status.active, Status.temporarily_lost,
-                                            Status.lost, Status.issued)}:  # fmt: skip
+    if old.status not in {
+        s.value for s in (Status.active, Status.temporarily_lost, Status.lost, Status.issued)
+    }:
         raise TransitionNotAllowed(
             f"卡片当前状态为“{lifecycle.STATUS_NAMES[Status(old.status)]}”，不能补换"
         )
@@ -516,10 +605,17 @@ def replace(session: Session, *, card_ref: str, data: ReplacementIn, actor: Acto
     )
     bank = data.bank_code or old.bank_code
     new = new_card(
-        session, person_id=old.person_id, kind="replacement", source="counter", mode=data.mode,
-        bank_code=bank, generation=3, pickup_place=data.pickup_place or old.pickup_place,
-        actor=actor, reason=data.reason,
-    )  # fmt: skip
+        session,
+        person_id=old.person_id,
+        kind="replacement",
+        source="counter",
+        mode=data.mode,
+        bank_code=bank,
+        generation=3,
+        pickup_place=data.pickup_place or old.pickup_place,
+        actor=actor,
+        reason=data.reason,
+    )
     new.replaces_card_id, old.replaced_by_card_id = old.id, new.id
     flush(session)
     return new
@@ -579,9 +675,11 @@ def _count_pin_failure(session: Session, card_id: str) -> None:
     from sqlalchemy import update
 
     session.execute(
-        update(Card).where(Card.id == card_id).values(pin_failures=Card.pin_failures + 1)
+        update(Card)
+        .where(Card.id == card_id)
+        .values(pin_failures=Card.pin_failures + 1)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
 
 
 def change_pin(
@@ -632,8 +730,12 @@ def _move_action(session: Session, card: Card, to_place: str) -> Action | None:
 
 def _move(session: Session, card: Card, data: HandoverIn, actor: Actor) -> None:
     action = _move_action(session, card, data.to_place)
-    detail = {"from": card.location, "to": data.to_place, "handler": data.handler,
-              "receiver": data.receiver}  # fmt: skip
+    detail = {
+        "from": card.location,
+        "to": data.to_place,
+        "handler": data.handler,
+        "receiver": data.receiver,
+    }
     card.location = data.to_place
     if action is not None:
         transition(session, card=card, action=action, actor=actor, detail=detail)
@@ -659,10 +761,16 @@ def handover(session: Session, *, data: HandoverIn, actor: Actor) -> Handover:
     for card in cards:
         _move(session, card, data, actor)
     record = Handover(
-        card_id=cards[0].id if data.card_number else None, box_code=data.box_code,
-        from_place=from_place, to_place=data.to_place, handler=data.handler,
-        receiver=data.receiver, note=data.note, handed_at=utcnow(), recorded_by=actor.id,
-    )  # fmt: skip
+        card_id=cards[0].id if data.card_number else None,
+        box_code=data.box_code,
+        from_place=from_place,
+        to_place=data.to_place,
+        handler=data.handler,
+        receiver=data.receiver,
+        note=data.note,
+        handed_at=utcnow(),
+        recorded_by=actor.id,
+    )
     session.add(record)
     flush(session)
     return record
@@ -671,10 +779,16 @@ def handover(session: Session, *, data: HandoverIn, actor: Actor) -> Handover:
 def handover_out(session: Session, record: Handover) -> HandoverOut:
     card = repository.card(session, record.card_id) if record.card_id else None
     return HandoverOut(
-        id=record.id, card_number=card.card_number if card else None, box_code=record.box_code,
-        from_place=record.from_place, to_place=record.to_place, handler=record.handler,
-        receiver=record.receiver, note=record.note, handed_at=record.handed_at,
-    )  # fmt: skip
+        id=record.id,
+        card_number=card.card_number if card else None,
+        box_code=record.box_code,
+        from_place=record.from_place,
+        to_place=record.to_place,
+        handler=record.handler,
+        receiver=record.receiver,
+        note=record.note,
+        handed_at=record.handed_at,
+    )
 
 
 def handovers(session: Session, *, card: Card) -> list[HandoverOut]:
@@ -791,8 +905,9 @@ def _places(session: Session, actor: Actor, kinds: set[str], covering: str | Non
             near = region_covers(inst.region_code, covering)
         if near:
             out = iam_service.institution_out(inst)
-            found.append(Place(code=out.code, name=out.name, kind=out.type,
-                               kind_name=out.type_name))  # fmt: skip
+            found.append(
+                Place(code=out.code, name=out.name, kind=out.type, kind_name=out.type_name)
+            )
     return found
 
 
@@ -886,19 +1001,25 @@ def transition_many(
     access.record(
         session,
         AccessRecord(
-            action=f"card.{action.value}", subject_type="cards",
-            subject_display=f"{len(moved)} 张卡", detail={"count": len(moved)},
+            action=f"card.{action.value}",
+            subject_type="cards",
+            subject_display=f"{len(moved)} 张卡",
+            detail={"count": len(moved)},
         ),
-    )  # fmt: skip
+    )
     flush(session)
     for card, before, after in moved:
         events.publish(
             session,
             CardStatusChanged(
-                card_id=card.id, person_id=card.person_id, card_number=card.card_number,
-                action=action.value, from_status=before.value, to_status=after.value,
+                card_id=card.id,
+                person_id=card.person_id,
+                card_number=card.card_number,
+                action=action.value,
+                from_status=before.value,
+                to_status=after.value,
             ),
-        )  # fmt: skip
+        )
 
 
 def record_made_many(
@@ -912,9 +1033,12 @@ def record_made_many(
             raise ValidationFailed(found)
         card.card_id_code, card.atr = result.card_id_code, result.atr
         card.bank_account_enc = fields.encrypt_field(
-            result.bank_account, table=CARD_TABLE, column="bank_account_enc", row_id=card.id,
+            result.bank_account,
+            table=CARD_TABLE,
+            column="bank_account_enc",
+            row_id=card.id,
             session=session,
-        )  # fmt: skip
+        )
         card.bank_account_masked = mask_bank_account(result.bank_account)
         card.issue_date = result.issue_date
         card.expiry_date = result.expiry_date or result.issue_date.replace(
@@ -922,6 +1046,8 @@ def record_made_many(
         )
         card.box_code, card.box_position = result.box_code, result.box_position
     transition_many(
-        session, moves=[(card, {"card_id_code": r.card_id_code}) for card, r in made],
-        action=Action.made, actor=actor,
-    )  # fmt: skip
+        session,
+        moves=[(card, {"card_id_code": r.card_id_code}) for card, r in made],
+        action=Action.made,
+        actor=actor,
+    )

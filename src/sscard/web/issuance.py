@@ -95,10 +95,19 @@ REASONS = {
 STAGES = {"province": "省卡管", "bank": "银行", "vendor": "卡商"}
 FAILURE_STATUSES = {"open": "待处理", "resubmitted": "已重新报送", "closed": "已处理"}
 DETAIL_LABELS = {
-    "note": "备注", "reason": "原因", "source": "来源", "mode": "方式", "card_number": "卡号",
-    "card_id_code": "卡识别码", "from": "原位置", "to": "新位置", "handler": "交出人",
-    "receiver": "接收人", "batch_no": "批次", "failure_id": "失败记录",
-}  # fmt: skip
+    "note": "备注",
+    "reason": "原因",
+    "source": "来源",
+    "mode": "方式",
+    "card_number": "卡号",
+    "card_id_code": "卡识别码",
+    "from": "原位置",
+    "to": "新位置",
+    "handler": "交出人",
+    "receiver": "接收人",
+    "batch_no": "批次",
+    "failure_id": "失败记录",
+}
 """The timeline details worth showing, by the names the service records them under."""
 DETAIL_VALUES = {"source": SOURCES, "mode": MODES, "reason": {**REASONS, "replacement": "补换卡"}}
 
@@ -333,50 +342,69 @@ _HELD = {Status.issued.value, Status.active.value, Status.temporarily_lost.value
 
 OPS: dict[str, Op] = {
     "activate": Op(
-        "一站式启用", "issuance.manage", _can("activate"),
+        "一站式启用",
+        "issuance.manage",
+        _can("activate"),
         "一次办结：依次开通银行账户、交通功能，全部完成后社保卡状态变为“正常”，持卡人无需再到"
         "银行和交通部门分别办理。办理进度可在卡片页面查看。",
     ),
     "temporary-loss": Op(
-        "临时挂失", "issuance.manage", _can("report_temporary_loss"),
+        "临时挂失",
+        "issuance.manage",
+        _can("report_temporary_loss"),
         "临时挂失后该卡及电子社保卡将暂停使用。{days} 天内未解挂的到期自动解除，卡片恢复正常；"
         "如确已遗失，请办理正式挂失。",
     ),
     "loss": Op(
-        "正式挂失", "issuance.manage", _can("report_loss"),
+        "正式挂失",
+        "issuance.manage",
+        _can("report_loss"),
         "正式挂失后该卡及电子社保卡将暂停使用，直至持卡人本人持有效身份证件到柜台办理解挂。"
-        "如需新卡，可在挂失后办理补换卡。", danger=True,
+        "如需新卡，可在挂失后办理补换卡。",
+        danger=True,
     ),
     "temporary-unlock": Op(
-        "解除临时挂失", "issuance.manage", _can("temporary_unlock"),
+        "解除临时挂失",
+        "issuance.manage",
+        _can("temporary_unlock"),
         "解除临时挂失后该卡及电子社保卡恢复正常使用。",
     ),
     "unlock": Op(
-        "解挂", "issuance.manage",
+        "解挂",
+        "issuance.manage",
         lambda card: card.status.code == Status.lost.value and "unlock" in card.allowed_actions,
         "解挂后该卡及电子社保卡恢复正常使用。请先核验持卡人本人的有效身份证件。",
     ),
     "pin-reset": Op(
-        "重置密码", "issuance.manage",
+        "重置密码",
+        "issuance.manage",
         lambda card: card.status.code in _HELD and card.card_number is not None,
         "请先核验持卡人本人的有效身份证件。重置后原密码失效，密码错误次数清零，密码锁定解除。",
     ),
     "replace": Op(
-        "补换卡", "issuance.apply", lambda card: card.status.code in _HELD,
+        "补换卡",
+        "issuance.apply",
+        lambda card: card.status.code in _HELD,
         "确认后原卡立即注销（电子社保卡同时注销），并为持卡人受理一张补换卡；新卡制成并发放前，"
-        "持卡人暂无可用的社会保障卡。", danger=True,
+        "持卡人暂无可用的社会保障卡。",
+        danger=True,
     ),
     "cancel": Op(
-        "注销", "issuance.manage", _can("cancel"),
+        "注销",
+        "issuance.manage",
+        _can("cancel"),
         "注销后该卡（或该申请）不能再使用，电子社保卡同时注销。如属误操作，注销后 {window} 天内、"
-        "未补换新卡的可以注销还原。", danger=True,
+        "未补换新卡的可以注销还原。",
+        danger=True,
     ),
     "restore": Op(
-        "注销还原", "issuance.manage", _can("restore"),
+        "注销还原",
+        "issuance.manage",
+        _can("restore"),
         "注销还原后该卡恢复到注销前的状态（{before}），电子社保卡随之恢复。仅限注销后 {window} 天"
         "内、未补换新卡且持卡人没有其他有效卡的情形。",
     ),
-}  # fmt: skip
+}
 """The operations a card page offers, in the order its buttons are shown."""
 
 
@@ -457,8 +485,16 @@ def confirm_page(
     return _page(request, "confirm", values, actor=actor)
 
 
-OP_INPUTS = {"note", "reason", "mode", "bank_code", "pickup_place", "id_number", "new_pin",
-             "new_pin_confirm"}  # fmt: skip
+OP_INPUTS = {
+    "note",
+    "reason",
+    "mode",
+    "bank_code",
+    "pickup_place",
+    "id_number",
+    "new_pin",
+    "new_pin_confirm",
+}
 OP_LABELS = {"new_pin": "新密码", "id_number": "证件号码", "reason": "原因", "pin": "密码"}
 
 
@@ -506,12 +542,18 @@ def _perform(
     elif key in ("unlock", "temporary-unlock"):
         data = pages.parsed(NoteIn, {"note": note})
         service.unlock(
-            session, card_ref=card_ref, actor=actor, temporary=key == "temporary-unlock",
+            session,
+            card_ref=card_ref,
+            actor=actor,
+            temporary=key == "temporary-unlock",
             note_text=data.note,
-        )  # fmt: skip
+        )
     elif key == "cancel":
-        reason = pages.parsed(CancelIn, {"reason": form.get("reason", "")},
-                         {"reason": "请填写注销原因（至少 2 个字）"})  # fmt: skip
+        reason = pages.parsed(
+            CancelIn,
+            {"reason": form.get("reason", "")},
+            {"reason": "请填写注销原因（至少 2 个字）"},
+        )
         service.cancel(session, card_ref=card_ref, reason=reason.reason, actor=actor)
     elif key == "restore":
         service.restore(session, card_ref=card_ref, actor=actor)
@@ -520,9 +562,12 @@ def _perform(
     elif key == "pin-reset":
         data_pin = _pin_reset(form)
         service.reset_pin(
-            session, card_ref=card_ref, id_number=data_pin.id_number,
-            new_pin=data_pin.new_pin.get_secret_value(), actor=actor,
-        )  # fmt: skip
+            session,
+            card_ref=card_ref,
+            id_number=data_pin.id_number,
+            new_pin=data_pin.new_pin.get_secret_value(),
+            actor=actor,
+        )
     elif key == "activate":
         activation.activate(session, card_ref=card_ref, actor=actor)
     return card_ref
@@ -558,8 +603,13 @@ def _pin_reset(form: Mapping[str, str]) -> PinResetIn:
 # ---- applications --------------------------------------------------------------------
 
 APPLY_INPUTS = {"id_number", "photo", "source", "mode", "bank_code", "generation", "pickup_place"}
-APPLY_LABELS = {"id_number": "申请人", "photo": "照片", "bank_code": "合作银行",
-                "pickup_place": "领卡地点", "generation": "卡代别"}  # fmt: skip
+APPLY_LABELS = {
+    "id_number": "申请人",
+    "photo": "照片",
+    "bank_code": "合作银行",
+    "pickup_place": "领卡地点",
+    "generation": "卡代别",
+}
 
 
 def _apply_page(
@@ -763,8 +813,11 @@ def failure_handled(
             raise NotFound("没有这项业务")
     with _refusing(request, again):
         pages.check_form_csrf(request, form.get("csrf_token"))
-        note = pages.parsed(batches.FailureNoteIn, {"note": form.get("note", "")},
-                       {"note": "请填写处理说明（至少 2 个字）"}).note  # fmt: skip
+        note = pages.parsed(
+            batches.FailureNoteIn,
+            {"note": form.get("note", "")},
+            {"note": "请填写处理说明（至少 2 个字）"},
+        ).note
         handle = batches.resolve_failure if how == "resolve" else batches.resubmit_failure
         handle(session, failure_id=int(failure_id), note=note, actor=actor)
     if back_batch:
@@ -792,8 +845,13 @@ def statistics(request: Request, actor: Reader, session: DbSession) -> HTMLRespo
 # ---- handover --------------------------------------------------------------------------
 
 HANDOVER_INPUTS = {"to_place", "handler", "receiver", "note"}
-HANDOVER_LABELS = {"to_place": "交接至", "handler": "交出人", "receiver": "接收人",
-                   "card_number": "卡号", "box_code": "卡盒号"}  # fmt: skip
+HANDOVER_LABELS = {
+    "to_place": "交接至",
+    "handler": "交出人",
+    "receiver": "接收人",
+    "card_number": "卡号",
+    "box_code": "卡盒号",
+}
 
 
 def _handover_values(session: Session, code: str, actor: Actor) -> dict[str, Any]:

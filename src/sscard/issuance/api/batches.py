@@ -59,9 +59,10 @@ def get_batch(batch_no: str, _actor: Read, session: DbSession) -> batches.BatchO
 
 
 @batch_routes.get(
-    "/{batch_no}/package", response_class=FileResponse,
+    "/{batch_no}/package",
+    response_class=FileResponse,
     responses={200: {"content": {"application/zip": {}}}},
-)  # fmt: skip
+)
 def package(batch_no: str, _actor: Batch, session: DbSession) -> FileResponse:
     """The exported account-opening package (批量开户文件), as sent to the province."""
     path = batches.package_path(session, batch_no=batch_no)
@@ -89,9 +90,10 @@ def import_result(
     batch_no: str,
     actor: Batch,
     session: DbSession,
-    file: Annotated[UploadFile | None, File(description="Result file; default: the fetched one")]
-    = None,
-) -> batches.ImportReport:  # fmt: skip
+    file: Annotated[
+        UploadFile | None, File(description="Result file; default: the fetched one")
+    ] = None,
+) -> batches.ImportReport:
     """Apply the batch's result file (制卡结果文件): resumable, and idempotent."""
     _own_transactions(session)
     if file is None:
@@ -128,9 +130,12 @@ def list_failures(
 ) -> list[batches.FailureOut]:
     """Card-making failures (制卡失败): by batch, by employer, by status."""
     return batches.list_failures(
-        session, batch_no=batch_no, employer_id=employer_id,
-        status=None if failure_status == "all" else failure_status, limit=limit,
-    )  # fmt: skip
+        session,
+        batch_no=batch_no,
+        employer_id=employer_id,
+        status=None if failure_status == "all" else failure_status,
+        limit=limit,
+    )
 
 
 @failure_routes.post("/{failure_id}/resolve", response_model=batches.FailureOut)
@@ -164,9 +169,12 @@ def unresolved(
 ) -> list[exchange_service.UnresolvedOut]:
     """Codes met in imports and exports without a counterpart, most often met first."""
     return exchange_service.list_unresolved(
-        session, system=system, kind=kind, status=None if code_status == "all" else code_status,
+        session,
+        system=system,
+        kind=kind,
+        status=None if code_status == "all" else code_status,
         limit=limit,
-    )  # fmt: skip
+    )
 
 
 @mapping_routes.post(

@@ -115,9 +115,12 @@ def set_pin(card_ref: str, data: PinSetIn, actor: Manage, session: DbSession) ->
 def change_pin(card_ref: str, data: PinChangeIn, actor: Manage, session: DbSession) -> CardOut:
     """Change the card PIN (the old PIN proves the holder)."""
     card = service.change_pin(
-        session, card_ref=card_ref, old_pin=data.old_pin.get_secret_value(),
-        new_pin=data.new_pin.get_secret_value(), actor=actor,
-    )  # fmt: skip
+        session,
+        card_ref=card_ref,
+        old_pin=data.old_pin.get_secret_value(),
+        new_pin=data.new_pin.get_secret_value(),
+        actor=actor,
+    )
     return service.card_out(session, card)
 
 
@@ -125,9 +128,12 @@ def change_pin(card_ref: str, data: PinChangeIn, actor: Manage, session: DbSessi
 def reset_pin(card_ref: str, data: PinResetIn, actor: Manage, session: DbSession) -> CardOut:
     """Reset the PIN at a counter after checking the holder's ID document."""
     card = service.reset_pin(
-        session, card_ref=card_ref, id_number=data.id_number,
-        new_pin=data.new_pin.get_secret_value(), actor=actor,
-    )  # fmt: skip
+        session,
+        card_ref=card_ref,
+        id_number=data.id_number,
+        new_pin=data.new_pin.get_secret_value(),
+        actor=actor,
+    )
     return service.card_out(session, card)
 
 
