@@ -19,9 +19,13 @@ from sscard.cli.common import cli_actor, console, unit_of_work
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.exchange import service as exchange_service
-from sscard.issuance import batches
-from sscard.issuance import service as issuance_service
-from sscard.issuance.schemas import RangeIn
+from sscard.issuance.batches import export as batch_export
+from sscard.issuance.batches import province as batch_province
+from sscard.issuance.batches import result_import
+from sscard.issuance.batches import schemas as batch_schemas
+from sscard.issuance.batches import service as batch_service
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit import context
 from sscard.settings import get_settings
 
@@ -65,7 +69,7 @@ def _json(model: BaseModel | list[Any]) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _batch_line(batch: batches.BatchOut) -> str:
+def _batch_line(batch: batch_schemas.BatchOut) -> str:
     progress = "，".join(f"{k} {v}" for k, v in sorted(batch.progress.items()))
     return (
         f"批次 {batch.batch_no}：{batch.status_name}，{batch.card_count} 张"
@@ -80,20 +84,22 @@ def _batch_line(batch: batches.BatchOut) -> str:
 @app.command("export")
 def export(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cards.")] = None,
-    chunk: Chunk = batches.DEFAULT_CHUNK,
+    chunk: Chunk = batch_service.DEFAULT_CHUNK,
     as_json: Json = False,
 ) -> None:
     """Export the applied batch-mode cards as a batch account-opening file (批量开户文件)."""
     with _acting("batch export"):
-        report = batches.export_batch(actor=cli_actor(), limit=limit, chunk=chunk)
+        report = batch_export.export_batch(actor=cli_actor(), limit=limit, chunk=chunk)
     if as_json:
         return _json(report)
     if report.resumed:
         console.print(f"继续完成了上次中断的导出：批次 {report.batch.batch_no}")
     console.print(_batch_line(report.batch))
-    console.print(f"文件：{batches.batch_dir(report.batch.batch_no) / batches.PACKAGE_NAME}")
+    console.print(
+        f"文件：{batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME}"
+    )
     if report.held:
-        console.print(f"暂缓报送 {report.held} 张（见 {batches.HELD_NAME}），例如：")
+        console.print(f"暂缓报送 {report.held} 张（见 {batch_service.HELD_NAME}），例如：")
         for held in report.held_cards[:5]:
             console.print(f"  {held.card_number or '（未放号）'} {held.id_number}：{held.reason}")
     if report.unresolved_codes:
@@ -107,7 +113,7 @@ def send(
 ) -> None:
     """Send an exported batch to the province card centre (SSCARD_PROVINCE_URL)."""
     with _acting("batch send"):
-        batch = batches.send_batch(batch_no=batch_no, actor=cli_actor(), encrypt=encrypt)
+        batch = batch_province.send_batch(batch_no=batch_no, actor=cli_actor(), encrypt=encrypt)
     console.print(_batch_line(batch))
 
 
@@ -122,7 +128,9 @@ def fetch(
     deadline = time.monotonic() + wait
     with _acting("batch fetch"):
         while True:
-            report = batches.fetch_result(batch_no=batch_no, actor=cli_actor(), encrypt=encrypt)
+            report = batch_province.fetch_result(
+                batch_no=batch_no, actor=cli_actor(), encrypt=encrypt
+            )
             if report.ready or time.monotonic() >= deadline:
                 break
             time.sleep(every)
@@ -141,12 +149,14 @@ def import_result(
     batch: Annotated[
         str | None, typer.Option("--batch", help="Import the result fetched for this batch.")
     ] = None,
-    chunk: Chunk = batches.DEFAULT_CHUNK,
+    chunk: Chunk = batch_service.DEFAULT_CHUNK,
     as_json: Json = False,
 ) -> None:
     """Apply a card-making result file (制卡结果文件); run it again to resume."""
     with _acting("batch import-result"):
-        report = batches.import_result(actor=cli_actor(), path=file, batch_no=batch, chunk=chunk)
+        report = result_import.import_result(
+            actor=cli_actor(), path=file, batch_no=batch, chunk=chunk
+        )
     if as_json:
         return _json(report)
     if report.already_imported:
@@ -169,7 +179,7 @@ def list_batches(
 ) -> None:
     """The newest batches with their progress."""
     with unit_of_work() as session:
-        found = batches.list_batches(session, limit=limit)
+        found = batch_service.list_batches(session, limit=limit)
     if as_json:
         return _json(found)
     table = Table("batch", "status", "cards", "made", "failed", "rejected", "created")
@@ -184,7 +194,7 @@ def list_batches(
 def show(batch_no: BatchNo, as_json: Json = False) -> None:
     """One batch: status, counts, cards per status, last error."""
     with unit_of_work() as session:
-        found = batches.get_batch(session, batch_no=batch_no)
+        found = batch_service.get_batch(session, batch_no=batch_no)
     if as_json:
         return _json(found)
     console.print(_batch_line(found))
@@ -196,7 +206,7 @@ def show(batch_no: BatchNo, as_json: Json = False) -> None:
 def rejects(batch_no: BatchNo, as_json: Json = False) -> None:
     """The result rows of a batch that could not be applied."""
     with unit_of_work() as session:
-        found = batches.rejects_of(session, batch_no=batch_no)
+        found = batch_service.rejects_of(session, batch_no=batch_no)
     if as_json:
         return _json(found)
     table = Table("line", "card", "ID number", "reason")
@@ -253,7 +263,7 @@ def failures_list(
 ) -> None:
     """Card-making failures (制卡失败), newest first."""
     with unit_of_work() as session:
-        found = batches.list_failures(
+        found = batch_service.list_failures(
             session,
             batch_no=batch,
             employer_id=employer_id,
@@ -283,7 +293,7 @@ Note = Annotated[str, typer.Option("--note", help="What was done (kept with the 
 def failures_resolve(failure_id: int, note: Note) -> None:
     """Close a failure with a note, without making the card again."""
     with unit_of_work(purpose="failure resolve") as session:
-        batches.resolve_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
+        batch_service.resolve_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
     console.print(f"制卡失败记录 {failure_id} 已处理")
 
 
@@ -291,7 +301,7 @@ def failures_resolve(failure_id: int, note: Note) -> None:
 def failures_resubmit(failure_id: int, note: Note) -> None:
     """Send the card back for the next batch, with the same card number."""
     with unit_of_work(purpose="failure resubmit") as session:
-        batches.resubmit_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
+        batch_service.resubmit_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
     console.print(f"制卡失败记录 {failure_id} 已重新报送，卡片将随下一批次导出")
 
 
@@ -422,8 +432,8 @@ def ranges_add(
     """Add a block of card numbers PREFIX+serial (START to END) for REGION_CODE."""
     data = RangeIn(region_code=region_code, prefix=prefix, start=start, end=end)
     with unit_of_work(purpose="ranges add") as session:
-        block = issuance_service.add_range(session, data=data)
-        out = issuance_service.range_out(block)
+        block = number_service.add_range(session, data=data)
+        out = number_service.range_out(block)
     console.print(
         f"号段 {out.id}：{out.region_code} {out.prefix} {start}-{end}，可用 {out.remaining}"
     )
@@ -436,7 +446,7 @@ def ranges_list(
 ) -> None:
     """Card number ranges and what remains of each."""
     with unit_of_work() as session:
-        found = issuance_service.list_ranges(session, region_code=region_code)
+        found = number_service.list_ranges(session, region_code=region_code)
     if as_json:
         return _json(found)
     table = Table("id", "region", "prefix", "next", "last", "remaining", "status")

@@ -13,8 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from sscard.cli.common import cli_actor, console, unit_of_work
-from sscard.issuance import activation, instant, service
-from sscard.issuance.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
+from sscard.issuance.activation import bank_service
+from sscard.issuance.activation import service as activation
+from sscard.issuance.cards import application_service, handover_service, service
+from sscard.issuance.cards.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
+from sscard.issuance.instant import province_service
 
 app = typer.Typer(
     help="Card lifecycle: loss, unlock, cancel, activation, transfer ...", no_args_is_help=True
@@ -127,7 +130,7 @@ def replace(
     """Replace a card (补换卡): the old one is cancelled, the new one applied for."""
     data = ReplacementIn.model_validate({"reason": reason, "mode": mode, "bank_code": bank})
     with unit_of_work(purpose="replace card") as session:
-        found = service.replace(session, card_ref=card, data=data, actor=cli_actor())
+        found = application_service.replace(session, card_ref=card, data=data, actor=cli_actor())
         _show(service.card_out(session, found), as_json, "new card: ")
 
 
@@ -180,8 +183,8 @@ def handover(
         }
     )
     with unit_of_work(purpose="handover") as session:
-        record = service.handover_out(
-            session, service.handover(session, data=data, actor=cli_actor())
+        record = handover_service.handover_out(
+            session, handover_service.handover(session, data=data, actor=cli_actor())
         )
     what = record.card_number or f"box {record.box_code}"
     console.print(escape(f"{what}: {record.from_place} -> {record.to_place}"), highlight=False)
@@ -203,7 +206,9 @@ def transfer(
 ) -> None:
     """Move a card's management into or out of this city (地市卡转移)."""
     with unit_of_work(purpose="transfer card") as session:
-        found = instant.transfer(session, card_ref=card, to_region_code=to, actor=cli_actor())
+        found = province_service.transfer(
+            session, card_ref=card, to_region_code=to, actor=cli_actor()
+        )
         _show(service.card_out(session, found), as_json, "transferred: ")
 
 
@@ -217,7 +222,7 @@ def download_offsite(
     """Download from the province a card another city issued to a person here (异地卡)."""
     number = sys.stdin.readline().strip() if id_number == "-" else id_number
     with unit_of_work(purpose="download off-site card") as session:
-        found = instant.download_offsite(session, id_number=number, actor=cli_actor())
+        found = province_service.download_offsite(session, id_number=number, actor=cli_actor())
         _show(service.card_out(session, found), as_json, "downloaded: ")
 
 
@@ -229,7 +234,7 @@ def bank_change(
 ) -> None:
     """Change the card's service bank (换绑服务银行, 3rd-generation cards)."""
     with unit_of_work(purpose="change service bank") as session:
-        found = activation.change_bank(session, card_ref=card, bank_code=bank, actor=cli_actor())
+        found = bank_service.change_bank(session, card_ref=card, bank_code=bank, actor=cli_actor())
         _show(service.card_out(session, found), as_json, f"now served by {bank}: ")
 
 
@@ -241,5 +246,7 @@ def province_cancel(
 ) -> None:
     """Cancel the card's provincial record (注销省厅卡信息); cancel the card here first."""
     with unit_of_work(purpose="cancel provincial record") as session:
-        found = instant.cancel_in_province(session, card_ref=card, reason=reason, actor=cli_actor())
+        found = province_service.cancel_in_province(
+            session, card_ref=card, reason=reason, actor=cli_actor()
+        )
         _show(service.card_out(session, found), as_json, "provincial record cancelled: ")

@@ -31,10 +31,13 @@ from sqlalchemy.orm import Session
 from sscard.api.deps import DbSession
 from sscard.errors import FieldProblem, NotFound, PermissionDenied, SSCardError, ValidationFailed
 from sscard.iam import service as iam_service
-from sscard.issuance import activation, batches, instant, lifecycle, service
-from sscard.issuance.errors import TransitionNotAllowed
-from sscard.issuance.lifecycle import Status
-from sscard.issuance.schemas import (
+from sscard.issuance import lifecycle
+from sscard.issuance.activation import service as activation
+from sscard.issuance.batches import schemas as batch_schemas
+from sscard.issuance.batches import service as batch_service
+from sscard.issuance.cards import application_service, handover_service, service, stats_service
+from sscard.issuance.cards.errors import TransitionNotAllowed
+from sscard.issuance.cards.schemas import (
     ApplicationIn,
     CancelIn,
     CardOut,
@@ -44,6 +47,8 @@ from sscard.issuance.schemas import (
     PinResetIn,
     ReplacementIn,
 )
+from sscard.issuance.instant import province_service
+from sscard.issuance.lifecycle import Status
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.masking import mask_id_number, mask_text
@@ -306,7 +311,9 @@ def lookup_posted(
         id_number = form.get("id_number", "").strip()
         if not id_number:
             raise ValidationFailed([FieldProblem("id_number", "请输入证件号码")])
-        found = _found(lambda: instant.person_cards(session, id_number=id_number, actor=actor))
+        found = _found(
+            lambda: province_service.person_cards(session, id_number=id_number, actor=actor)
+        )
     values = {"mode": mode, "found": found, "searched": mask_id_number(id_number.upper())}
     return _lookup_page(request, actor, values)
 
@@ -418,9 +425,9 @@ def _card_values(session: Session, card_id: str, actor: Actor) -> dict[str, Any]
     detail = service.card_detail(session, card)
     return {
         "card": detail,
-        "handovers": service.handovers(session, card=card),
+        "handovers": handover_service.handovers(session, card=card),
         "activation": activation.activation_out(session, card),
-        "places": service.place_names(session),
+        "places": handover_service.place_names(session),
         "ops": _offered(detail, actor),
         "kinds": KINDS,
         "sources": SOURCES,
@@ -459,10 +466,10 @@ def _confirm_values(session: Session, card_id: str, key: str, actor: Actor) -> d
     }
     if key == "replace":
         holder = registry_service.holder_brief(session, person_id=values["card"].person_id)
-        values["banks"] = service.cooperating_banks(
+        values["banks"] = handover_service.cooperating_banks(
             session, region_code=holder.residence_region_code
         )
-        values["pickup_places"] = service.pickup_places(session, actor=actor)
+        values["pickup_places"] = handover_service.pickup_places(session, actor=actor)
     return values
 
 
@@ -558,7 +565,9 @@ def _perform(
     elif key == "restore":
         service.restore(session, card_ref=card_ref, actor=actor)
     elif key == "replace":
-        return service.replace(session, card_ref=card_ref, data=_replacement(form), actor=actor).id
+        return application_service.replace(
+            session, card_ref=card_ref, data=_replacement(form), actor=actor
+        ).id
     elif key == "pin-reset":
         data_pin = _pin_reset(form)
         service.reset_pin(
@@ -655,8 +664,10 @@ def _applicant_values(session: Session, person_id: str, actor: Actor) -> dict[st
         "person": shown,
         "live_card": live_out,
         "offer_ops": [k for k, _ in _offered(live_out, actor)] if live_out else [],
-        "banks": service.cooperating_banks(session, region_code=shown.residence_region.code),
-        "pickup_places": service.pickup_places(session, actor=actor),
+        "banks": handover_service.cooperating_banks(
+            session, region_code=shown.residence_region.code
+        ),
+        "pickup_places": handover_service.pickup_places(session, actor=actor),
     }
 
 
@@ -701,7 +712,7 @@ def apply_posted(
             },
             {"bank_code": "请选择合作银行", "generation": "请选择卡代别"},
         )
-        card = service.apply(session, data=data, actor=actor)
+        card = application_service.apply(session, data=data, actor=actor)
     return _redirect(f"/cards/c/{card.id}", "applied")
 
 
@@ -711,7 +722,7 @@ def apply_posted(
 @router.get("/batches", response_class=HTMLResponse)
 def batch_list(request: Request, actor: Reader, session: DbSession) -> HTMLResponse:
     """The newest batches, each with its cards per status as a progress bar."""
-    found = batches.list_batches(session, limit=50)
+    found = batch_service.list_batches(session, limit=50)
     return _page(request, "batches", {"section": "batches", "batches": found}, actor=actor)
 
 
@@ -727,9 +738,9 @@ def _batch_page(
     with _refusing(request):
         values = {
             "section": "batches",
-            "batch": batches.get_batch(session, batch_no=batch_no),
-            "failures": batches.list_failures(session, batch_no=batch_no, status=None),
-            "rejects": batches.rejects_of(session, batch_no=batch_no, limit=50),
+            "batch": batch_service.get_batch(session, batch_no=batch_no),
+            "failures": batch_service.list_failures(session, batch_no=batch_no, status=None),
+            "rejects": batch_service.rejects_of(session, batch_no=batch_no, limit=50),
             **_failure_names(),
             **(extra or {}),
         }
@@ -762,7 +773,7 @@ def _failures_page(
         values = {
             "section": "stats",
             "employer": employer,
-            "failures": batches.list_failures(
+            "failures": batch_service.list_failures(
                 session, employer_id=employer.id if employer else None, status="open"
             ),
             **_failure_names(),
@@ -814,11 +825,13 @@ def failure_handled(
     with _refusing(request, again):
         pages.check_form_csrf(request, form.get("csrf_token"))
         note = pages.parsed(
-            batches.FailureNoteIn,
+            batch_schemas.FailureNoteIn,
             {"note": form.get("note", "")},
             {"note": "请填写处理说明（至少 2 个字）"},
         ).note
-        handle = batches.resolve_failure if how == "resolve" else batches.resubmit_failure
+        handle = (
+            batch_service.resolve_failure if how == "resolve" else batch_service.resubmit_failure
+        )
         handle(session, failure_id=int(failure_id), note=note, actor=actor)
     if back_batch:
         url = f"/cards/batches/{back_batch}"
@@ -834,10 +847,10 @@ def statistics(request: Request, actor: Reader, session: DbSession) -> HTMLRespo
     """Making progress, card-holding by employer and community, failures by employer."""
     values = {
         "section": "stats",
-        "progress": service.making_progress(session),
-        "by_employer": service.holding(session, by="employer")[:20],
-        "by_community": service.holding(session, by="community")[:20],
-        "failures_by_employer": service.failures_by(session, by="employer")[:20],
+        "progress": stats_service.making_progress(session),
+        "by_employer": stats_service.holding(session, by="employer")[:20],
+        "by_community": stats_service.holding(session, by="community")[:20],
+        "failures_by_employer": stats_service.failures_by(session, by="employer")[:20],
     }
     return _page(request, "stats", values, actor=actor)
 
@@ -856,15 +869,15 @@ HANDOVER_LABELS = {
 
 def _handover_values(session: Session, code: str, actor: Actor) -> dict[str, Any]:
     """What was scanned (a box or a card), where it is, and where it can go."""
-    scanned = service.scan(session, code=code, actor=actor)
+    scanned = handover_service.scan(session, code=code, actor=actor)
     cards = [service.card_out(session, c) for c in scanned.cards]
-    moves = service.handovers(session, card=scanned.cards[0]) if scanned.cards else []
+    moves = handover_service.handovers(session, card=scanned.cards[0]) if scanned.cards else []
     return {
         "scanned": scanned,
         "cards": cards,
         "moves": moves[-10:],
-        "places": service.place_names(session),
-        "destinations": service.handover_places(session, actor=actor),
+        "places": handover_service.place_names(session),
+        "destinations": handover_service.handover_places(session, actor=actor),
         "status_counts": _counts(cards),
     }
 
@@ -910,7 +923,7 @@ def handover_scan(
 
     with _refusing(request, again):
         pages.check_form_csrf(request, form.get("csrf_token"))
-        scanned = service.scan(session, code=code, actor=actor)
+        scanned = handover_service.scan(session, code=code, actor=actor)
     if scanned.box_code is not None:
         return RedirectResponse(f"/cards/handover?{urlencode({'box': scanned.box_code})}", 303)
     return RedirectResponse(f"/cards/handover?{urlencode({'card': scanned.cards[0].id})}", 303)
@@ -941,7 +954,7 @@ def handover_posted(
             },
             {"to_place": "请选择交接至何处", "handler": "请填写交出人", "receiver": "请填写接收人"},
         )
-        service.handover(session, data=data, actor=actor)
+        handover_service.handover(session, data=data, actor=actor)
     query = {"box": box_code} if box_code else {"card": card_id}
     return _redirect(f"/cards/handover?{urlencode(query)}", "handover")
 
