@@ -14,7 +14,7 @@ from rich.table import Table
 
 from sscard.cli.common import cli_actor, console, unit_of_work
 from sscard.issuance.activation import bank_service
-from sscard.issuance.activation import service as activation
+from sscard.issuance.activation import service as activation_service
 from sscard.issuance.cards import application_service, handover_service, service
 from sscard.issuance.cards.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
 from sscard.issuance.instant import province_service
@@ -138,7 +138,7 @@ def replace(
 def activate(card: Card, as_json: AsJson = False) -> None:
     """One-step activation (一站式启用); the worker carries out the bank and transport steps."""
     with unit_of_work(purpose="activate card") as session:
-        progress = activation.activate(session, card_ref=card, actor=cli_actor())
+        progress = activation_service.activate(session, card_ref=card, actor=cli_actor())
     _progress(progress, as_json)
 
 
@@ -146,7 +146,7 @@ def activate(card: Card, as_json: AsJson = False) -> None:
 def activation_progress(card: Card, as_json: AsJson = False) -> None:
     """Show the progress of one-step activation."""
     with unit_of_work() as session:
-        progress = activation.get_activation(session, card_ref=card, actor=cli_actor())
+        progress = activation_service.get_activation(session, card_ref=card, actor=cli_actor())
     _progress(progress, as_json)
 
 
