@@ -25,14 +25,8 @@ from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType, region_covers
 from sscard.issuance.activation import repository
 from sscard.issuance.activation.errors import BankChangeRefused, NoBankAccount
-from sscard.issuance.activation.saga import (
-    bank_change_refusal,
-    overall,
-)
-from sscard.issuance.activation.schemas import (
-    BalanceOut,
-    BankTransactionOut,
-)
+from sscard.issuance.activation.saga import bank_change_refusal, overall
+from sscard.issuance.activation.schemas import BalanceOut, BankTransactionOut
 from sscard.issuance.cards import making_service
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.models import CARD_TABLE, Card

@@ -56,10 +56,7 @@ from sscard.issuance.activation.saga import (
     STEPS,
     overall,
 )
-from sscard.issuance.activation.schemas import (
-    ActivationOut,
-    ActivationStepOut,
-)
+from sscard.issuance.activation.schemas import ActivationOut, ActivationStepOut
 from sscard.issuance.cards import making_service
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.errors import TransitionNotAllowed

@@ -36,15 +36,9 @@ from sscard.errors import SSCardError
 from sscard.exchange import service as exchange_service
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import repository, service
-from sscard.issuance.batches.errors import (
-    BatchStateConflict,
-    NothingToExport,
-)
+from sscard.issuance.batches.errors import BatchStateConflict, NothingToExport
 from sscard.issuance.batches.models import Batch
-from sscard.issuance.batches.schemas import (
-    ExportReport,
-    HeldCard,
-)
+from sscard.issuance.batches.schemas import ExportReport, HeldCard
 from sscard.issuance.cards import number_service
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.models import Card
@@ -73,7 +67,12 @@ class _Export:
 def export_batch(
     *, actor: Actor, limit: int | None = None, chunk: int = service.DEFAULT_CHUNK
 ) -> ExportReport:
-    """Export the applied batch-mode cards of this city as a new batch (or finish one)."""
+    """Export the applied batch-mode cards of this city as a new batch (or finish one).
+
+    Unit of work: its own transactions (one per chunk taken or written, one to finish the batch, one
+    to record why a run stopped); call it outside any transaction (a request's or command's unit of
+    work must have ended, see ``issuance.api.batches``).
+    """
     iam_service.authorize(actor, "issuance.batch")
     iam_service.authorize(actor, "registry.photo.read")
     with db.transaction() as session:

@@ -14,20 +14,20 @@ from sscard import db
 from sscard.exchange import service as exchange_service
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import repository, service
-from sscard.issuance.batches.errors import (
-    BatchStateConflict,
-)
-from sscard.issuance.batches.schemas import (
-    BatchOut,
-    FetchReport,
-)
+from sscard.issuance.batches.errors import BatchStateConflict
+from sscard.issuance.batches.schemas import BatchOut, FetchReport
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import Actor
 
 
 def send_batch(*, batch_no: str, actor: Actor, encrypt: bool = False) -> BatchOut:
-    """Send an exported batch to the province; its cards move to ``making`` once accepted."""
+    """Send an exported batch to the province; its cards move to ``making`` once accepted.
+
+    Unit of work: its own transactions (one to read the batch, one to mark it sent, one per chunk of
+    accepted cards; the province is called between them); call it outside any transaction (a
+    request's or command's unit of work must have ended, see ``issuance.api.batches``).
+    """
     iam_service.authorize(actor, "issuance.batch")
     with db.transaction() as session:
         batch = service.batch_row(session, batch_no)
@@ -73,7 +73,12 @@ def _accept_all(batch_id: int, actor: Actor, chunk: int = service.DEFAULT_CHUNK)
 
 
 def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> FetchReport:
-    """Ask the province about a sent batch; download and check its result when ready."""
+    """Ask the province about a sent batch; download and check its result when ready.
+
+    Unit of work: its own transactions (one to read the batch, one to record the province's state or
+    keep the checked result; the province is called between them); call it outside any transaction
+    (a request's or command's unit of work must have ended, see ``issuance.api.batches``).
+    """
     iam_service.authorize(actor, "issuance.batch")
     with db.transaction() as session:
         batch = service.batch_row(session, batch_no)

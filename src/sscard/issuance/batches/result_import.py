@@ -31,14 +31,9 @@ from sscard.exchange import service as exchange_service
 from sscard.iam import service as iam_service
 from sscard.issuance import lifecycle
 from sscard.issuance.batches import repository, service
-from sscard.issuance.batches.errors import (
-    BatchStateConflict,
-    ResultImportBusy,
-)
+from sscard.issuance.batches.errors import BatchStateConflict, ResultImportBusy
 from sscard.issuance.batches.models import Batch, Failure
-from sscard.issuance.batches.schemas import (
-    ImportReport,
-)
+from sscard.issuance.batches.schemas import ImportReport
 from sscard.issuance.cards import making_service
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.models import Box, Card
@@ -84,7 +79,12 @@ def import_result(
     before_commit: ChunkHook | None = None,
 ) -> ImportReport:
     """Apply a card-making result file (制卡结果文件): checked whole, applied in chunks,
-    resumable and idempotent (see the module docstring)."""
+    resumable and idempotent (see the module docstring).
+
+    Unit of work: its own transactions (one to check the file and begin, one per chunk of rows, one
+    to finish); call it outside any transaction (a request's or command's unit of work must have
+    ended, see ``issuance.api.batches``).
+    """
     iam_service.authorize(actor, "issuance.batch")
     source = _result_source(path, batch_no)
     with db.transaction() as session:

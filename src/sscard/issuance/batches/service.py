@@ -26,11 +26,7 @@ from sscard.issuance.batches.errors import (
     FailureStateConflict,
 )
 from sscard.issuance.batches.models import Batch, Failure
-from sscard.issuance.batches.schemas import (
-    BatchOut,
-    FailureOut,
-    RejectOut,
-)
+from sscard.issuance.batches.schemas import BatchOut, FailureOut, RejectOut
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards import stats_service
 from sscard.issuance.lifecycle import Action, Status

@@ -11,16 +11,9 @@ from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType, region_covers
 from sscard.issuance import lifecycle
 from sscard.issuance.cards import repository, service
-from sscard.issuance.cards.errors import (
-    ActiveCardExists,
-    ApplicationRefused,
-    TransitionNotAllowed,
-)
+from sscard.issuance.cards.errors import ActiveCardExists, ApplicationRefused, TransitionNotAllowed
 from sscard.issuance.cards.models import Card
-from sscard.issuance.cards.schemas import (
-    ApplicationIn,
-    ReplacementIn,
-)
+from sscard.issuance.cards.schemas import ApplicationIn, ReplacementIn
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import Actor
 from sscard.registry import service as registry_service

@@ -11,15 +11,9 @@ from sscard.errors import FieldProblem, ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType, region_covers
 from sscard.issuance.cards import repository, service
-from sscard.issuance.cards.errors import (
-    BoxNotFound,
-    CardNotFound,
-)
+from sscard.issuance.cards.errors import BoxNotFound, CardNotFound
 from sscard.issuance.cards.models import Card, Handover
-from sscard.issuance.cards.schemas import (
-    HandoverIn,
-    HandoverOut,
-)
+from sscard.issuance.cards.schemas import HandoverIn, HandoverOut
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import SYSTEM, Actor
 

@@ -8,14 +8,9 @@ from sscard.db import utcnow
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.issuance import numbers
 from sscard.issuance.cards import repository, service
-from sscard.issuance.cards.errors import (
-    NumbersExhausted,
-)
+from sscard.issuance.cards.errors import NumbersExhausted
 from sscard.issuance.cards.models import Card, NumberRange
-from sscard.issuance.cards.schemas import (
-    RangeIn,
-    RangeOut,
-)
+from sscard.issuance.cards.schemas import RangeIn, RangeOut
 from sscard.kit.context import Actor
 
 
@@ -83,3 +78,9 @@ def assign_number(session: Session, *, card: Card, actor: Actor) -> Card:
             detail={"card_number": card.card_number},
         )
     return card
+
+
+def lock_ranges(session: Session, *, region_code: str) -> None:
+    """Row-lock the region's number ranges first, so that every opening locks in one order
+    (numbers, then the audit chain)."""
+    repository.ranges_for_update(session, region_code)

@@ -35,12 +35,7 @@ from sscard.issuance.cards.errors import (
     TransitionNotAllowed,
 )
 from sscard.issuance.cards.models import Card, CardEvent
-from sscard.issuance.cards.schemas import (
-    CardDetail,
-    CardEventOut,
-    CardOut,
-    NamedStatus,
-)
+from sscard.issuance.cards.schemas import CardDetail, CardEventOut, CardOut, NamedStatus
 from sscard.issuance.events import CardStatusChanged
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit import access, events

@@ -6,9 +6,7 @@ from sqlalchemy.orm import Session
 
 from sscard.issuance import lifecycle
 from sscard.issuance.cards import repository
-from sscard.issuance.cards.schemas import (
-    CountRow,
-)
+from sscard.issuance.cards.schemas import CountRow
 from sscard.registry import service as registry_service
 
 

@@ -30,11 +30,7 @@ from sscard.exchange import service as exchange_service
 from sscard.issuance import lifecycle, numbers
 from sscard.issuance.cards import repository as cards_repository
 from sscard.issuance.cards import service as cards_service
-from sscard.issuance.cards.errors import (
-    ActiveCardExists,
-    CardNotFound,
-    RestoreRefused,
-)
+from sscard.issuance.cards.errors import ActiveCardExists, CardNotFound, RestoreRefused
 from sscard.issuance.cards.handover_service import HOLDER
 from sscard.issuance.cards.models import Card
 from sscard.issuance.events import CardStatusChanged
@@ -45,10 +41,7 @@ from sscard.issuance.instant.errors import (
     TransferRefused,
 )
 from sscard.issuance.instant.province_rules import province_cancel_refusal, transfer_refusal
-from sscard.issuance.instant.schemas import (
-    PersonCardsOut,
-    ProvinceCardOut,
-)
+from sscard.issuance.instant.schemas import PersonCardsOut, ProvinceCardOut
 from sscard.issuance.lifecycle import HELD, Action, Status
 from sscard.kit import outbox
 from sscard.kit.context import SYSTEM, Actor

@@ -34,26 +34,14 @@ from sscard.iam.catalog import InstitutionType
 from sscard.issuance import lifecycle
 from sscard.issuance.activation import service as activation_service
 from sscard.issuance.cards import application_service, making_service, number_service
-from sscard.issuance.cards import repository as cards_repository
 from sscard.issuance.cards import service as cards_service
-from sscard.issuance.cards.errors import (
-    ApplicationRefused,
-    ConcurrentChange,
-)
+from sscard.issuance.cards.errors import ApplicationRefused, ConcurrentChange
 from sscard.issuance.cards.models import Card
 from sscard.issuance.cards.schemas import ApplicationIn, CardOut, NamedStatus, ReplacementIn
 from sscard.issuance.instant import repository
-from sscard.issuance.instant.errors import (
-    BankBranchOnly,
-    IdempotencyMismatch,
-    NotInstantCard,
-)
+from sscard.issuance.instant.errors import BankBranchOnly, IdempotencyMismatch, NotInstantCard
 from sscard.issuance.instant.models import IdempotentCall
-from sscard.issuance.instant.schemas import (
-    InstantAccountIn,
-    InstantAccountOut,
-    InstantMadeIn,
-)
+from sscard.issuance.instant.schemas import InstantAccountIn, InstantAccountOut, InstantMadeIn
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import SYSTEM, Actor
 from sscard.registry import service as registry_service
@@ -142,7 +130,11 @@ def idempotent(
 
 def _account_out(session: Session, card: Card) -> InstantAccountOut:
     id_masked, name_masked = registry_service.person_display(session, person_id=card.person_id)
-    old = cards_repository.card(session, card.replaces_card_id) if card.replaces_card_id else None
+    old = (
+        cards_service.card_by_id(session, card_id=card.replaces_card_id)
+        if card.replaces_card_id
+        else None
+    )
     return InstantAccountOut(
         card_id=card.id,
         card_number=card.card_number or "",
@@ -192,7 +184,7 @@ def _open(session: Session, data: InstantAccountIn, actor: Actor) -> InstantAcco
     bank = bank_of(actor)
     # Take the number block's lock first: every opening then locks in one order (numbers,
     # then the audit chain, which a savepoint in the card's creation may already write).
-    cards_repository.ranges_for_update(session, get_settings().region_code)
+    number_service.lock_ranges(session, region_code=get_settings().region_code)
     if data.replacement_reason is not None:
         card = _replacement(session, data, bank, actor)
     else:

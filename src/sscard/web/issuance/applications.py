@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from sscard.api.deps import DbSession
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.issuance.cards import application_service, handover_service, service
-from sscard.issuance.cards.schemas import (
-    ApplicationIn,
-)
+from sscard.issuance.cards.schemas import ApplicationIn
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry import service as registry_service

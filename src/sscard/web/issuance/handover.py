@@ -12,21 +12,11 @@ from sqlalchemy.orm import Session
 from sscard.api.deps import DbSession
 from sscard.errors import SSCardError
 from sscard.issuance.cards import handover_service, service
-from sscard.issuance.cards.schemas import (
-    CardOut,
-    HandoverIn,
-)
+from sscard.issuance.cards.schemas import CardOut, HandoverIn
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.web import pages
-from sscard.web.issuance.common import (
-    Manager,
-    Reader,
-    form_problems,
-    page,
-    redirect,
-    refusing,
-)
+from sscard.web.issuance.common import Manager, Reader, form_problems, page, redirect, refusing
 from sscard.web.pages import PageActor
 
 router = APIRouter(prefix="/cards", include_in_schema=False)
