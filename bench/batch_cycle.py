@@ -116,8 +116,8 @@ def _setup_persons(n: int) -> int:
     from sscard.iam import service as iam_service
     from sscard.iam.catalog import InstitutionType
     from sscard.iam.schemas import InstitutionCreate
-    from sscard.issuance import service as issuance_service
-    from sscard.issuance.schemas import RangeIn
+    from sscard.issuance.cards import number_service
+    from sscard.issuance.cards.schemas import RangeIn
     from sscard.registry import fakes
     from sscard.registry import service as registry_service
     from sscard.registry.schemas import EmployerCreate
@@ -128,7 +128,7 @@ def _setup_persons(n: int) -> int:
             data=InstitutionCreate(code=BANK, name="基准合作银行", type=InstitutionType.bank,
                                    region_code=REGION),
         )  # fmt: skip
-        issuance_service.add_range(
+        number_service.add_range(
             session, data=RangeIn(region_code=REGION, prefix="B", start=1, end=99_999_999)
         )
         employers = [
@@ -197,7 +197,7 @@ def _setup_cards() -> None:
 
     from sscard import db
     from sscard.db import new_id, utcnow
-    from sscard.issuance.models import Card
+    from sscard.issuance.cards.models import Card
     from sscard.registry.models import Person
 
     last = ""
@@ -224,15 +224,16 @@ def _setup_cards() -> None:
 def stage_export(n: int, work: Path) -> dict[str, Any]:
     from sscard import bootstrap, db
     from sscard.exchange import service as exchange_service
-    from sscard.issuance import batches
+    from sscard.issuance.batches import export as batch_export
+    from sscard.issuance.batches import service as batch_service
 
     bootstrap.wire()
-    report = batches.export_batch(actor=_actor(), chunk=CHUNK)
+    report = batch_export.export_batch(actor=_actor(), chunk=CHUNK)
     trust = work / "trust"
     trust.mkdir(exist_ok=True)
     with db.transaction() as session:
         (trust / f"{REGION}.pem").write_text(exchange_service.batch_sign_key_pem(session))
-    package = batches.batch_dir(report.batch.batch_no) / batches.PACKAGE_NAME
+    package = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
     (work / "batch_no").write_text(report.batch.batch_no)
     return {"cards": report.batch.card_count, "held": report.held,
             "package_mb": round(package.stat().st_size / 2**20, 1)}  # fmt: skip
@@ -242,15 +243,15 @@ def stage_send(n: int, work: Path) -> dict[str, Any]:
     from sqlalchemy import select
 
     from sscard import bootstrap, db
-    from sscard.issuance import batches
-    from sscard.issuance.models import Batch
+    from sscard.issuance.batches import province as batch_province
+    from sscard.issuance.batches.models import Batch
 
     bootstrap.wire()
     batch_no = (work / "batch_no").read_text()
     with db.transaction() as session:
         batch = session.scalars(select(Batch).where(Batch.batch_no == batch_no)).one()
         batch.status, batch_id = "sent", batch.id
-    batches._accept_all(batch_id, _actor(), chunk=CHUNK)
+    batch_province._accept_all(batch_id, _actor(), chunk=CHUNK)
     return {}
 
 
@@ -259,7 +260,7 @@ def stage_province(n: int, work: Path) -> dict[str, Any]:
     from peers.province.batch import Province, ProvinceConfig
     from peers.vendor.batch import Vendor, VendorConfig
 
-    from sscard.issuance import batches
+    from sscard.issuance.batches import service as batch_service
 
     batch_no = (work / "batch_no").read_text()
     trust, timings = work / "trust", {}
@@ -281,7 +282,7 @@ def stage_province(n: int, work: Path) -> dict[str, Any]:
         vendor=timed("vendor_seconds", vendor.make_cards),
     )  # fmt: skip
     upload = work / "province-upload"
-    os.link(batches.batch_dir(batch_no) / batches.PACKAGE_NAME, upload)
+    os.link(batch_service.batch_dir(batch_no) / batch_service.PACKAGE_NAME, upload)
     started = time.perf_counter()
     status, body = province.accept(upload, batch_no=batch_no)
     timings["accept_seconds"] = round(time.perf_counter() - started, 2)
@@ -296,7 +297,7 @@ def stage_import(n: int, work: Path) -> dict[str, Any]:
     from sscard import bootstrap, db
     from sscard.crypto import pem
     from sscard.crypto import service as crypto_service
-    from sscard.issuance import batches
+    from sscard.issuance.batches import result_import
 
     bootstrap.wire()
     with db.transaction() as session:
@@ -304,7 +305,7 @@ def stage_import(n: int, work: Path) -> dict[str, Any]:
             session, name="province-exchange",
             public_key=pem.load_public_key((work / "trust" / "province.pem").read_bytes()),
         )  # fmt: skip
-    report = batches.import_result(actor=_actor(), path=work / "result.zip", chunk=CHUNK)
+    report = result_import.import_result(actor=_actor(), path=work / "result.zip", chunk=CHUNK)
     return {"made": report.made, "failed": report.failed, "rejected": report.rejected}
 
 

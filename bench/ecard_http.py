@@ -108,9 +108,10 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
     from sscard.iam.catalog import ChannelType, InstitutionType
     from sscard.iam.schemas import ChannelCreate, InstitutionCreate
     from sscard.issuance import numbers
-    from sscard.issuance import service as issuance
+    from sscard.issuance.cards import application_service, making_service, number_service
+    from sscard.issuance.cards import service as issuance
+    from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
     from sscard.issuance.lifecycle import Action
-    from sscard.issuance.schemas import ApplicationIn, RangeIn
     from sscard.kit.context import SYSTEM, acting
     from sscard.registry import photos
     from sscard.registry import service as registry
@@ -138,7 +139,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
                 owner_institution_code=platform,
             ),
         )
-        issuance.add_range(
+        number_service.add_range(
             session, data=RangeIn(region_code="370800", prefix="B", start=1, end=10_000_000)
         )
         scenarios.ensure_default_scenarios(session)
@@ -160,12 +161,12 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
                 session, data=PersonCreate.model_validate(person_body(number)), actor=actor
             )
             registry.put_photo(session, id_number=number, data=portrait, actor=actor)
-            card = issuance.apply(
+            card = application_service.apply(
                 session, data=ApplicationIn(id_number=number, bank_code="BENCH-BANK"), actor=actor
             )
-            issuance.assign_number(session, card=card, actor=actor)
+            number_service.assign_number(session, card=card, actor=actor)
             issuance.transition(session, card=card, action=Action.submit, actor=actor)
-            made = issuance.MadeCard(
+            made = making_service.MadeCard(
                 card_id_code=numbers.make_card_id_code(
                     region_code="370800", generation=3, vendor_code="BN01", year=2026, serial=n
                 ),
@@ -173,7 +174,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
                 bank_account="6217001234567890123",
                 issue_date=date(2026, 11, 1),
             )
-            issuance.record_made(session, card=card, made=made, actor=actor)
+            making_service.record_made(session, card=card, made=made, actor=actor)
             issuance.transition(session, card=card, action=Action.issue, actor=actor)
             issuance.transition(session, card=card, action=Action.activate, actor=actor)
             issuance.set_pin(session, card_ref=card.id, pin="802417", actor=actor)

@@ -77,8 +77,8 @@ def _setup(cards: int) -> list[str]:
     from sscard.iam.catalog import InstitutionType
     from sscard.iam.operators import service as operators_service
     from sscard.iam.schemas import InstitutionCreate, OperatorCreate
-    from sscard.issuance import service as issuance
-    from sscard.issuance.schemas import RangeIn
+    from sscard.issuance.cards import number_service
+    from sscard.issuance.cards.schemas import RangeIn
     from sscard.kit.context import SYSTEM, acting
     from sscard.registry import photos
     from sscard.registry import service as registry
@@ -100,7 +100,7 @@ def _setup(cards: int) -> list[str]:
                 roles=["bank_agent"], password=SecretStr(PASSWORD),
             ),
         )  # fmt: skip
-        issuance.add_range(
+        number_service.add_range(
             session, data=RangeIn(region_code="370800", prefix="B", start=1, end=10_000_000)
         )
     portrait = photos.demo_portrait(1)
@@ -188,10 +188,10 @@ def _drive(url: str, bank_url: str, applicants: list[str], concurrency: int) -> 
 
 def _active_count() -> int:
     from sscard import db
-    from sscard.issuance import service as issuance
+    from sscard.issuance.cards import stats_service
 
     with db.transaction() as session:
-        return issuance.making_progress(session).get("active", 0)
+        return stats_service.making_progress(session).get("active", 0)
 
 
 def _drain(env: dict[str, str], work: Path, expected: int) -> dict[str, Any]:

@@ -19,9 +19,10 @@ from sscard import db
 from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import RealPerson, SignIn
 from sscard.issuance import numbers
-from sscard.issuance import service as issuance
+from sscard.issuance.cards import application_service, making_service, number_service
+from sscard.issuance.cards import service as issuance
+from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
 from sscard.issuance.lifecycle import Action
-from sscard.issuance.schemas import ApplicationIn, RangeIn
 from sscard.kit.context import Actor
 from sscard.registry import fakes
 from sscard.registry import service as registry_service
@@ -79,22 +80,22 @@ def _holders(
 def _ensure_range() -> None:
     region = get_settings().region_code
     with db.transaction() as session:
-        if not issuance.list_ranges(session, region_code=region):
-            issuance.add_range(
+        if not number_service.list_ranges(session, region_code=region):
+            number_service.add_range(
                 session, data=RangeIn(region_code=region, prefix="J", start=1, end=9_999_999)
             )
         scenarios.ensure_default_scenarios(session)
 
 
 def _active_card(session: Session, holder: fakes.FakePerson, actor: Actor, n: int) -> None:
-    card = issuance.apply(
+    card = application_service.apply(
         session,
         data=ApplicationIn(id_number=holder.id_number, bank_code=BANK, pickup_place=PICKUP),
         actor=actor,
     )
-    issuance.assign_number(session, card=card, actor=actor)
+    number_service.assign_number(session, card=card, actor=actor)
     issuance.transition(session, card=card, action=Action.submit, actor=actor)
-    made = issuance.MadeCard(
+    made = making_service.MadeCard(
         card_id_code=numbers.make_card_id_code(
             region_code=card.region_code,
             generation=3,
@@ -106,7 +107,7 @@ def _active_card(session: Session, holder: fakes.FakePerson, actor: Actor, n: in
         bank_account=f"62170012{holder.id_number[-11:-1]}0",
         issue_date=date(2026, 1, 5),
     )
-    issuance.record_made(session, card=card, made=made, actor=actor)
+    making_service.record_made(session, card=card, made=made, actor=actor)
     card.location = PICKUP
     issuance.transition(session, card=card, action=Action.arrive, actor=actor)
     issuance.transition(session, card=card, action=Action.issue, actor=actor)
@@ -155,7 +156,7 @@ def seed_cards(
                 _active_card(session, holder, actor, n)
                 report.active += 1
             else:
-                issuance.apply(
+                application_service.apply(
                     session,
                     data=ApplicationIn(
                         id_number=holder.id_number, bank_code=BANK, pickup_place=PICKUP

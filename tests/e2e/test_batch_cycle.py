@@ -34,7 +34,8 @@ from sscard import db
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
-from sscard.issuance.models import Batch, Card
+from sscard.issuance.batches.models import Batch
+from sscard.issuance.cards.models import Card
 from sscard.registry import fakes, photos
 from sscard.registry import service as registry_service
 from sscard.registry.schemas import EmployerCreate

@@ -33,8 +33,9 @@ from sscard.errors import ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType, InstitutionType
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate
-from sscard.issuance import service as issuance_service
-from sscard.issuance.schemas import RangeIn
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards import service as issuance_service
+from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import photos
@@ -102,7 +103,7 @@ def _add_range() -> None:
         prefix = "W" + secrets.token_hex(1).upper()
         try:
             with db.transaction() as session:
-                issuance_service.add_range(
+                number_service.add_range(
                     session, data=RangeIn(region_code="370800", prefix=prefix, start=1, end=5000)
                 )
             return

@@ -28,10 +28,12 @@ from sscard.errors import ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
-from sscard.issuance import service as issuance_service
+from sscard.issuance.batches.models import Batch, Failure
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards import service as issuance_service
+from sscard.issuance.cards.models import Box
+from sscard.issuance.cards.schemas import RangeIn
 from sscard.issuance.lifecycle import Action
-from sscard.issuance.models import Batch, Box, Failure
-from sscard.issuance.schemas import RangeIn
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import photos
@@ -76,7 +78,7 @@ def _place(database: str) -> Place:
         prefix = "I" + secrets.token_hex(1).upper()
         try:
             with db.transaction() as session:
-                issuance_service.add_range(
+                number_service.add_range(
                     session, data=RangeIn(region_code="370800", prefix=prefix, start=1, end=5000)
                 )
             break
@@ -160,7 +162,7 @@ def batch_with_a_failure() -> tuple[str, CardRef, int]:
         session.flush()
         good = _made(session, SETUP, _apply(session, SETUP, bank, first.id_number))
         bad = _apply(session, SETUP, bank, holder.id_number)
-        issuance_service.assign_number(session, card=bad, actor=SETUP)
+        number_service.assign_number(session, card=bad, actor=SETUP)
         issuance_service.transition(session, card=bad, action=Action.submit, actor=SETUP)
         issuance_service.transition(session, card=bad, action=Action.fail, actor=SETUP)
         good.batch_id = bad.batch_id = batch.id

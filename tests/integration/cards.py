@@ -6,23 +6,24 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from sscard.issuance import numbers, service
+from sscard.issuance import numbers
+from sscard.issuance.cards import application_service, making_service, number_service, service
+from sscard.issuance.cards.models import Card
+from sscard.issuance.cards.schemas import ApplicationIn
 from sscard.issuance.lifecycle import Action
-from sscard.issuance.models import Card
-from sscard.issuance.schemas import ApplicationIn
 from sscard.kit.context import Actor
 
 
 def _apply(session: Session, clerk: Actor, bank: str, id_number: str) -> Card:
-    return service.apply(
+    return application_service.apply(
         session, data=ApplicationIn(id_number=id_number, bank_code=bank), actor=clerk
     )
 
 
 def _made(session: Session, clerk: Actor, card: Card, serial: int = 1) -> Card:
-    service.assign_number(session, card=card, actor=clerk)
+    number_service.assign_number(session, card=card, actor=clerk)
     service.transition(session, card=card, action=Action.submit, actor=clerk)
-    made = service.MadeCard(
+    made = making_service.MadeCard(
         card_id_code=numbers.make_card_id_code(
             region_code="370800",
             generation=3,
@@ -34,7 +35,7 @@ def _made(session: Session, clerk: Actor, card: Card, serial: int = 1) -> Card:
         bank_account="6217001234567890123",
         issue_date=date(2026, 11, 1),
     )
-    return service.record_made(session, card=card, made=made, actor=clerk)
+    return making_service.record_made(session, card=card, made=made, actor=clerk)
 
 
 def _active(session: Session, clerk: Actor, bank: str, id_number: str) -> Card:

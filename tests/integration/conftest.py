@@ -13,8 +13,8 @@ from tests.support import citizen_id, person_body
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
-from sscard.issuance import service
-from sscard.issuance.schemas import RangeIn
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import photos
 from sscard.registry import service as registry_service
@@ -63,7 +63,9 @@ def bank(session: Session) -> str:
 @pytest.fixture
 def numbers(session: Session) -> None:
     prefix = "T" + secrets.token_hex(1).upper()
-    service.add_range(session, data=RangeIn(region_code="370800", prefix=prefix, start=1, end=500))
+    number_service.add_range(
+        session, data=RangeIn(region_code="370800", prefix=prefix, start=1, end=500)
+    )
 
 
 @pytest.fixture

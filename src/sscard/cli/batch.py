@@ -19,9 +19,13 @@ from sscard.cli.common import cli_actor, console, unit_of_work
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.exchange import service as exchange_service
-from sscard.issuance import batches
-from sscard.issuance import service as issuance_service
-from sscard.issuance.schemas import RangeIn
+from sscard.issuance.batches import export as batch_export
+from sscard.issuance.batches import province as batch_province
+from sscard.issuance.batches import result_import
+from sscard.issuance.batches import schemas as batch_schemas
+from sscard.issuance.batches import service as batch_service
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit import context
 from sscard.settings import get_settings
 
@@ -29,8 +33,9 @@ app = typer.Typer(
     help="Batch card making (批量制卡): export, send, fetch, import results, failures.",
     no_args_is_help=True,
 )
-failures_app = typer.Typer(help="Card-making failures (制卡失败): list, resolve, resubmit.",
-                           no_args_is_help=True)  # fmt: skip
+failures_app = typer.Typer(
+    help="Card-making failures (制卡失败): list, resolve, resubmit.", no_args_is_help=True
+)
 app.add_typer(failures_app, name="failures")
 mapping_app = typer.Typer(
     help="Employer, community and card-type codes of other systems (seed 004), and the codes "
@@ -64,7 +69,7 @@ def _json(model: BaseModel | list[Any]) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _batch_line(batch: batches.BatchOut) -> str:
+def _batch_line(batch: batch_schemas.BatchOut) -> str:
     progress = "，".join(f"{k} {v}" for k, v in sorted(batch.progress.items()))
     return (
         f"批次 {batch.batch_no}：{batch.status_name}，{batch.card_count} 张"
@@ -79,20 +84,22 @@ def _batch_line(batch: batches.BatchOut) -> str:
 @app.command("export")
 def export(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cards.")] = None,
-    chunk: Chunk = batches.DEFAULT_CHUNK,
+    chunk: Chunk = batch_service.DEFAULT_CHUNK,
     as_json: Json = False,
 ) -> None:
     """Export the applied batch-mode cards as a batch account-opening file (批量开户文件)."""
     with _acting("batch export"):
-        report = batches.export_batch(actor=cli_actor(), limit=limit, chunk=chunk)
+        report = batch_export.export_batch(actor=cli_actor(), limit=limit, chunk=chunk)
     if as_json:
         return _json(report)
     if report.resumed:
         console.print(f"继续完成了上次中断的导出：批次 {report.batch.batch_no}")
     console.print(_batch_line(report.batch))
-    console.print(f"文件：{batches.batch_dir(report.batch.batch_no) / batches.PACKAGE_NAME}")
+    console.print(
+        f"文件：{batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME}"
+    )
     if report.held:
-        console.print(f"暂缓报送 {report.held} 张（见 {batches.HELD_NAME}），例如：")
+        console.print(f"暂缓报送 {report.held} 张（见 {batch_service.HELD_NAME}），例如：")
         for held in report.held_cards[:5]:
             console.print(f"  {held.card_number or '（未放号）'} {held.id_number}：{held.reason}")
     if report.unresolved_codes:
@@ -106,7 +113,7 @@ def send(
 ) -> None:
     """Send an exported batch to the province card centre (SSCARD_PROVINCE_URL)."""
     with _acting("batch send"):
-        batch = batches.send_batch(batch_no=batch_no, actor=cli_actor(), encrypt=encrypt)
+        batch = batch_province.send_batch(batch_no=batch_no, actor=cli_actor(), encrypt=encrypt)
     console.print(_batch_line(batch))
 
 
@@ -121,7 +128,9 @@ def fetch(
     deadline = time.monotonic() + wait
     with _acting("batch fetch"):
         while True:
-            report = batches.fetch_result(batch_no=batch_no, actor=cli_actor(), encrypt=encrypt)
+            report = batch_province.fetch_result(
+                batch_no=batch_no, actor=cli_actor(), encrypt=encrypt
+            )
             if report.ready or time.monotonic() >= deadline:
                 break
             time.sleep(every)
@@ -140,12 +149,14 @@ def import_result(
     batch: Annotated[
         str | None, typer.Option("--batch", help="Import the result fetched for this batch.")
     ] = None,
-    chunk: Chunk = batches.DEFAULT_CHUNK,
+    chunk: Chunk = batch_service.DEFAULT_CHUNK,
     as_json: Json = False,
 ) -> None:
     """Apply a card-making result file (制卡结果文件); run it again to resume."""
     with _acting("batch import-result"):
-        report = batches.import_result(actor=cli_actor(), path=file, batch_no=batch, chunk=chunk)
+        report = result_import.import_result(
+            actor=cli_actor(), path=file, batch_no=batch, chunk=chunk
+        )
     if as_json:
         return _json(report)
     if report.already_imported:
@@ -168,7 +179,7 @@ def list_batches(
 ) -> None:
     """The newest batches with their progress."""
     with unit_of_work() as session:
-        found = batches.list_batches(session, limit=limit)
+        found = batch_service.list_batches(session, limit=limit)
     if as_json:
         return _json(found)
     table = Table("batch", "status", "cards", "made", "failed", "rejected", "created")
@@ -183,7 +194,7 @@ def list_batches(
 def show(batch_no: BatchNo, as_json: Json = False) -> None:
     """One batch: status, counts, cards per status, last error."""
     with unit_of_work() as session:
-        found = batches.get_batch(session, batch_no=batch_no)
+        found = batch_service.get_batch(session, batch_no=batch_no)
     if as_json:
         return _json(found)
     console.print(_batch_line(found))
@@ -195,7 +206,7 @@ def show(batch_no: BatchNo, as_json: Json = False) -> None:
 def rejects(batch_no: BatchNo, as_json: Json = False) -> None:
     """The result rows of a batch that could not be applied."""
     with unit_of_work() as session:
-        found = batches.rejects_of(session, batch_no=batch_no)
+        found = batch_service.rejects_of(session, batch_no=batch_no)
     if as_json:
         return _json(found)
     table = Table("line", "card", "ID number", "reason")
@@ -219,10 +230,11 @@ def keys(
         province = directory / "province.pem"
         if province.exists():
             crypto_service.import_public_key(
-                session, name="province-exchange",
+                session,
+                name="province-exchange",
                 public_key=pem.load_public_key(province.read_bytes()),
                 description="省卡管批量文件签名公钥",
-            )  # fmt: skip
+            )
     console.print(f"市卡管公钥已写入 {directory / f'{region}.pem'}")
     if (directory / "province.pem").exists():
         console.print("已导入省卡管公钥（province-exchange）")
@@ -251,19 +263,26 @@ def failures_list(
 ) -> None:
     """Card-making failures (制卡失败), newest first."""
     with unit_of_work() as session:
-        found = batches.list_failures(
-            session, batch_no=batch, employer_id=employer_id,
+        found = batch_service.list_failures(
+            session,
+            batch_no=batch,
+            employer_id=employer_id,
             status=None if status == "all" else status,
-        )  # fmt: skip
+        )
     if as_json:
         return _json(found)
     table = Table("id", "batch", "card", "holder", "stage", "reason", "status")
     for f in found:
         holder = f"{f.holder_name} {f.holder_id_number}"
         table.add_row(
-            str(f.id), f.batch_no or "", f.card_number or "", holder, f.stage_name, f.reason,
+            str(f.id),
+            f.batch_no or "",
+            f.card_number or "",
+            holder,
+            f.stage_name,
+            f.reason,
             f.status,
-        )  # fmt: skip
+        )
     console.print(table)
 
 
@@ -274,7 +293,7 @@ Note = Annotated[str, typer.Option("--note", help="What was done (kept with the 
 def failures_resolve(failure_id: int, note: Note) -> None:
     """Close a failure with a note, without making the card again."""
     with unit_of_work(purpose="failure resolve") as session:
-        batches.resolve_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
+        batch_service.resolve_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
     console.print(f"制卡失败记录 {failure_id} 已处理")
 
 
@@ -282,7 +301,7 @@ def failures_resolve(failure_id: int, note: Note) -> None:
 def failures_resubmit(failure_id: int, note: Note) -> None:
     """Send the card back for the next batch, with the same card number."""
     with unit_of_work(purpose="failure resubmit") as session:
-        batches.resubmit_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
+        batch_service.resubmit_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
     console.print(f"制卡失败记录 {failure_id} 已重新报送，卡片将随下一批次导出")
 
 
@@ -311,14 +330,22 @@ def mapping_list(
 
 @mapping_app.command("set")
 def mapping_set(
-    system: str, kind: str, code: str, external_code: str,
+    system: str,
+    kind: str,
+    code: str,
+    external_code: str,
     name: Annotated[str, typer.Option(help="Their name for it.")] = "",
-) -> None:  # fmt: skip
+) -> None:
     """Map our CODE (credit code, community code, card type) to the system's EXTERNAL_CODE."""
     data = exchange_service.EntityMappingIn.model_validate(
-        {"system": system, "kind": kind, "code": code, "external_code": external_code,
-         "external_name": name}
-    )  # fmt: skip
+        {
+            "system": system,
+            "kind": kind,
+            "code": code,
+            "external_code": external_code,
+            "external_name": name,
+        }
+    )
     with unit_of_work(purpose="mapping set") as session:
         exchange_service.set_entity_mapping(session, data=data, actor=cli_actor())
     console.print(f"{system} {kind}: {code} -> {external_code}")
@@ -341,8 +368,9 @@ def mapping_import(
         report = exchange_service.import_entity_mappings(
             session, data=file.read_bytes(), actor=cli_actor(), source=f"file:{file.name}"
         )
-    console.print(f"{report.rows} 行：新增 {report.created}，修改 {report.updated}，"
-                  f"未变 {report.unchanged}")  # fmt: skip
+    console.print(
+        f"{report.rows} 行：新增 {report.created}，修改 {report.updated}，未变 {report.unchanged}"
+    )
 
 
 @mapping_app.command("unresolved")
@@ -361,8 +389,17 @@ def mapping_unresolved(
         return _json(found)
     table = Table("id", "system", "kind", "dir", "code", "name", "suggestion", "seen", "source")
     for u in found:
-        table.add_row(str(u.id), u.system, u.kind_name, u.direction, u.code, u.name,
-                      u.suggestion or "", str(u.occurrences), u.last_source)  # fmt: skip
+        table.add_row(
+            str(u.id),
+            u.system,
+            u.kind_name,
+            u.direction,
+            u.code,
+            u.name,
+            u.suggestion or "",
+            str(u.occurrences),
+            u.last_source,
+        )
     console.print(table)
 
 
@@ -387,14 +424,16 @@ def mapping_resolve(
 
 @ranges_app.command("add")
 def ranges_add(
-    region_code: str, prefix: str,
-    start: Annotated[int, typer.Argument(min=0)], end: Annotated[int, typer.Argument(min=0)],
-) -> None:  # fmt: skip
+    region_code: str,
+    prefix: str,
+    start: Annotated[int, typer.Argument(min=0)],
+    end: Annotated[int, typer.Argument(min=0)],
+) -> None:
     """Add a block of card numbers PREFIX+serial (START to END) for REGION_CODE."""
     data = RangeIn(region_code=region_code, prefix=prefix, start=start, end=end)
     with unit_of_work(purpose="ranges add") as session:
-        block = issuance_service.add_range(session, data=data)
-        out = issuance_service.range_out(block)
+        block = number_service.add_range(session, data=data)
+        out = number_service.range_out(block)
     console.print(
         f"号段 {out.id}：{out.region_code} {out.prefix} {start}-{end}，可用 {out.remaining}"
     )
@@ -407,11 +446,18 @@ def ranges_list(
 ) -> None:
     """Card number ranges and what remains of each."""
     with unit_of_work() as session:
-        found = issuance_service.list_ranges(session, region_code=region_code)
+        found = number_service.list_ranges(session, region_code=region_code)
     if as_json:
         return _json(found)
     table = Table("id", "region", "prefix", "next", "last", "remaining", "status")
     for r in found:
-        table.add_row(str(r.id), r.region_code, r.prefix, str(r.next_value), str(r.last_value),
-                      str(r.remaining), r.status)  # fmt: skip
+        table.add_row(
+            str(r.id),
+            r.region_code,
+            r.prefix,
+            str(r.next_value),
+            str(r.last_value),
+            str(r.remaining),
+            r.status,
+        )
     console.print(table)

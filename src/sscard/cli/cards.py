@@ -13,11 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from sscard.cli.common import cli_actor, console, unit_of_work
-from sscard.issuance import activation, instant, service
-from sscard.issuance.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
+from sscard.issuance.activation import bank_service
+from sscard.issuance.activation import service as activation_service
+from sscard.issuance.cards import application_service, handover_service, service
+from sscard.issuance.cards.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
+from sscard.issuance.instant import province_service
 
-app = typer.Typer(help="Card lifecycle: loss, unlock, cancel, activation, transfer ...",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Card lifecycle: loss, unlock, cancel, activation, transfer ...", no_args_is_help=True
+)
 
 Card = Annotated[str, typer.Argument(help="Card number, card identification code or id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the card as JSON.")]
@@ -41,14 +45,27 @@ def show(card: Card, as_json: AsJson = False) -> None:
     if as_json:
         _show(detail, True)
         return
-    for name in ("card_number", "card_id_code", "holder_name", "holder_id_number", "bank_code",
-                 "bank_account", "region_code", "managing_region_code", "location"):  # fmt: skip
+    for name in (
+        "card_number",
+        "card_id_code",
+        "holder_name",
+        "holder_id_number",
+        "bank_code",
+        "bank_account",
+        "region_code",
+        "managing_region_code",
+        "location",
+    ):
         console.print(f"{name:>22}: {getattr(detail, name) or ''}", markup=False)
     console.print(f"{'status':>22}: {detail.status.name} ({detail.status.code})", markup=False)
     table = Table("time (UTC)", "action", "to", "by")
     for e in detail.timeline:
-        table.add_row(e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), escape(e.action_name),
-                      escape(e.to_status_name), escape(e.actor_name or e.actor_id))  # fmt: skip
+        table.add_row(
+            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            escape(e.action_name),
+            escape(e.to_status_name),
+            escape(e.actor_name or e.actor_id),
+        )
     console.print(table)
 
 
@@ -113,7 +130,7 @@ def replace(
     """Replace a card (补换卡): the old one is cancelled, the new one applied for."""
     data = ReplacementIn.model_validate({"reason": reason, "mode": mode, "bank_code": bank})
     with unit_of_work(purpose="replace card") as session:
-        found = service.replace(session, card_ref=card, data=data, actor=cli_actor())
+        found = application_service.replace(session, card_ref=card, data=data, actor=cli_actor())
         _show(service.card_out(session, found), as_json, "new card: ")
 
 
@@ -121,7 +138,7 @@ def replace(
 def activate(card: Card, as_json: AsJson = False) -> None:
     """One-step activation (一站式启用); the worker carries out the bank and transport steps."""
     with unit_of_work(purpose="activate card") as session:
-        progress = activation.activate(session, card_ref=card, actor=cli_actor())
+        progress = activation_service.activate(session, card_ref=card, actor=cli_actor())
     _progress(progress, as_json)
 
 
@@ -129,7 +146,7 @@ def activate(card: Card, as_json: AsJson = False) -> None:
 def activation_progress(card: Card, as_json: AsJson = False) -> None:
     """Show the progress of one-step activation."""
     with unit_of_work() as session:
-        progress = activation.get_activation(session, card_ref=card, actor=cli_actor())
+        progress = activation_service.get_activation(session, card_ref=card, actor=cli_actor())
     _progress(progress, as_json)
 
 
@@ -156,12 +173,18 @@ def handover(
 ) -> None:
     """Record a move of a card or a whole box (卡片交接)."""
     data = HandoverIn.model_validate(
-        {"card_number": card, "box_code": box, "to_place": to, "handler": handler,
-         "receiver": receiver, "note": note}
-    )  # fmt: skip
+        {
+            "card_number": card,
+            "box_code": box,
+            "to_place": to,
+            "handler": handler,
+            "receiver": receiver,
+            "note": note,
+        }
+    )
     with unit_of_work(purpose="handover") as session:
-        record = service.handover_out(
-            session, service.handover(session, data=data, actor=cli_actor())
+        record = handover_service.handover_out(
+            session, handover_service.handover(session, data=data, actor=cli_actor())
         )
     what = record.card_number or f"box {record.box_code}"
     console.print(escape(f"{what}: {record.from_place} -> {record.to_place}"), highlight=False)
@@ -183,7 +206,9 @@ def transfer(
 ) -> None:
     """Move a card's management into or out of this city (地市卡转移)."""
     with unit_of_work(purpose="transfer card") as session:
-        found = instant.transfer(session, card_ref=card, to_region_code=to, actor=cli_actor())
+        found = province_service.transfer(
+            session, card_ref=card, to_region_code=to, actor=cli_actor()
+        )
         _show(service.card_out(session, found), as_json, "transferred: ")
 
 
@@ -197,7 +222,7 @@ def download_offsite(
     """Download from the province a card another city issued to a person here (异地卡)."""
     number = sys.stdin.readline().strip() if id_number == "-" else id_number
     with unit_of_work(purpose="download off-site card") as session:
-        found = instant.download_offsite(session, id_number=number, actor=cli_actor())
+        found = province_service.download_offsite(session, id_number=number, actor=cli_actor())
         _show(service.card_out(session, found), as_json, "downloaded: ")
 
 
@@ -209,7 +234,7 @@ def bank_change(
 ) -> None:
     """Change the card's service bank (换绑服务银行, 3rd-generation cards)."""
     with unit_of_work(purpose="change service bank") as session:
-        found = activation.change_bank(session, card_ref=card, bank_code=bank, actor=cli_actor())
+        found = bank_service.change_bank(session, card_ref=card, bank_code=bank, actor=cli_actor())
         _show(service.card_out(session, found), as_json, f"now served by {bank}: ")
 
 
@@ -221,5 +246,7 @@ def province_cancel(
 ) -> None:
     """Cancel the card's provincial record (注销省厅卡信息); cancel the card here first."""
     with unit_of_work(purpose="cancel provincial record") as session:
-        found = instant.cancel_in_province(session, card_ref=card, reason=reason, actor=cli_actor())
+        found = province_service.cancel_in_province(
+            session, card_ref=card, reason=reason, actor=cli_actor()
+        )
         _show(service.card_out(session, found), as_json, "provincial record cancelled: ")

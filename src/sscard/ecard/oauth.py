@@ -54,7 +54,7 @@ from sscard.ecard.oauth_models import OAuthClient, OAuthCode, OAuthToken
 from sscard.ecard.schemas import ClientIn, ClientOut, ScopeOut, TokenOut
 from sscard.errors import FieldProblem, NotFound, SSCardError, ValidationFailed
 from sscard.iam import service as iam_service
-from sscard.issuance import service as issuance_service
+from sscard.issuance.cards import service as issuance_service
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor, ActorKind

@@ -59,7 +59,7 @@ from sscard.ecard.schemas import (
 from sscard.ecard.verifier import CLOCK_SKEW, CopyState, Refused, Verifier
 from sscard.iam import passwords
 from sscard.iam import service as iam_service
-from sscard.issuance import service as issuance_service
+from sscard.issuance.cards import service as issuance_service
 from sscard.kit import access, context, events
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor, ActorKind

@@ -115,6 +115,40 @@ ACTION_NAMES: dict[Action, str] = {
     Action.restore: "注销还原",
 }
 
+NOTE_NAMES: dict[str, str] = {
+    "apply": "制卡申请",
+    "assign_number": "开户放号",
+    "handover": "交接",
+    "set_pin": "设置密码",
+    "change_pin": "修改密码",
+    "reset_pin": "重置密码",
+    "transfer": "地市卡转移",
+    "bank_change": "换绑服务银行",
+    "download": "异地卡信息下载",
+    "activation": "一站式启用",
+    "activation_step": "一站式启用步骤",
+    "activation_failed": "一站式启用失败",
+    "activation_compensated": "一站式启用已撤销",
+    "bank_bound": "新银行已绑定",
+    "bank_unbound": "原银行已解绑",
+    "bank_change_failed": "换绑失败",
+    "province_cancel": "注销省级卡信息",
+    "province_informed": "省卡管已确认",
+    "province_refused": "省卡管拒绝",
+}
+"""Timeline entries that do not change the status (applications, PINs, handover, the
+one-step activation saga, bank changes, the province's answers), by the name each
+sub-package records them under."""
+
+
+def action_name(action: str) -> str:
+    """The clerk's name of a timeline entry (a lifecycle action or a note), else the code."""
+    try:
+        return ACTION_NAMES[Action(action)]
+    except ValueError:
+        return NOTE_NAMES.get(action, action)
+
+
 S, A = Status, Action
 _BEFORE_CANCEL = frozenset(Status) - {S.cancelled}
 

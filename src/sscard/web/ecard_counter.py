@@ -25,8 +25,8 @@ from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import ECardOut, SignIn
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
-from sscard.issuance import service as issuance_service
-from sscard.issuance.schemas import CardOut
+from sscard.issuance.cards import service as issuance_service
+from sscard.issuance.cards.schemas import CardOut
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_card_number, mask_text
 from sscard.web import pages

@@ -15,7 +15,7 @@ from sscard.crypto import service as crypto_service
 from sscard.ecard import credentials
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import CardSuspended
-from sscard.issuance import service as issuance
+from sscard.issuance.cards import service as issuance
 from sscard.kit.context import Actor
 
 __all__ = ["app_channel", "holder", "signer"]

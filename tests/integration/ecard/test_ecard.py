@@ -24,7 +24,7 @@ from sscard.ecard.schemas import RealPerson, SignIn
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType
 from sscard.iam.schemas import ChannelCreate
-from sscard.issuance import service as issuance
+from sscard.issuance.cards import service as issuance
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import service as registry_service
 from sscard.scenarios import service as scenarios
@@ -200,7 +200,7 @@ def test_signing_needs_the_right_name_and_card_pin(
             session, data=SignIn(name="别人", card_pin=SecretStr("802417"), **base), actor=signer
         )
     assert refused.value.fields[0].field == "name"
-    from sscard.issuance.errors import PinIncorrect
+    from sscard.issuance.cards.errors import PinIncorrect
 
     with pytest.raises(PinIncorrect):
         service.sign(

@@ -24,7 +24,7 @@ from sscard.ecard.oauth_models import OAuthClient, OAuthCode, OAuthToken
 from sscard.ecard.schemas import ClientIn
 from sscard.errors import ValidationFailed
 from sscard.iam import service as iam_service
-from sscard.issuance import service as issuance
+from sscard.issuance.cards import service as issuance
 from sscard.kit.context import Actor
 
 __all__ = ["app_channel", "holder", "signer"]

@@ -20,8 +20,8 @@ from sscard.ecard.schemas import RealPerson, SignIn
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType
 from sscard.iam.schemas import ChannelCreate
-from sscard.issuance import service as issuance
-from sscard.issuance.models import Card
+from sscard.issuance.cards import service as issuance
+from sscard.issuance.cards.models import Card
 from sscard.kit.context import Actor, ActorKind
 from sscard.scenarios import service as scenarios
 

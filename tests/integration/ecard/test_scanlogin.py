@@ -22,7 +22,7 @@ from sscard.ecard.models import ResidentSession
 from sscard.ecard.oauth_models import LoginTicket, OAuthClient
 from sscard.ecard.schemas import ClientIn
 from sscard.iam import service as iam_service
-from sscard.issuance import service as issuance
+from sscard.issuance.cards import service as issuance
 from sscard.kit.context import Actor
 
 __all__ = ["app_channel", "holder", "signer", "wallet"]

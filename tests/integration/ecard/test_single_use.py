@@ -20,8 +20,8 @@ from sscard.errors import SSCardError
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType, InstitutionType
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate
-from sscard.issuance import service as issuance
-from sscard.issuance.schemas import RangeIn
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit.context import SYSTEM, Actor, ActorKind, acting
 from sscard.registry import photos
 from sscard.registry import service as registry_service
@@ -76,7 +76,7 @@ def copy_id(engine: Engine) -> int:
                 owner_institution_code=platform,
             ),
         )
-        issuance.add_range(
+        number_service.add_range(
             session, data=RangeIn(region_code="370800", prefix=f"C{tag[:3]}", start=1, end=99)
         )
         scenarios.ensure_default_scenarios(session)

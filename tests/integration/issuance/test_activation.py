@@ -32,11 +32,18 @@ from sscard.errors import ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
-from sscard.issuance import activation, instant, service
-from sscard.issuance.errors import ActiveCardExists, ConcurrentChange, RestoreRefused
+from sscard.issuance import wiring
+from sscard.issuance.activation import bank_service
+from sscard.issuance.activation import errors as activation_errors
+from sscard.issuance.activation import schemas as activation_schemas
+from sscard.issuance.activation import service as activation
+from sscard.issuance.cards import application_service, making_service, number_service, service
+from sscard.issuance.cards.errors import ActiveCardExists, ConcurrentChange, RestoreRefused
+from sscard.issuance.cards.models import Card
+from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
+from sscard.issuance.instant import errors as instant_errors
+from sscard.issuance.instant import province_service
 from sscard.issuance.lifecycle import Action
-from sscard.issuance.models import Card
-from sscard.issuance.schemas import ApplicationIn, RangeIn
 from sscard.kit import outbox
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import photos
@@ -100,8 +107,8 @@ def wired(peers: Peers, monkeypatch: pytest.MonkeyPatch) -> Iterator[Peers]:
     reset_settings()
     peers.clear_faults()
     with outbox.destinations():
-        activation.register()
-        instant.register()
+        wiring.wire()
+        wiring.wire()
         yield peers
     peers.clear_faults()
     monkeypatch.undo()
@@ -149,7 +156,7 @@ def numbers(engine: Engine) -> None:
         prefix = "S" + secrets.token_hex(2).upper()[:3]
         try:
             with db.transaction() as session:
-                service.add_range(
+                number_service.add_range(
                     session, data=RangeIn(region_code="370800", prefix=prefix, start=1, end=99999)
                 )
             return
@@ -173,15 +180,15 @@ def _issued(bank: str, *, generation: int = 3) -> str:
     """A card made (batch) and issued to its holder; returns the card id."""
     with db.transaction() as session:
         data = ApplicationIn(id_number=_person(), bank_code=bank, generation=generation)
-        card = service.apply(session, data=data, actor=CLERK)
-        service.assign_number(session, card=card, actor=CLERK)
+        card = application_service.apply(session, data=data, actor=CLERK)
+        number_service.assign_number(session, card=card, actor=CLERK)
         service.transition(session, card=card, action=Action.submit, actor=CLERK)
-        made = service.MadeCard(
+        made = making_service.MadeCard(
             card_id_code=card_id_code("370800", secrets.randbelow(10**12), generation=generation),
             atr="3B6C00000A3180", bank_account="621700" + f"{secrets.randbelow(10**13):013d}",
             issue_date=date(2026, 11, 1),
         )  # fmt: skip
-        service.record_made(session, card=card, made=made, actor=CLERK)
+        making_service.record_made(session, card=card, made=made, actor=CLERK)
         service.transition(session, card=card, action=Action.issue, actor=CLERK)
         return card.id
 
@@ -197,12 +204,12 @@ def _timeline(card_id: str) -> list[str]:
         return [e.action for e in service.card_detail(session, card).timeline]
 
 
-def _start(card_id: str) -> activation.ActivationOut:
+def _start(card_id: str) -> activation_schemas.ActivationOut:
     with db.transaction() as session:
         return activation.activate(session, card_ref=card_id, actor=CLERK)
 
 
-def _progress(card_id: str) -> activation.ActivationOut:
+def _progress(card_id: str) -> activation_schemas.ActivationOut:
     with db.transaction() as session:
         return activation.get_activation(session, card_ref=card_id, actor=CLERK)
 
@@ -296,7 +303,7 @@ def test_an_unavailable_peer_is_retried_with_backoff_until_it_answers(
 def test_an_activation_under_way_cannot_be_started_again(wired: Peers, numbers: None) -> None:
     card_id = _issued(_bank())
     _start(card_id)
-    with pytest.raises(activation.ActivationInProgress):
+    with pytest.raises(activation_errors.ActivationInProgress):
         _start(card_id)
     Clock().drain()
     assert _card(card_id).status == "active"
@@ -350,12 +357,12 @@ def test_a_third_generation_card_changes_its_bank_and_both_banks_are_told(
     Clock().drain()
     number = _card(card_id).card_number or ""
     with db.transaction() as session:
-        changed = activation.change_bank(
+        changed = bank_service.change_bank(
             session, card_ref=card_id, bank_code=new_bank, actor=CLERK, note="持卡人申请"
         )
         assert changed.bank_code == new_bank and changed.bank_account_masked is None
-        with pytest.raises(activation.BankChangeRefused, match="上一次换绑"):
-            activation.change_bank(session, card_ref=card_id, bank_code=old_bank, actor=CLERK)
+        with pytest.raises(activation_errors.BankChangeRefused, match="上一次换绑"):
+            bank_service.change_bank(session, card_ref=card_id, bank_code=old_bank, actor=CLERK)
     Clock().drain()
     card = _card(card_id)
     assert card.bank_code == new_bank and card.bank_account_active
@@ -368,8 +375,11 @@ def test_a_third_generation_card_changes_its_bank_and_both_banks_are_told(
 
 def test_a_second_generation_card_keeps_its_bank(wired: Peers, numbers: None) -> None:
     card_id = _issued(_bank(), generation=2)
-    with db.transaction() as session, pytest.raises(activation.BankChangeRefused, match="补换卡"):
-        activation.change_bank(session, card_ref=card_id, bank_code=_bank(), actor=CLERK)
+    with (
+        db.transaction() as session,
+        pytest.raises(activation_errors.BankChangeRefused, match="补换卡"),
+    ):
+        bank_service.change_bank(session, card_ref=card_id, bank_code=_bank(), actor=CLERK)
 
 
 def test_balance_and_transactions_come_from_the_bank(wired: Peers, numbers: None) -> None:
@@ -379,7 +389,7 @@ def test_balance_and_transactions_come_from_the_bank(wired: Peers, numbers: None
     Clock().drain()
     with db.transaction() as session:
         card = service.card_by_id(session, card_id=card_id)
-        account = service.bank_account(session, card=card)
+        account = making_service.bank_account(session, card=card)
     for amount, kind in ((50000, "benefit"), (-1250, "payment")):
         posted = wired.post(wired.bank, "/control/postings", {
             "bank_code": bank, "card_number": card.card_number, "account": account,
@@ -387,8 +397,8 @@ def test_balance_and_transactions_come_from_the_bank(wired: Peers, numbers: None
         })  # fmt: skip
         assert posted.status_code == 200, posted.text
     with db.transaction() as session:
-        balance = activation.bank_balance(session, card_ref=card_id, actor=CLERK)
-        items = activation.bank_transactions(session, card_ref=card_id, actor=CLERK, limit=2)
+        balance = bank_service.bank_balance(session, card_ref=card_id, actor=CLERK)
+        items = bank_service.bank_transactions(session, card_ref=card_id, actor=CLERK, limit=2)
     assert balance.balance_fen == 48750 and balance.available_fen == 48750
     assert balance.bank_account == card.bank_account_masked
     assert [t.amount_fen for t in items] == [-1250, 50000]
@@ -414,12 +424,12 @@ def test_an_off_site_card_is_downloaded_for_a_person_registered_here(
     holder = _person()
     number = _province_card(wired, holder)
     with db.transaction() as session:
-        card = instant.download_offsite(session, id_number=holder, actor=CLERK)
+        card = province_service.download_offsite(session, id_number=holder, actor=CLERK)
         assert card.is_offsite and card.card_number == number and card.status == "active"
         assert (card.region_code, card.managing_region_code) == ("370100", "370100")
-        again = instant.download_offsite(session, id_number=holder, actor=CLERK)
+        again = province_service.download_offsite(session, id_number=holder, actor=CLERK)
         assert again.id == card.id
-        info = instant.person_cards(session, id_number=holder, actor=CLERK)
+        info = province_service.person_cards(session, id_number=holder, actor=CLERK)
     assert [c.card_number for c in info.local] == [number]
     assert [(c.card_number, c.local, c.holder_name) for c in info.provincial] == [
         (number, True, "异****")
@@ -437,7 +447,7 @@ def test_a_person_with_a_live_card_here_cannot_download_another(
         )
     _province_card(wired, holder)
     with db.transaction() as session, pytest.raises(ActiveCardExists):
-        instant.download_offsite(session, id_number=holder, actor=CLERK)
+        province_service.download_offsite(session, id_number=holder, actor=CLERK)
 
 
 def test_an_off_site_card_is_transferred_here_and_the_province_is_told(
@@ -446,12 +456,16 @@ def test_an_off_site_card_is_transferred_here_and_the_province_is_told(
     holder = _person()
     number = _province_card(wired, holder)
     with db.transaction() as session:
-        card_id = instant.download_offsite(session, id_number=holder, actor=CLERK).id
+        card_id = province_service.download_offsite(session, id_number=holder, actor=CLERK).id
     with db.transaction() as session:
-        moved = instant.transfer(session, card_ref=number, to_region_code="370800", actor=CLERK)
+        moved = province_service.transfer(
+            session, card_ref=number, to_region_code="370800", actor=CLERK
+        )
         assert moved.managing_region_code == "370800" and moved.is_offsite
-        with pytest.raises(instant.TransferRefused, match="已由 370800 管理"):
-            instant.transfer(session, card_ref=number, to_region_code="370800", actor=CLERK)
+        with pytest.raises(instant_errors.TransferRefused, match="已由 370800 管理"):
+            province_service.transfer(
+                session, card_ref=number, to_region_code="370800", actor=CLERK
+            )
     Clock().drain()
     record = httpx.get(f"{wired.province}/province/cards/{number}").json()
     assert record["managing_region_code"] == "370800"
@@ -464,9 +478,11 @@ def test_a_card_of_another_city_cannot_move_between_two_other_cities(
     holder = _person()
     number = _province_card(wired, holder)
     with db.transaction() as session:
-        instant.download_offsite(session, id_number=holder, actor=CLERK)
-        with pytest.raises(instant.TransferRefused, match="只能转出本市"):
-            instant.transfer(session, card_ref=number, to_region_code="370200", actor=CLERK)
+        province_service.download_offsite(session, id_number=holder, actor=CLERK)
+        with pytest.raises(instant_errors.TransferRefused, match="只能转出本市"):
+            province_service.transfer(
+                session, card_ref=number, to_region_code="370200", actor=CLERK
+            )
 
 
 def test_the_provincial_record_is_cancelled_after_the_card_and_then_it_cannot_be_restored(
@@ -475,12 +491,18 @@ def test_the_provincial_record_is_cancelled_after_the_card_and_then_it_cannot_be
     card_id = _issued(_bank())
     number = _card(card_id).card_number or ""
     with db.transaction() as session:
-        with pytest.raises(instant.ProvinceCancelRefused, match="请先注销本地卡片"):
-            instant.cancel_in_province(session, card_ref=card_id, reason="重复制卡", actor=CLERK)
+        with pytest.raises(instant_errors.ProvinceCancelRefused, match="请先注销本地卡片"):
+            province_service.cancel_in_province(
+                session, card_ref=card_id, reason="重复制卡", actor=CLERK
+            )
         service.cancel(session, card_ref=card_id, reason="重复制卡", actor=CLERK)
-        instant.cancel_in_province(session, card_ref=card_id, reason="重复制卡", actor=CLERK)
-        with pytest.raises(instant.ProvinceCancelRefused, match="已注销"):
-            instant.cancel_in_province(session, card_ref=card_id, reason="重复制卡", actor=CLERK)
+        province_service.cancel_in_province(
+            session, card_ref=card_id, reason="重复制卡", actor=CLERK
+        )
+        with pytest.raises(instant_errors.ProvinceCancelRefused, match="已注销"):
+            province_service.cancel_in_province(
+                session, card_ref=card_id, reason="重复制卡", actor=CLERK
+            )
     Clock().drain()
     record = httpx.get(f"{wired.province}/province/cards/{number}").json()
     assert record["status"] == "cancelled" and record["cancel_reason"] == "重复制卡"
@@ -501,7 +523,7 @@ def test_a_refusal_of_the_province_is_written_on_the_timeline(wired: Peers, numb
     })  # fmt: skip
     assert reported.status_code == 201
     with db.transaction() as session:
-        instant.transfer(session, card_ref=card_id, to_region_code="370100", actor=CLERK)
+        province_service.transfer(session, card_ref=card_id, to_region_code="370100", actor=CLERK)
     assert Clock().drain().dead == 1
     with db.transaction() as session:
         timeline = service.card_detail(session, service.card_by_id(session, card_id=card_id))

@@ -31,9 +31,15 @@ from sscard.exchange.models import EntityMapping
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
-from sscard.issuance import batches, service
-from sscard.issuance.models import Batch, Box, Card, CardEvent, Failure
-from sscard.issuance.schemas import ApplicationIn, RangeIn
+from sscard.issuance.batches import errors as batch_errors
+from sscard.issuance.batches import export as batch_export
+from sscard.issuance.batches import province as batch_province
+from sscard.issuance.batches import result_import
+from sscard.issuance.batches import service as batch_service
+from sscard.issuance.batches.models import Batch, Failure
+from sscard.issuance.cards import application_service, number_service
+from sscard.issuance.cards.models import Box, Card, CardEvent
+from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import fakes, photos
 from sscard.registry import service as registry_service
@@ -76,7 +82,7 @@ class City:
                 registry_service.put_photo(
                     session, id_number=number, data=photos.demo_portrait(len(numbers)), actor=CLERK
                 )
-                service.apply(
+                application_service.apply(
                     session, data=ApplicationIn(id_number=number, bank_code=self.bank_code),
                     actor=CLERK,
                 )  # fmt: skip
@@ -87,7 +93,9 @@ class City:
         """What the province does with a sent batch; the result file, as the city gets it."""
         folder = self.province.folder(batch_no)
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(batches.batch_dir(batch_no) / batches.PACKAGE_NAME, folder / "upload")
+        shutil.copy(
+            batch_service.batch_dir(batch_no) / batch_service.PACKAGE_NAME, folder / "upload"
+        )
         status, body = self.province.accept(folder / "upload", batch_no=batch_no)
         assert status == 202, body
         self.province._threads[batch_no].join(timeout=120)
@@ -102,13 +110,13 @@ class City:
         """What `send` records once the province has accepted the batch."""
         with db.transaction() as session:
             batch = session.scalars(select(Batch).where(Batch.batch_no == batch_no)).one()
-            batch.status = batches.BatchStatus.sent.value
+            batch.status = batch_service.BatchStatus.sent.value
             batch_id = batch.id
-        batches._accept_all(batch_id, CLERK)
+        batch_province._accept_all(batch_id, CLERK)
 
     def cycle(self, *, limit: int | None = None) -> tuple[str, Path]:
         """Export, province, bank, vendor: the batch number and its result file."""
-        report = batches.export_batch(actor=CLERK, limit=limit, chunk=7)
+        report = batch_export.export_batch(actor=CLERK, limit=limit, chunk=7)
         batch_no = report.batch.batch_no
         self.mark_sent(batch_no)
         return batch_no, self.make(batch_no)
@@ -152,7 +160,7 @@ def city(
                                    type=InstitutionType.bank, region_code="370800"),
         )  # fmt: skip
         prefix = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(3))
-        service.add_range(session, data=RangeIn(region_code=region, prefix=prefix, start=1,
+        number_service.add_range(session, data=RangeIn(region_code=region, prefix=prefix, start=1,
                                                 end=999_999))  # fmt: skip
         fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
         employer = registry_service.create_employer(
@@ -191,9 +199,9 @@ def test_a_batch_goes_through_province_bank_and_vendor_and_its_result_makes_the_
 ) -> None:
     applicants = city.apply(16)
     batch_no, result = city.cycle()
-    with zipfile.ZipFile(batches.batch_dir(batch_no) / batches.PACKAGE_NAME) as package:
+    with zipfile.ZipFile(batch_service.batch_dir(batch_no) / batch_service.PACKAGE_NAME) as package:
         assert len([n for n in package.namelist() if n.startswith("photos/")]) == 16
-    report = batches.import_result(actor=CLERK, path=result, chunk=5)
+    report = result_import.import_result(actor=CLERK, path=result, chunk=5)
     bank_failures = sum(n.endswith("3") for n in applicants)
     vendor_failures = sum(n.endswith("5") for n in applicants)
     assert report.failed == bank_failures + vendor_failures
@@ -225,9 +233,9 @@ def test_the_account_opening_file_carries_province_codes_and_queues_unknown_empl
     city: City,
 ) -> None:
     city.apply(3)
-    report = batches.export_batch(actor=CLERK)
+    report = batch_export.export_batch(actor=CLERK)
     assert report.unresolved_codes == 1
-    path = batches.batch_dir(report.batch.batch_no) / batches.PACKAGE_NAME
+    path = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
     verify = files.key_verifier(files.trusted_keys(city.root / "trust"))
     with files.open_package(path, expect=files.ACCOUNT_OPENING, verify=verify) as package:
         rows = list(package.rows())
@@ -245,8 +253,8 @@ def test_the_account_opening_file_carries_province_codes_and_queues_unknown_empl
             data=exchange_service.ResolveIn(code="SD-EMP-1", note="省厅单位编号"), actor=CLERK,
         )  # fmt: skip
     city.apply(1)
-    second = batches.export_batch(actor=CLERK)
-    path = batches.batch_dir(second.batch.batch_no) / batches.PACKAGE_NAME
+    second = batch_export.export_batch(actor=CLERK)
+    path = batch_service.batch_dir(second.batch.batch_no) / batch_service.PACKAGE_NAME
     with files.open_package(path, expect=files.ACCOUNT_OPENING, verify=verify) as package:
         assert [r["AAB001"] for r in package.rows()] == ["SD-EMP-1"]
 
@@ -254,7 +262,7 @@ def test_the_account_opening_file_carries_province_codes_and_queues_unknown_empl
 def test_the_province_employer_codes_coming_back_are_queued_with_a_suggestion(city: City) -> None:
     city.apply(2)
     batch_no, result = city.cycle()
-    batches.import_result(actor=CLERK, path=result)
+    result_import.import_result(actor=CLERK, path=result)
     with db.transaction() as session:
         inward = [u for u in exchange_service.list_unresolved(session, kind="employer")
                   if u.direction == "in" and u.suggestion == city.employer_credit_code]  # fmt: skip
@@ -274,10 +282,10 @@ def test_importing_the_same_result_file_twice_changes_nothing_the_second_time(
 ) -> None:
     applicants = city.apply(6)
     batch_no, result = city.cycle()
-    first = batches.import_result(actor=CLERK, path=result, chunk=4)
+    first = result_import.import_result(actor=CLERK, path=result, chunk=4)
     assert first.made == 6
     events_before = _event_count(applicants)
-    second = batches.import_result(actor=CLERK, path=result, chunk=4)
+    second = result_import.import_result(actor=CLERK, path=result, chunk=4)
     assert second.already_imported and second.made == second.failed == 0
     assert _event_count(applicants) == events_before
     assert second.batch.made_count == 6
@@ -319,14 +327,14 @@ def test_rows_that_cannot_be_applied_are_listed_and_the_import_goes_on(city: Cit
     bad_check = dict(good[2], CARD_ID_CODE=good[2]["CARD_ID_CODE"][:30] + wrong)
     unknown = dict(good[3], AAZ500="ZZZ999999")
     crafted = _result_with(city, batch_no, [good[0], other_region, bad_check, unknown, good[3]])
-    report = batches.import_result(actor=CLERK, path=crafted, chunk=2)
+    report = result_import.import_result(actor=CLERK, path=crafted, chunk=2)
     assert (report.made, report.rejected) == (2, 3)
     reasons = [r.reason for r in report.rejects]
     assert "与本卡" in reasons[0] and "校验位错误" in reasons[1] and "不存在" in reasons[2]
     assert all("*" in r.id_number for r in report.rejects)
     assert _statuses(applicants) == {"made": 2, "making": 2}
     again = _result_with(city, batch_no, [good[0]])
-    report = batches.import_result(actor=CLERK, path=again)
+    report = result_import.import_result(actor=CLERK, path=again)
     assert (report.made, report.unchanged, report.rejected) == (0, 1, 0)
 
 
@@ -347,7 +355,7 @@ def test_a_changed_result_file_is_refused_whole_and_changes_nothing(city: City) 
                 data = data.replace(b"\r\n1,", b"\r\n9,", 1)
             target.writestr(info, data)
     with pytest.raises(files.PackageRejected) as refused:
-        batches.import_result(actor=CLERK, path=tampered)
+        result_import.import_result(actor=CLERK, path=tampered)
     assert "SM3" in refused.value.message or "大小不符" in refused.value.message
     assert _statuses(applicants) == {"making": 3}
 
@@ -358,24 +366,28 @@ def test_a_failure_is_resubmitted_into_the_next_batch_with_the_same_card_number(
 ) -> None:
     applicants = city.apply(2, digit="3") + city.apply(2, digit="1")
     batch_no, result = city.cycle()
-    batches.import_result(actor=CLERK, path=result)
+    result_import.import_result(actor=CLERK, path=result)
     with db.transaction() as session:
-        failures = batches.list_failures(session, batch_no=batch_no)
+        failures = batch_service.list_failures(session, batch_no=batch_no)
         assert len(failures) == 2 and {f.stage for f in failures} == {"bank"}
         assert all("*" in f.holder_id_number for f in failures)
-        by_employer = batches.list_failures(session, employer_id=city.employer_id)
+        by_employer = batch_service.list_failures(session, employer_id=city.employer_id)
         assert {f.id for f in by_employer} >= {f.id for f in failures}
         first, second = failures
-        batches.resubmit_failure(session, failure_id=first.id, note="已核实身份信息", actor=CLERK)
-        batches.resolve_failure(session, failure_id=second.id, note="本人放弃申领", actor=CLERK)
+        batch_service.resubmit_failure(
+            session, failure_id=first.id, note="已核实身份信息", actor=CLERK
+        )
+        batch_service.resolve_failure(
+            session, failure_id=second.id, note="本人放弃申领", actor=CLERK
+        )
     with db.transaction() as session:
-        with pytest.raises(batches.FailureStateConflict):
-            batches.resubmit_failure(session, failure_id=first.id, note="再次", actor=CLERK)
+        with pytest.raises(batch_errors.FailureStateConflict):
+            batch_service.resubmit_failure(session, failure_id=first.id, note="再次", actor=CLERK)
     resubmitted = next(c for c in _cards(applicants) if c.card_number == first.card_number)
     assert resubmitted.status == "applied"
     next_no, next_result = city.cycle()
     assert next_no != batch_no
-    report = batches.import_result(actor=CLERK, path=next_result)
+    report = result_import.import_result(actor=CLERK, path=next_result)
     assert (report.made, report.failed) == (1, 0)
     card = next(c for c in _cards(applicants) if c.card_number == first.card_number)
     assert card.status == "made"
@@ -387,7 +399,7 @@ def test_a_dead_applicant_is_held_back_and_listed(city: City) -> None:
         registry_service.mark_deceased(
             session, id_number=dead, death_date=date(2026, 1, 1), source="counter", actor=CLERK
         )
-    report = batches.export_batch(actor=CLERK)
+    report = batch_export.export_batch(actor=CLERK)
     assert report.batch.card_count == 1 and report.held == 1
     assert "死亡" in report.held_cards[0].reason
     assert "*" in report.held_cards[0].id_number
@@ -395,11 +407,11 @@ def test_a_dead_applicant_is_held_back_and_listed(city: City) -> None:
 
 
 def test_an_export_with_nothing_to_send_says_so_and_leaves_no_batch(city: City) -> None:
-    with pytest.raises(batches.NothingToExport):
-        batches.export_batch(actor=CLERK)
+    with pytest.raises(batch_errors.NothingToExport):
+        batch_export.export_batch(actor=CLERK)
     with db.transaction() as session:
-        assert batches.list_batches(session, limit=5) == [] or all(
-            b.region_code != city.region for b in batches.list_batches(session, limit=5)
+        assert batch_service.list_batches(session, limit=5) == [] or all(
+            b.region_code != city.region for b in batch_service.list_batches(session, limit=5)
         )
 
 
@@ -407,7 +419,7 @@ def test_an_export_stopped_while_writing_is_finished_by_the_next_export(
     city: City, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     city.apply(3)
-    original, calls = batches._write_chunk, []
+    original, calls = batch_export._write_chunk, []
 
     def broken(*args: Any, **kwargs: Any) -> None:
         calls.append(1)
@@ -415,17 +427,17 @@ def test_an_export_stopped_while_writing_is_finished_by_the_next_export(
             raise RuntimeError("disk full")
         original(*args, **kwargs)
 
-    monkeypatch.setattr(batches, "_write_chunk", broken)
+    monkeypatch.setattr(batch_export, "_write_chunk", broken)
     with pytest.raises(RuntimeError):
-        batches.export_batch(actor=CLERK, chunk=2)
-    monkeypatch.setattr(batches, "_write_chunk", original)
-    report = batches.export_batch(actor=CLERK)
+        batch_export.export_batch(actor=CLERK, chunk=2)
+    monkeypatch.setattr(batch_export, "_write_chunk", original)
+    report = batch_export.export_batch(actor=CLERK)
     assert report.resumed and report.batch.status == "exported" and report.batch.card_count == 2
-    path = batches.batch_dir(report.batch.batch_no) / batches.PACKAGE_NAME
+    path = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
     verify = files.key_verifier(files.trusted_keys(city.root / "trust"))
     with files.open_package(path, expect=files.ACCOUNT_OPENING, verify=verify) as package:
         assert package.manifest.row_count == 2
-    following = batches.export_batch(actor=CLERK)
+    following = batch_export.export_batch(actor=CLERK)
     assert not following.resumed and following.batch.card_count == 1
 
 

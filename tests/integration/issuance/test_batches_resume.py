@@ -18,8 +18,10 @@ from tests.integration.issuance.test_batches import CLERK, City, _cards, _result
 
 from sscard import db
 from sscard.exchange import files
-from sscard.issuance import batches
-from sscard.issuance.models import Batch, Card, CardEvent, Failure
+from sscard.issuance.batches import result_import
+from sscard.issuance.batches import service as batch_service
+from sscard.issuance.batches.models import Batch, Failure
+from sscard.issuance.cards.models import Card, CardEvent
 from sscard.settings import get_settings
 
 __all__ = ["city"]
@@ -59,7 +61,7 @@ def _check(batch_no: str, applicants: list[str], *, finished: bool) -> None:
         failures = Counter(
             session.scalars(select(Failure.card_id).where(Failure.batch_id == batch.id))
         )
-        rejects = batches.rejects_of(session, batch_no=batch_no, limit=1000)
+        rejects = batch_service.rejects_of(session, batch_no=batch_no, limit=1000)
     for card in cards.values():
         made, failed = events[(card.id, "made")], events[(card.id, "fail")]
         assert made <= 1 and failed <= 1 and failures[card.id] <= 1
@@ -94,7 +96,9 @@ def test_an_import_broken_off_in_random_chunks_and_run_again_applies_every_row_o
                 raise Crash(index)
 
         try:
-            report = batches.import_result(actor=CLERK, path=crafted, chunk=3, before_commit=hook)
+            report = result_import.import_result(
+                actor=CLERK, path=crafted, chunk=3, before_commit=hook
+            )
         except Crash:
             crashes += 1
             _check(batch_no, applicants, finished=False)
@@ -103,7 +107,7 @@ def test_an_import_broken_off_in_random_chunks_and_run_again_applies_every_row_o
     assert crashes >= 2
     _check(batch_no, applicants, finished=True)
     assert report.batch.made_count + report.batch.failed_count == 30
-    again = batches.import_result(actor=CLERK, path=crafted, chunk=3)
+    again = result_import.import_result(actor=CLERK, path=crafted, chunk=3)
     assert again.already_imported
     _check(batch_no, applicants, finished=True)
 

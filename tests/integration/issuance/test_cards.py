@@ -8,8 +8,16 @@ from tests.integration.cards import _active, _apply, _made
 
 from sscard.db import utcnow
 from sscard.errors import ValidationFailed
-from sscard.issuance import service
-from sscard.issuance.errors import (
+from sscard.issuance.batches.models import Failure
+from sscard.issuance.cards import (
+    application_service,
+    handover_service,
+    making_service,
+    number_service,
+    service,
+    stats_service,
+)
+from sscard.issuance.cards.errors import (
     ActiveCardExists,
     ApplicationRefused,
     NumbersExhausted,
@@ -18,9 +26,8 @@ from sscard.issuance.errors import (
     RestoreRefused,
     TransitionNotAllowed,
 )
+from sscard.issuance.cards.schemas import HandoverIn, RangeIn, ReplacementIn
 from sscard.issuance.events import CardStatusChanged
-from sscard.issuance.models import Failure
-from sscard.issuance.schemas import HandoverIn, RangeIn, ReplacementIn
 from sscard.kit import events, outbox
 from sscard.kit.context import Actor
 from sscard.registry import fakes
@@ -62,13 +69,15 @@ def test_the_chosen_bank_must_be_a_bank(session: Session, clerk: Actor, person: 
 def test_numbers_come_from_ranges_in_order_and_run_out_clearly(
     session: Session, clerk: Actor
 ) -> None:
-    service.add_range(session, data=RangeIn(region_code="379900", prefix="Z", start=7, end=9))
-    assert service.allocate_numbers(session, region_code="379900", count=2) == [
+    number_service.add_range(
+        session, data=RangeIn(region_code="379900", prefix="Z", start=7, end=9)
+    )
+    assert number_service.allocate_numbers(session, region_code="379900", count=2) == [
         "Z00000007",
         "Z00000008",
     ]
     with pytest.raises(NumbersExhausted) as refused:
-        service.allocate_numbers(session, region_code="379900", count=2)
+        number_service.allocate_numbers(session, region_code="379900", count=2)
     assert "还需 1 个" in refused.value.message
 
 
@@ -82,7 +91,7 @@ def test_a_card_is_made_issued_activated_reported_lost_and_unlocked_with_a_timel
         service.report_loss(session, card_ref=card.card_number or "", temporary=False, actor=clerk)
         service.unlock(session, card_ref=card.card_number or "", actor=clerk)
     assert card.status == "active" and card.bank_account_masked == "621700*********0123"
-    assert service.bank_account(session, card=card) == "6217001234567890123"
+    assert making_service.bank_account(session, card=card) == "6217001234567890123"
     assert [e.to_status for e in seen][-3:] == ["active", "lost", "active"]
     detail = service.card_detail(session, card)
     assert [e.action for e in detail.timeline][:3] == ["apply", "assign_number", "submit"]
@@ -105,7 +114,7 @@ def test_a_cancellation_is_restored_within_the_window_but_not_after_a_replacemen
     card = _active(session, clerk, bank, person())
     service.cancel(session, card_ref=card.id, reason="误操作", actor=clerk)
     assert service.restore(session, card_ref=card.id, actor=clerk).status == "active"
-    new = service.replace(
+    new = application_service.replace(
         session, card_ref=card.id, data=ReplacementIn(reason="damaged"), actor=clerk
     )
     assert card.status == "cancelled" and new.status == "applied"
@@ -151,7 +160,7 @@ def test_wrong_pins_lock_the_pin_and_a_counter_reset_unlocks_it(
 def test_a_box_handover_moves_every_card_and_issues_to_the_holder(
     session: Session, clerk: Actor, bank: str, person: Person, numbers: None
 ) -> None:
-    from sscard.issuance.models import Box
+    from sscard.issuance.cards.models import Box
 
     cards = [_made(session, clerk, _apply(session, clerk, bank, person()), n) for n in range(3)]
     session.add(
@@ -166,14 +175,14 @@ def test_a_box_handover_moves_every_card_and_issues_to_the_holder(
     for position, card in enumerate(cards, 1):
         card.box_code, card.box_position = "BOX-T1", position
     session.flush()
-    service.handover(
+    handover_service.handover(
         session,
         data=HandoverIn(box_code="BOX-T1", to_place=bank, handler="卡商甲", receiver="网点乙"),
         actor=clerk,
     )
     assert {c.status for c in cards} == {"at_distribution_point"}
     assert {c.location for c in cards} == {bank}
-    service.handover(
+    handover_service.handover(
         session,
         data=HandoverIn(
             card_number=cards[0].card_number, to_place="holder", handler="网点乙", receiver="持卡人"
@@ -181,7 +190,10 @@ def test_a_box_handover_moves_every_card_and_issues_to_the_holder(
         actor=clerk,
     )
     assert cards[0].status == "issued"
-    assert [h.to_place for h in service.handovers(session, card=cards[0])] == [bank, "holder"]
+    assert [h.to_place for h in handover_service.handovers(session, card=cards[0])] == [
+        bank,
+        "holder",
+    ]
 
 
 def test_every_card_operation_is_in_the_audit_log(
@@ -223,15 +235,15 @@ def test_card_holding_and_failures_are_counted_per_employer_and_community_with_n
     failed = _apply(session, clerk, bank, person(employer_id=employer.id))
     service.report_loss(session, card_ref=held[1].id, temporary=False, actor=clerk)
 
-    by_employer = {row.key: row for row in service.holding(session, by="employer")}
+    by_employer = {row.key: row for row in stats_service.holding(session, by="employer")}
     assert by_employer[str(employer.id)].count == 2
     assert by_employer[str(employer.id)].name == fake.name
-    by_community = {row.key: row for row in service.holding(session, by="community")}
+    by_community = {row.key: row for row in stats_service.holding(session, by="community")}
     assert by_community[code].count == 2 and by_community[code].name == "测试社区"
 
     session.add(
         Failure(card_id=failed.id, stage="bank", reason="账户开立失败", created_at=utcnow())
     )
     session.flush()
-    failures = {row.key: row.count for row in service.failures_by(session, by="employer")}
+    failures = {row.key: row.count for row in stats_service.failures_by(session, by="employer")}
     assert failures[str(employer.id)] == 1

@@ -17,8 +17,8 @@ from tests.integration.issuance.test_activation import _bank, _person, numbers  
 from tests.support import Account, LiveServer, citizen_id, login, person_body
 
 from sscard import db
-from sscard.issuance import service
-from sscard.issuance.models import Card
+from sscard.issuance.cards import service
+from sscard.issuance.cards.models import Card
 from sscard.kit.context import SYSTEM
 
 pytestmark = pytest.mark.usefixtures("numbers")

@@ -8,15 +8,19 @@ import threading
 from sqlalchemy import Engine
 
 from sscard import db
-from sscard.issuance import service
-from sscard.issuance.schemas import RangeIn
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards.schemas import RangeIn
 
 
 def test_eight_concurrent_allocations_never_hand_out_a_number_twice(engine: Engine) -> None:
     region = f"37{secrets.randbelow(9000) + 1000}"
     with db.transaction() as session:
-        service.add_range(session, data=RangeIn(region_code=region, prefix="Q", start=1, end=300))
-        service.add_range(session, data=RangeIn(region_code=region, prefix="R", start=1, end=300))
+        number_service.add_range(
+            session, data=RangeIn(region_code=region, prefix="Q", start=1, end=300)
+        )
+        number_service.add_range(
+            session, data=RangeIn(region_code=region, prefix="R", start=1, end=300)
+        )
     handed: list[list[str]] = []
     barrier = threading.Barrier(8)
 
@@ -24,7 +28,9 @@ def test_eight_concurrent_allocations_never_hand_out_a_number_twice(engine: Engi
         barrier.wait()
         for _ in range(5):
             with db.transaction() as session:
-                handed.append(service.allocate_numbers(session, region_code=region, count=15))
+                handed.append(
+                    number_service.allocate_numbers(session, region_code=region, count=15)
+                )
 
     threads = [threading.Thread(target=allocate) for _ in range(8)]
     for thread in threads:
@@ -35,5 +41,7 @@ def test_eight_concurrent_allocations_never_hand_out_a_number_twice(engine: Engi
     assert len(numbers) == 8 * 5 * 15 == len(set(numbers))
     assert numbers and all(n.startswith(("Q", "R")) and len(n) == 9 for n in numbers)
     with db.transaction() as session:
-        remaining = sum(r.remaining for r in service.list_ranges(session, region_code=region))
+        remaining = sum(
+            r.remaining for r in number_service.list_ranges(session, region_code=region)
+        )
     assert remaining == 600 - len(numbers)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sscard.issuance.activation import STEPS, bank_change_refusal, overall
-from sscard.issuance.instant import (
-    HELD,
+from sscard.issuance.activation.saga import STEPS, bank_change_refusal, overall
+from sscard.issuance.instant.province_rules import (
     is_city_code,
     province_cancel_refusal,
     transfer_refusal,
 )
-from sscard.issuance.lifecycle import Status
+from sscard.issuance.lifecycle import HELD, Status
 
 STEP_STATUSES = ("pending", "done", "failed", "compensating", "compensated", "skipped")
 

@@ -1,9 +1,17 @@
-"""Issuance routes: cards and their lifecycle, batch card making, instant card making."""
+"""Issuance routes, one module per sub-package: ``cards`` (applications, lookup, lifecycle,
+PINs, handover, ranges, statistics), ``instant`` (bank branches, the province),
+``activation`` (one-step activation, the card's bank) and ``batches`` (batch card making).
+
+They live here rather than in each sub-package because the import contracts
+(``.importlinter``) let only ``sscard.<component>.api`` and its modules use FastAPI."""
 
 from fastapi import APIRouter
 
-from sscard.issuance.api import batches, cards, instant
+from sscard.issuance.api import activation as activation_api
+from sscard.issuance.api import batches as batches_api
+from sscard.issuance.api import cards as cards_api
+from sscard.issuance.api import instant as instant_api
 
 router = APIRouter()
-for module in (cards, instant, batches):
+for module in (cards_api, instant_api, activation_api, batches_api):
     router.include_router(module.router)

@@ -1,25 +1,44 @@
 """Batch card-making routes: batches (export, send, fetch, result import, rejects),
 card-making failures, and the entity mappings and unresolved codes they feed.
 
-Export, send, fetch and result import commit chunk by chunk in transactions of their own
-(so that a long run is resumable and holds no lock for long): their routes first commit
-the request's unit of work (the permission check and its audit entry), then run.
+Export, send, fetch and result import commit chunk by chunk in units of work of their own
+(so that a long run is resumable and holds no lock for long). Their routes therefore open
+no request transaction around the run: the actor is checked in a short unit of work of its
+own (:data:`BatchRun`), committed before the run starts, since a transaction left open
+would hold the SQLite write lock (every unit of work begins ``IMMEDIATE``) and the
+token's and the audit chain's row locks on PostgreSQL, and the run's own transactions
+would wait behind it.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
 
+from sscard import db
+from sscard.errors import PermissionDenied
 from sscard.exchange import service as exchange_service
-from sscard.httpkit.deps import DbSession, require
-from sscard.issuance import batches
+from sscard.httpkit.deps import DbSession, authenticate, require
+from sscard.iam import service as iam_service
+from sscard.issuance.batches import export as exporting
+from sscard.issuance.batches import province, result_import, service
+from sscard.issuance.batches.schemas import (
+    BatchOut,
+    ExportIn,
+    ExportReport,
+    FailureNoteIn,
+    FailureOut,
+    FetchReport,
+    ImportReport,
+    RejectOut,
+    SendIn,
+)
 from sscard.kit.context import Actor
 from sscard.settings import get_settings
 
@@ -34,88 +53,98 @@ CodesRead = Annotated[Actor, Depends(require("codes.read"))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _own_transactions(session: Session) -> None:
-    """Commit the request's unit of work before work that commits in its own transactions."""
-    session.commit()
+def _checked_apart(permission: str) -> Callable[[Request], Actor]:
+    """A dependency: the actor, if it holds ``permission``, checked in a unit of work of its
+    own that commits (the token's use, a denial's audit entry) before the route runs."""
+
+    def dependency(request: Request) -> Actor:
+        with db.transaction() as session:
+            actor = authenticate(request, session)
+            try:
+                iam_service.authorize(actor, permission)
+            except PermissionDenied:
+                iam_service.record_denied(session, permission=permission)
+                raise
+        return actor
+
+    dependency.__name__ = f"require_{permission.replace('.', '_')}_apart"
+    return dependency
 
 
-@batch_routes.get("", response_model=list[batches.BatchOut])
-def list_batches(_actor: Read, session: DbSession, limit: Limit = 50) -> list[batches.BatchOut]:
+BatchRun = Annotated[Actor, Depends(_checked_apart("issuance.batch"))]
+"""The batch clerk of a route whose work runs in units of work of its own."""
+
+
+@batch_routes.get("", response_model=list[BatchOut])
+def list_batches(_actor: Read, session: DbSession, limit: Limit = 50) -> list[BatchOut]:
     """Batches, newest first, with their progress (cards per status)."""
-    return batches.list_batches(session, limit=limit)
+    return service.list_batches(session, limit=limit)
 
 
-@batch_routes.post("", response_model=batches.ExportReport, status_code=status.HTTP_201_CREATED)
-def export(data: batches.ExportIn, actor: Batch, session: DbSession) -> batches.ExportReport:
+@batch_routes.post("", response_model=ExportReport, status_code=status.HTTP_201_CREATED)
+def export(data: ExportIn, actor: BatchRun) -> ExportReport:
     """Export the applied batch-mode cards as a new batch (or finish a stopped export)."""
-    _own_transactions(session)
-    return batches.export_batch(actor=actor, limit=data.limit)
+    return exporting.export_batch(actor=actor, limit=data.limit)
 
 
-@batch_routes.get("/{batch_no}", response_model=batches.BatchOut)
-def get_batch(batch_no: str, _actor: Read, session: DbSession) -> batches.BatchOut:
+@batch_routes.get("/{batch_no}", response_model=BatchOut)
+def get_batch(batch_no: str, _actor: Read, session: DbSession) -> BatchOut:
     """One batch with its progress."""
-    return batches.get_batch(session, batch_no=batch_no)
+    return service.get_batch(session, batch_no=batch_no)
 
 
 @batch_routes.get(
-    "/{batch_no}/package", response_class=FileResponse,
+    "/{batch_no}/package",
+    response_class=FileResponse,
     responses={200: {"content": {"application/zip": {}}}},
-)  # fmt: skip
+)
 def package(batch_no: str, _actor: Batch, session: DbSession) -> FileResponse:
     """The exported account-opening package (批量开户文件), as sent to the province."""
-    path = batches.package_path(session, batch_no=batch_no)
+    path = service.package_path(session, batch_no=batch_no)
     return FileResponse(path, media_type="application/zip", filename=f"{batch_no}.zip")
 
 
-@batch_routes.post("/{batch_no}/send", response_model=batches.BatchOut)
-def send(batch_no: str, data: batches.SendIn, actor: Batch, session: DbSession) -> batches.BatchOut:
+@batch_routes.post("/{batch_no}/send", response_model=BatchOut)
+def send(batch_no: str, data: SendIn, actor: BatchRun) -> BatchOut:
     """Send the batch to the province; its cards move to making once accepted."""
-    _own_transactions(session)
-    return batches.send_batch(batch_no=batch_no, actor=actor, encrypt=data.encrypt)
+    return province.send_batch(batch_no=batch_no, actor=actor, encrypt=data.encrypt)
 
 
-@batch_routes.post("/{batch_no}/fetch", response_model=batches.FetchReport)
-def fetch(
-    batch_no: str, data: batches.SendIn, actor: Batch, session: DbSession
-) -> batches.FetchReport:
+@batch_routes.post("/{batch_no}/fetch", response_model=FetchReport)
+def fetch(batch_no: str, data: SendIn, actor: BatchRun) -> FetchReport:
     """Ask the province about the batch; download and check the result when ready."""
-    _own_transactions(session)
-    return batches.fetch_result(batch_no=batch_no, actor=actor, encrypt=data.encrypt)
+    return province.fetch_result(batch_no=batch_no, actor=actor, encrypt=data.encrypt)
 
 
-@batch_routes.post("/{batch_no}/result", response_model=batches.ImportReport)
+@batch_routes.post("/{batch_no}/result", response_model=ImportReport)
 def import_result(
     batch_no: str,
-    actor: Batch,
-    session: DbSession,
-    file: Annotated[UploadFile | None, File(description="Result file; default: the fetched one")]
-    = None,
-) -> batches.ImportReport:  # fmt: skip
+    actor: BatchRun,
+    file: Annotated[
+        UploadFile | None, File(description="Result file; default: the fetched one")
+    ] = None,
+) -> ImportReport:
     """Apply the batch's result file (制卡结果文件): resumable, and idempotent."""
-    _own_transactions(session)
     if file is None:
-        return batches.import_result(actor=actor, batch_no=batch_no)
+        return result_import.import_result(actor=actor, batch_no=batch_no)
     incoming = get_settings().data_dir / "batches" / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=incoming, suffix=".upload", delete=False) as handle:
         shutil.copyfileobj(file.file, handle, 1024 * 1024)
     upload = Path(handle.name)
     try:
-        return batches.import_result(actor=actor, path=upload, batch_no=batch_no)
+        return result_import.import_result(actor=actor, path=upload, batch_no=batch_no)
     finally:
         upload.unlink(missing_ok=True)
 
 
-@batch_routes.get("/{batch_no}/rejects", response_model=list[batches.RejectOut])
-def rejects(
-    batch_no: str, _actor: Read, session: DbSession, limit: Limit = 200
-) -> list[batches.RejectOut]:
+@batch_routes.get("/{batch_no}/rejects", response_model=list[RejectOut])
+def rejects(batch_no: str, _actor: Read, session: DbSession, limit: Limit = 200) -> list[RejectOut]:
     """Result rows that could not be applied, with the reason."""
-    return batches.rejects_of(session, batch_no=batch_no, limit=limit)
+    return service.rejects_of(session, batch_no=batch_no, limit=limit)
 
 
-@failure_routes.get("", response_model=list[batches.FailureOut])
+@failure_routes.get("", response_model=list[FailureOut])
 def list_failures(
     _actor: Read,
     session: DbSession,
@@ -125,30 +154,33 @@ def list_failures(
         Literal["open", "resubmitted", "closed", "all"], Query(alias="status")
     ] = "open",
     limit: Limit = 200,
-) -> list[batches.FailureOut]:
+) -> list[FailureOut]:
     """Card-making failures (制卡失败): by batch, by employer, by status."""
-    return batches.list_failures(
-        session, batch_no=batch_no, employer_id=employer_id,
-        status=None if failure_status == "all" else failure_status, limit=limit,
-    )  # fmt: skip
+    return service.list_failures(
+        session,
+        batch_no=batch_no,
+        employer_id=employer_id,
+        status=None if failure_status == "all" else failure_status,
+        limit=limit,
+    )
 
 
-@failure_routes.post("/{failure_id}/resolve", response_model=batches.FailureOut)
+@failure_routes.post("/{failure_id}/resolve", response_model=FailureOut)
 def resolve_failure(
-    failure_id: int, data: batches.FailureNoteIn, actor: Batch, session: DbSession
-) -> batches.FailureOut:
+    failure_id: int, data: FailureNoteIn, actor: Batch, session: DbSession
+) -> FailureOut:
     """Close a failure with a note, without making the card again."""
-    failure = batches.resolve_failure(session, failure_id=failure_id, note=data.note, actor=actor)
-    return batches.failure_out(session, failure)
+    failure = service.resolve_failure(session, failure_id=failure_id, note=data.note, actor=actor)
+    return service.failure_out(session, failure)
 
 
-@failure_routes.post("/{failure_id}/resubmit", response_model=batches.FailureOut)
+@failure_routes.post("/{failure_id}/resubmit", response_model=FailureOut)
 def resubmit_failure(
-    failure_id: int, data: batches.FailureNoteIn, actor: Batch, session: DbSession
-) -> batches.FailureOut:
+    failure_id: int, data: FailureNoteIn, actor: Batch, session: DbSession
+) -> FailureOut:
     """Send the card back for the next batch (same card number)."""
-    failure = batches.resubmit_failure(session, failure_id=failure_id, note=data.note, actor=actor)
-    return batches.failure_out(session, failure)
+    failure = service.resubmit_failure(session, failure_id=failure_id, note=data.note, actor=actor)
+    return service.failure_out(session, failure)
 
 
 @mapping_routes.get("/unresolved-codes", response_model=list[exchange_service.UnresolvedOut])
@@ -164,9 +196,12 @@ def unresolved(
 ) -> list[exchange_service.UnresolvedOut]:
     """Codes met in imports and exports without a counterpart, most often met first."""
     return exchange_service.list_unresolved(
-        session, system=system, kind=kind, status=None if code_status == "all" else code_status,
+        session,
+        system=system,
+        kind=kind,
+        status=None if code_status == "all" else code_status,
         limit=limit,
-    )  # fmt: skip
+    )
 
 
 @mapping_routes.post(

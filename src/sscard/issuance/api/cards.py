@@ -8,8 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from sscard.httpkit.deps import DbSession, require
-from sscard.issuance import service
-from sscard.issuance.schemas import (
+from sscard.issuance.cards import (
+    application_service,
+    handover_service,
+    number_service,
+    service,
+    stats_service,
+)
+from sscard.issuance.cards.schemas import (
     ApplicationIn,
     CancelIn,
     CardDetail,
@@ -17,6 +23,7 @@ from sscard.issuance.schemas import (
     CountRow,
     HandoverIn,
     HandoverOut,
+    LapseOut,
     LossIn,
     NoteIn,
     PinChangeIn,
@@ -40,7 +47,7 @@ Manage = Annotated[Actor, Depends(require("issuance.manage"))]
 @cards.post("/applications", response_model=CardOut, status_code=status.HTTP_201_CREATED)
 def apply(data: ApplicationIn, actor: Apply, session: DbSession) -> CardOut:
     """A card application (制卡申请), registering the applicant first if ``person`` is given."""
-    return service.card_out(session, service.apply(session, data=data, actor=actor))
+    return service.card_out(session, application_service.apply(session, data=data, actor=actor))
 
 
 @cards.get("", response_model=list[CardOut])
@@ -100,7 +107,7 @@ def restore(card_ref: str, actor: Manage, session: DbSession) -> CardOut:
 def replace(card_ref: str, data: ReplacementIn, actor: Apply, session: DbSession) -> CardOut:
     """Replacement (补换卡): cancels this card and applies for the new one, together."""
     return service.card_out(
-        session, service.replace(session, card_ref=card_ref, data=data, actor=actor)
+        session, application_service.replace(session, card_ref=card_ref, data=data, actor=actor)
     )
 
 
@@ -115,9 +122,12 @@ def set_pin(card_ref: str, data: PinSetIn, actor: Manage, session: DbSession) ->
 def change_pin(card_ref: str, data: PinChangeIn, actor: Manage, session: DbSession) -> CardOut:
     """Change the card PIN (the old PIN proves the holder)."""
     card = service.change_pin(
-        session, card_ref=card_ref, old_pin=data.old_pin.get_secret_value(),
-        new_pin=data.new_pin.get_secret_value(), actor=actor,
-    )  # fmt: skip
+        session,
+        card_ref=card_ref,
+        old_pin=data.old_pin.get_secret_value(),
+        new_pin=data.new_pin.get_secret_value(),
+        actor=actor,
+    )
     return service.card_out(session, card)
 
 
@@ -125,9 +135,12 @@ def change_pin(card_ref: str, data: PinChangeIn, actor: Manage, session: DbSessi
 def reset_pin(card_ref: str, data: PinResetIn, actor: Manage, session: DbSession) -> CardOut:
     """Reset the PIN at a counter after checking the holder's ID document."""
     card = service.reset_pin(
-        session, card_ref=card_ref, id_number=data.id_number,
-        new_pin=data.new_pin.get_secret_value(), actor=actor,
-    )  # fmt: skip
+        session,
+        card_ref=card_ref,
+        id_number=data.id_number,
+        new_pin=data.new_pin.get_secret_value(),
+        actor=actor,
+    )
     return service.card_out(session, card)
 
 
@@ -142,7 +155,7 @@ def verify_pin(card_ref: str, data: PinVerifyIn, actor: Manage, session: DbSessi
 def card_handovers(card_ref: str, actor: Read, session: DbSession) -> list[HandoverOut]:
     """Every move of the card (and of its box)."""
     card = service.get_card(session, card_ref=card_ref, actor=actor)
-    return service.handovers(session, card=card)
+    return handover_service.handovers(session, card=card)
 
 
 handovers = APIRouter(tags=["handover"])
@@ -151,13 +164,18 @@ handovers = APIRouter(tags=["handover"])
 @handovers.post("/handovers", response_model=HandoverOut, status_code=status.HTTP_201_CREATED)
 def handover(data: HandoverIn, actor: Manage, session: DbSession) -> HandoverOut:
     """Record a move of a card or a whole box (卡片交接)."""
-    return service.handover_out(session, service.handover(session, data=data, actor=actor))
+    return handover_service.handover_out(
+        session, handover_service.handover(session, data=data, actor=actor)
+    )
 
 
 @handovers.get("/boxes/{box_code}", response_model=list[CardOut])
 def box(box_code: str, _actor: Read, session: DbSession) -> list[CardOut]:
     """The cards in a box, by position."""
-    return [service.card_out(session, c) for c in service.box_contents(session, box_code=box_code)]
+    return [
+        service.card_out(session, c)
+        for c in handover_service.box_contents(session, box_code=box_code)
+    ]
 
 
 ranges = APIRouter(prefix="/number-ranges", tags=["number ranges"])
@@ -169,13 +187,13 @@ def list_ranges(
     _actor: Ranges, session: DbSession, region_code: str | None = None
 ) -> list[RangeOut]:
     """Card number ranges and what remains of each."""
-    return service.list_ranges(session, region_code=region_code)
+    return number_service.list_ranges(session, region_code=region_code)
 
 
 @ranges.post("", response_model=RangeOut, status_code=status.HTTP_201_CREATED)
 def add_range(data: RangeIn, _actor: Ranges, session: DbSession) -> RangeOut:
     """Add a block of card numbers for a region."""
-    return service.range_out(service.add_range(session, data=data))
+    return number_service.range_out(number_service.add_range(session, data=data))
 
 
 stats = APIRouter(prefix="/issuance/stats", tags=["issuance statistics"])
@@ -184,7 +202,7 @@ stats = APIRouter(prefix="/issuance/stats", tags=["issuance statistics"])
 @stats.get("/progress", response_model=dict[str, int])
 def progress(_actor: Read, session: DbSession, batch_id: int | None = None) -> dict[str, int]:
     """Cards per status (making progress), for one batch or all."""
-    return service.making_progress(session, batch_id=batch_id)
+    return stats_service.making_progress(session, batch_id=batch_id)
 
 
 @stats.get("/holding", response_model=list[CountRow])
@@ -192,7 +210,7 @@ def holding(
     _actor: Read, session: DbSession, by: Literal["employer", "community"] = "employer"
 ) -> list[CountRow]:
     """Cards held per employer or community."""
-    return service.holding(session, by=by)
+    return stats_service.holding(session, by=by)
 
 
 @stats.get("/failures", response_model=list[CountRow])
@@ -200,8 +218,17 @@ def failures(
     _actor: Read, session: DbSession, by: Literal["employer", "community"] = "employer"
 ) -> list[CountRow]:
     """Open card-making failures per employer or community."""
-    return service.failures_by(session, by=by)
+    return stats_service.failures_by(session, by=by)
 
 
-for sub in (cards, handovers, ranges, stats):
+lapses = APIRouter(tags=["cards"])
+
+
+@lapses.post("/lapse", response_model=LapseOut)
+def lapse(_actor: Manage, session: DbSession) -> LapseOut:
+    """Return temporary losses older than the configured days to ``active`` (cron-able)."""
+    return LapseOut(lapsed=service.lapse_all_temporary_losses(session))
+
+
+for sub in (cards, handovers, ranges, stats, lapses):
     router.include_router(sub)

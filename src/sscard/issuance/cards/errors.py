@@ -1,3 +1,5 @@
+"""Errors of cards: lookup, lifecycle, applications, numbers, PINs, boxes."""
+
 from sscard.errors import Conflict, NotFound, PermissionDenied, SSCardError
 
 
@@ -53,17 +55,5 @@ class NotYourCard(PermissionDenied):
     code = "not_your_card"
 
 
-class BatchNotFound(NotFound):
-    code = "batch_not_found"
-
-
 class BoxNotFound(NotFound):
     code = "box_not_found"
-
-
-class FailureNotFound(NotFound):
-    code = "failure_not_found"
-
-
-class IdempotencyMismatch(Conflict):
-    code = "idempotency_key_reused"

@@ -1,26 +1,16 @@
-"""Every query of the issuance component."""
+"""Every query of cards: lookup, timeline, number ranges, boxes, handovers, statistics."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.orm import Session
 
-from sscard.issuance.models import (
-    Batch,
-    Box,
-    Card,
-    CardEvent,
-    Failure,
-    Handover,
-    IdempotentCall,
-    NumberRange,
-)
+from sscard.issuance.batches.models import Batch, Failure
+from sscard.issuance.cards.models import Box, Card, CardEvent, Handover, NumberRange
 
-# The registry's person table, named here only for read-only counting by employer and
-# community (card-holding statistics); the issuance component never writes to it.
 _person = table("registry_person", column("id"), column("employer_id"), column("community_code"))
 
 
@@ -93,18 +83,6 @@ def lapsed_temporary_losses(session: Session, before: datetime, limit: int) -> l
     return list(session.scalars(stmt))
 
 
-def batch(session: Session, batch_id: int) -> Batch | None:
-    return session.get(Batch, batch_id)
-
-
-def batch_by_no(session: Session, batch_no: str) -> Batch | None:
-    return session.scalars(select(Batch).where(Batch.batch_no == batch_no)).first()
-
-
-def batches(session: Session, *, limit: int) -> list[Batch]:
-    return list(session.scalars(select(Batch).order_by(Batch.id.desc()).limit(limit)))
-
-
 def box(session: Session, code: str) -> Box | None:
     return session.get(Box, code)
 
@@ -122,28 +100,11 @@ def handovers_of(session: Session, card: Card) -> list[Handover]:
     return list(session.scalars(stmt))
 
 
-def failures(
-    session: Session, *, status: str | None, batch_id: int | None, limit: int
-) -> list[Failure]:
-    stmt = select(Failure).order_by(Failure.id.desc()).limit(limit)
-    if status:
-        stmt = stmt.where(Failure.status == status)
+def status_counts(session: Session, batch_id: int | None = None) -> dict[str, int]:
+    stmt = select(Card.status, func.count()).group_by(Card.status)
     if batch_id is not None:
-        stmt = stmt.where(Failure.batch_id == batch_id)
-    return list(session.scalars(stmt))
-
-
-def failure(session: Session, failure_id: int) -> Failure | None:
-    return session.get(Failure, failure_id)
-
-
-def open_failures_of(session: Session, card_id: str) -> list[Failure]:
-    stmt = select(Failure).where(Failure.card_id == card_id, Failure.status == "open")
-    return list(session.scalars(stmt))
-
-
-def idempotent_call(session: Session, institution_code: str, key: str) -> IdempotentCall | None:
-    return session.get(IdempotentCall, (institution_code, key))
+        stmt = stmt.where(Card.batch_id == batch_id)
+    return {row[0]: int(row[1]) for row in session.execute(stmt)}
 
 
 def holding_by(session: Session, group: str, statuses: Sequence[str]) -> list[tuple[str, int]]:
@@ -175,17 +136,17 @@ def failures_by(session: Session, group: str) -> list[tuple[str, int]]:
     return [(str(row[0]), int(row[1])) for row in session.execute(stmt)]
 
 
-def status_counts(session: Session, batch_id: int | None = None) -> dict[str, int]:
-    stmt = select(Card.status, func.count()).group_by(Card.status)
-    if batch_id is not None:
-        stmt = stmt.where(Card.batch_id == batch_id)
-    return {row[0]: int(row[1]) for row in session.execute(stmt)}
+def batch_no(session: Session, batch_id: int) -> str | None:
+    """The number of the batch a card was made in."""
+    found = session.get(Batch, batch_id)
+    return found.batch_no if found else None
 
 
-def cards_with_status(
-    session: Session, statuses: Sequence[str], *, region_code: str | None, limit: int
-) -> list[Card]:
-    stmt = select(Card).where(Card.status.in_(statuses)).order_by(Card.applied_at).limit(limit)
-    if region_code:
-        stmt = stmt.where(Card.region_code == region_code)
-    return list(session.scalars(stmt))
+def count_pin_failure(session: Session, card_id: str) -> None:
+    """One more wrong PIN on the card (in the unit of work after a rollback)."""
+    session.execute(
+        update(Card)
+        .where(Card.id == card_id)
+        .values(pin_failures=Card.pin_failures + 1)
+        .execution_options(synchronize_session=False)
+    )

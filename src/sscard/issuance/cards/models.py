@@ -1,5 +1,4 @@
-"""Issuance tables: cards and their timeline, number ranges, batches, failures, boxes,
-handovers, idempotent bank calls and the one-step activation steps."""
+"""Card tables: cards and their timeline, number ranges, boxes of made cards, handovers."""
 
 from __future__ import annotations
 
@@ -135,56 +134,6 @@ class NumberRange(Base):
     created_at: Mapped[datetime]
 
 
-class Batch(Base):
-    """A batch card-making run (批量制卡): exported to the province, results imported."""
-
-    __tablename__ = "issuance_batch"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    batch_no: Mapped[str] = mapped_column(String(32), unique=True)
-    region_code: Mapped[str] = mapped_column(String(6))
-    status: Mapped[str] = mapped_column(String(24))
-    """exported, sent, making, result_imported or closed."""
-    card_count: Mapped[int] = mapped_column(Integer, default=0)
-    made_count: Mapped[int] = mapped_column(Integer, default=0)
-    failed_count: Mapped[int] = mapped_column(Integer, default=0)
-    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
-    """Result rows refused (unknown card, wrong status, bad card id code): see the reject file."""
-    result_rows: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(500))
-    """Why the last export, send or import of the batch stopped (cleared when it succeeds)."""
-    export_path: Mapped[str | None] = mapped_column(String(500))
-    export_digest: Mapped[str | None] = mapped_column(String(64))
-    result_digest: Mapped[str | None] = mapped_column(String(64))
-    result_next_line: Mapped[int] = mapped_column(Integer, default=0)
-    """First result row not yet applied; an interrupted import resumes here."""
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    exported_at: Mapped[datetime | None]
-    result_imported_at: Mapped[datetime | None]
-
-
-class Failure(Base):
-    """A card-making failure (制卡失败) a clerk resolves and resubmits."""
-
-    __tablename__ = "issuance_failure"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    card_id: Mapped[str] = mapped_column(ForeignKey("issuance_card.id", ondelete="CASCADE"))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("issuance_batch.id"))
-    stage: Mapped[str] = mapped_column(String(16))
-    """province, bank or vendor."""
-    reason: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    """open, resubmitted or closed."""
-    resolution: Mapped[str | None] = mapped_column(String(200))
-    resolved_by: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    resolved_at: Mapped[datetime | None]
-
-    __table_args__ = (Index("ix_issuance_failure_status", "status", "batch_id"),)
-
-
 class Box(Base):
     """A box of made cards (卡盒) as the vendor packed it."""
 
@@ -218,34 +167,3 @@ class Handover(Base):
         Index("ix_issuance_handover_card_id", "card_id"),
         Index("ix_issuance_handover_box_code", "box_code"),
     )
-
-
-class IdempotentCall(Base):
-    """The first answer to a bank's call with an idempotency key: a retry gets it again."""
-
-    __tablename__ = "issuance_idempotent_call"
-
-    institution_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    operation: Mapped[str] = mapped_column(String(32))
-    request_digest: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime]
-
-
-class ActivationStep(Base):
-    """One step of one-step activation (一站式启用): card, bank account, transport."""
-
-    __tablename__ = "issuance_activation_step"
-
-    card_id: Mapped[str] = mapped_column(
-        ForeignKey("issuance_card.id", ondelete="CASCADE"), primary_key=True
-    )
-    step: Mapped[str] = mapped_column(String(16), primary_key=True)
-    """card, bank or transport."""
-    status: Mapped[str] = mapped_column(String(16))
-    """pending, done, failed or compensated."""
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(300))
-    updated_at: Mapped[datetime]
