@@ -223,7 +223,7 @@ def _setup_cards() -> None:
 
 def stage_export(n: int, work: Path) -> dict[str, Any]:
     from sscard import bootstrap, db
-    from sscard.exchange import service as exchange_service
+    from sscard.exchange.files import service as exchange_service
     from sscard.issuance import batches
 
     bootstrap.wire()

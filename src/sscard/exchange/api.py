@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from sscard.api.deps import DbSession, require
-from sscard.exchange import service
-from sscard.exchange.schemas import (
+from sscard.exchange.translation import service
+from sscard.exchange.translation.rules import Direction
+from sscard.exchange.translation.schemas import (
     CodeNamePut,
     CodeOut,
     CodeSetDetail,
@@ -20,7 +21,6 @@ from sscard.exchange.schemas import (
     TitlePut,
     TranslationOut,
 )
-from sscard.exchange.translation import Direction
 from sscard.kit.context import Actor
 
 router = APIRouter(tags=["code translation"])

@@ -57,7 +57,7 @@ from sscard import db
 from sscard.crypto import fields
 from sscard.db import utcnow
 from sscard.errors import Conflict, FieldProblem, ValidationFailed
-from sscard.exchange import service as exchange_service
+from sscard.exchange.peers import service as exchange_service
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType, region_covers
 from sscard.issuance import lifecycle, service

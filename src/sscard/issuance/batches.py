@@ -70,7 +70,9 @@ from sqlalchemy.orm import Session
 from sscard import db
 from sscard.db import utcnow
 from sscard.errors import Conflict, SSCardError
-from sscard.exchange import service as exchange_service
+from sscard.exchange.files import service as exchange_files
+from sscard.exchange.mapping import service as exchange_mapping
+from sscard.exchange.translation import service as exchange_codes
 from sscard.iam import service as iam_service
 from sscard.issuance import lifecycle, repository, service
 from sscard.issuance.errors import BatchNotFound, FailureNotFound
@@ -416,9 +418,9 @@ def _new_batch(session: Session, actor: Actor) -> Batch:
     raise BatchStateConflict("今日批次号已用尽，请稍后重试")  # pragma: no cover
 
 
-def _package(run: _Export) -> exchange_service.PackageWriter:
+def _package(run: _Export) -> exchange_files.PackageWriter:
     path = batch_dir(run.batch_no) / PACKAGE_NAME
-    return exchange_service.account_opening_writer(path=path, batch_no=run.batch_no)
+    return exchange_files.account_opening_writer(path=path, batch_no=run.batch_no)
 
 
 def _take_all(run: _Export, coding: _Coding) -> None:
@@ -529,12 +531,12 @@ class _Checks:
         person_ids = [c.person_id for c in cards]
         records = registry_service.stored_records(session, person_ids=person_ids)
         statuses = registry_service.person_statuses(session, person_ids=list(records))
-        types = exchange_service.entity_codes_out(
+        types = exchange_mapping.entity_codes_out(
             session, system=PROVINCE, kind="card_type", codes={str(c.generation) for c in cards}
         )
         return cls(
             records, statuses, registry_service.photo_owners(session, person_ids=person_ids),
-            exchange_service.translator(session, system=PROVINCE), types,
+            exchange_codes.translator(session, system=PROVINCE), types,
         )  # fmt: skip
 
     def problem(self, card: Card) -> str | None:
@@ -554,9 +556,9 @@ class _Checks:
 
     def queue_unmapped(self, session: Session, batch_no: str) -> None:
         if self.unmapped_types:
-            exchange_service.note_unresolved(
+            exchange_mapping.note_unresolved(
                 session, system=PROVINCE, kind="card_type", direction="out",
-                found=[exchange_service.Unresolved(code, f"第{code}代社会保障卡", None, n)
+                found=[exchange_mapping.Unresolved(code, f"第{code}代社会保障卡", None, n)
                        for code, n in self.unmapped_types.items()],
                 source=f"batch:{batch_no}",
             )  # fmt: skip
@@ -588,20 +590,20 @@ class _Coding:
 
 
 def _write_chunk(
-    session: Session, writer: exchange_service.PackageWriter,
+    session: Session, writer: exchange_files.PackageWriter,
     cards: Sequence[tuple[Card, registry_service.PersonRecord]], coding: _Coding,
 ) -> None:  # fmt: skip
     """Write the chunk's rows and photos (the photo reads audited as one entry)."""
-    translator = exchange_service.translator(session, system=PROVINCE)
+    translator = exchange_codes.translator(session, system=PROVINCE)
     credit = {c.id: coding.employer(session, r.employer_id) for c, r in cards}
-    employers = exchange_service.entity_codes_out(
+    employers = exchange_mapping.entity_codes_out(
         session, system=PROVINCE, kind="employer", codes=[v[0] for v in credit.values()]
     )
-    communities = exchange_service.entity_codes_out(
+    communities = exchange_mapping.entity_codes_out(
         session, system=PROVINCE, kind="community",
         codes=[r.community_code or "" for _, r in cards],
     )  # fmt: skip
-    types = exchange_service.entity_codes_out(
+    types = exchange_mapping.entity_codes_out(
         session, system=PROVINCE, kind="card_type", codes={str(c.generation) for c, _ in cards}
     )
     photos = registry_service.photos_bytes(session, person_ids=[c.person_id for c, _ in cards])
@@ -646,14 +648,14 @@ def _row(
     }  # fmt: skip
 
 
-def _finish(run: _Export, writer: exchange_service.PackageWriter, coding: _Coding) -> None:
+def _finish(run: _Export, writer: exchange_files.PackageWriter, coding: _Coding) -> None:
     """Sign the package, queue the codes met without a mapping, mark the batch exported."""
     with db.transaction() as session:
-        exchange_service.finish_package(session, writer=writer)
+        exchange_files.finish_package(session, writer=writer)
         coding.new_codes = _queue_outward(session, coding, run.batch_no)
         batch = _get(session, run.batch_no, lock=True)
         batch.status, batch.export_path = BatchStatus.exported.value, str(writer.path)
-        batch.export_digest = exchange_service.package_digest(path=writer.path)
+        batch.export_digest = exchange_files.package_digest(path=writer.path)
         batch.exported_at, batch.error = utcnow(), None
         _record(session, "issuance.batch.export", run.batch_no, cards=writer.count)
 
@@ -688,14 +690,14 @@ def _batch_cards(session: Session, batch_id: int, cursor: str, size: int) -> lis
 
 def _queue_outward(session: Session, coding: _Coding, batch_no: str) -> int:
     source = f"batch:{batch_no}"
-    new = exchange_service.note_unresolved(
+    new = exchange_mapping.note_unresolved(
         session, system=PROVINCE, kind="employer", direction="out", source=source,
-        found=[exchange_service.Unresolved(code, coding.names.get(code, ""), None, n)
+        found=[exchange_mapping.Unresolved(code, coding.names.get(code, ""), None, n)
                for code, n in coding.missing_employers.items()],
     )  # fmt: skip
-    new += exchange_service.note_unresolved(
+    new += exchange_mapping.note_unresolved(
         session, system=PROVINCE, kind="community", direction="out", source=source,
-        found=[exchange_service.Unresolved(code, _community_name(session, code), None, n)
+        found=[exchange_mapping.Unresolved(code, _community_name(session, code), None, n)
                for code, n in coding.missing_communities.items()],
     )  # fmt: skip
     return new
@@ -721,9 +723,9 @@ def send_batch(*, batch_no: str, actor: Actor, encrypt: bool = False) -> BatchOu
                 f"批次 {batch_no} 当前状态为“{_status_name(batch.status)}”，不能报送"
             )
         path = Path(batch.export_path or "")
-        key = exchange_service.province_transfer_key(session) if encrypt else None
+        key = exchange_files.province_transfer_key(session) if encrypt else None
     try:
-        receipt = exchange_service.submit_batch(path=path, batch_no=batch_no, key=key)
+        receipt = exchange_files.submit_batch(path=path, batch_no=batch_no, key=key)
     except BaseException as exc:
         _remember_error(batch_no, exc)
         raise
@@ -763,7 +765,7 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
         batch = _get(session, batch_no)
         if batch.status not in IMPORTABLE:
             raise BatchStateConflict(f"批次 {batch_no} 尚未报送省卡管")
-    state = exchange_service.province_batch_state(batch_no=batch_no)
+    state = exchange_files.province_batch_state(batch_no=batch_no)
     if state.status == "failed":
         error = BatchStateConflict(
             f"省卡管处理批次 {batch_no} 失败：{state.detail or '未说明原因'}"
@@ -779,7 +781,7 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
         return FetchReport(batch=out, ready=False, province_status=state.status,
                            province_detail=state.detail)  # fmt: skip
     raw = batch_dir(batch_no) / (RESULT_NAME + ".download")
-    exchange_service.download_batch_result(batch_no=batch_no, target=raw, encrypt=encrypt)
+    exchange_files.download_batch_result(batch_no=batch_no, target=raw, encrypt=encrypt)
     target = batch_dir(batch_no) / RESULT_NAME
     try:
         out = _keep_result(batch_no, raw, target)
@@ -796,12 +798,12 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
 def _keep_result(batch_no: str, raw: Path, target: Path) -> BatchOut:
     """Unwrap and check a downloaded result; the batch is then ready for its import."""
     with db.transaction() as session:
-        plain = exchange_service.decrypt_card_result(session, source=raw, target=target)
+        plain = exchange_files.decrypt_card_result(session, source=raw, target=target)
         if plain != target:
             raw.replace(target)
-        with exchange_service.open_card_result(session, path=target) as package:
+        with exchange_files.open_card_result(session, path=target) as package:
             if package.batch_no != batch_no:
-                raise exchange_service.PackageRejected(
+                raise exchange_files.PackageRejected(
                     f"结果文件属于批次 {package.batch_no[:32]}，不是 {batch_no}"
                 )
         batch = _get(session, batch_no, lock=True)
@@ -857,14 +859,14 @@ def import_result(
     iam_service.authorize(actor, "issuance.batch")
     source = _result_source(path, batch_no)
     with db.transaction() as session:
-        with exchange_service.open_card_result(session, path=source) as package:
+        with exchange_files.open_card_result(session, path=source) as package:
             found_no = package.batch_no
             rows = package.manifest.row_count
         if batch_no is not None and found_no != batch_no:
-            raise exchange_service.PackageRejected(
+            raise exchange_files.PackageRejected(
                 f"结果文件属于批次 {found_no[:32]}，不是 {batch_no}"
             )
-        digest = exchange_service.package_digest(path=source)
+        digest = exchange_files.package_digest(path=source)
         start, already = _begin(session, found_no, digest, rows)
         batch = _get(session, found_no)
         run = _Import(found_no, batch.id, digest, actor, batch_dir(found_no) / REJECTS_NAME)
@@ -892,8 +894,8 @@ def _result_source(path: Path | None, batch_no: str | None) -> Path:
     incoming = get_settings().data_dir / "batches" / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     with db.transaction() as session:
-        target = incoming / (exchange_service.package_digest(path=path)[:16] + ".zip")
-        return exchange_service.decrypt_card_result(session, source=path, target=target)
+        target = incoming / (exchange_files.package_digest(path=path)[:16] + ".zip")
+        return exchange_files.decrypt_card_result(session, source=path, target=target)
 
 
 def _begin(session: Session, batch_no: str, digest: str, rows: int) -> tuple[int, bool]:
@@ -921,7 +923,7 @@ def _apply_all(
 ) -> None:
     _truncate_rejects(run.rejects_path, run.rejected)
     with db.transaction() as session:
-        package = exchange_service.open_card_result(session, path=source)
+        package = exchange_files.open_card_result(session, path=source)
     with package, run.rejects_path.open("a", encoding="utf-8", newline="") as rejects:
         writer = csv.writer(rejects)
         for index, rows in enumerate(_chunked(package.rows(start), chunk)):
@@ -937,7 +939,7 @@ def _apply_all(
                 failed=run.failed, rejected=run.rejected)  # fmt: skip
 
 
-def _chunked(rows: Iterable[exchange_service.PackageRow], size: int) -> Iterator[list[Any]]:
+def _chunked(rows: Iterable[exchange_files.PackageRow], size: int) -> Iterator[list[Any]]:
     buffer: list[Any] = []
     for row in rows:
         buffer.append(row)
@@ -1051,9 +1053,9 @@ class _ChunkApplier:
             return f"卡号 {number} 在结果文件中重复出现"
         self.touched.add(card.id)
         self._note_codes(row, card)
-        if row["RESULT"] == exchange_service.RESULT_SUCCESS:
+        if row["RESULT"] == exchange_files.RESULT_SUCCESS:
             return self._made(row, card)
-        if row["RESULT"] == exchange_service.RESULT_FAILURE:
+        if row["RESULT"] == exchange_files.RESULT_FAILURE:
             return self._failed(row, card)
         return "处理结果 RESULT 应为 0（成功）或 1（失败）"
 
@@ -1085,7 +1087,7 @@ class _ChunkApplier:
             self.outcome.unchanged += 1
             return None
         stage = row["FAIL_STAGE"]
-        if stage not in exchange_service.FAILURE_STAGES:
+        if stage not in exchange_files.FAILURE_STAGES:
             return "失败环节 FAIL_STAGE 应为 province、bank 或 vendor"
         if card.status not in IN_MAKING:
             return f"卡片当前状态为“{_card_status_name(card.status)}”，不能登记制卡失败"
@@ -1149,12 +1151,12 @@ def _store_boxes(session: Session, batch: Batch, boxes: Counter[tuple[str, str]]
 
 def _queue_inward(session: Session, batch_no: str, codes: dict[str, dict[str, str]]) -> None:
     for kind, values in codes.items():
-        known = exchange_service.entity_codes_in(
+        known = exchange_mapping.entity_codes_in(
             session, system=PROVINCE, kind=kind, codes=values.keys()
         )
         missing = [(code, person_id) for code, person_id in values.items() if code not in known]
         if missing:
-            exchange_service.note_unresolved(
+            exchange_mapping.note_unresolved(
                 session, system=PROVINCE, kind=kind, direction="in",
                 found=[_inward(session, kind, code, person_id) for code, person_id in missing],
                 source=f"result:{batch_no}",
@@ -1170,7 +1172,7 @@ def _inward(session: Session, kind: str, code: str, person_id: str) -> Any:
         suggestion, name = employer.credit_code, employer.name
     elif kind == "community" and person.community_code:
         suggestion = person.community_code
-    return exchange_service.Unresolved(code, name, suggestion, 1)
+    return exchange_mapping.Unresolved(code, name, suggestion, 1)
 
 
 def _report(run: _Import, rows: int, start: int, *, already: bool) -> ImportReport:
@@ -1217,7 +1219,7 @@ def failure_out(session: Session, failure: Failure) -> FailureOut:
         id=failure.id, batch_no=batch.batch_no if batch else None, card_number=card.card_number,
         holder_id_number=id_masked, holder_name=name_masked,
         employer=person.employer.name if person.employer else None, stage=failure.stage,
-        stage_name=exchange_service.FAILURE_STAGES.get(failure.stage, failure.stage),
+        stage_name=exchange_files.FAILURE_STAGES.get(failure.stage, failure.stage),
         reason=failure.reason, status=failure.status, resolution=failure.resolution,
         resolved_by=failure.resolved_by, created_at=failure.created_at,
         resolved_at=failure.resolved_at,

@@ -53,7 +53,7 @@ from sscard import db
 from sscard.crypto import fields
 from sscard.db import new_id, utcnow
 from sscard.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
-from sscard.exchange import service as exchange_service
+from sscard.exchange.peers import service as exchange_service
 from sscard.iam.catalog import InstitutionType
 from sscard.issuance import activation, lifecycle, numbers, repository, service
 from sscard.issuance.errors import (

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from sscard.api.deps import DbSession, require
-from sscard.exchange import service as exchange_service
+from sscard.exchange.mapping import service as exchange_service
 from sscard.issuance import batches
 from sscard.kit.context import Actor
 from sscard.settings import get_settings

@@ -1,33 +1,23 @@
 """Code translation use cases: code sets, external systems, mappings, files, translating.
 
 Other components translate through :func:`translate` (one value), :func:`translate_many`
-(a column of a file) or, for whole files, a :class:`~sscard.exchange.translation.Translator`
-from :func:`translator`, kept for the file and consulted without a query per value.
-Translators are cached per process and rebuilt when the system's stored revision changes,
-which every change to its tables (or to the code sets) does.
+(a column of a file) or, for whole files, a :class:`~.translator.Translator` from
+:func:`translator`, kept for the file and consulted without a query per value. Translators
+are cached per process (at most ``MAX_CACHED_TRANSLATORS`` systems) and rebuilt when the
+system's stored revision changes, which every change to its tables (or to the code sets)
+does.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sscard.errors import FieldProblem, ValidationFailed
-from sscard.exchange import (
-    bank,
-    files,
-    mapping,
-    province_batch,
-    province_cards,
-    repository,
-    translation,
-    transport,
-)
 from sscard.exchange.errors import (
     CodeNotFound,
     CodeSetNotFound,
@@ -36,7 +26,17 @@ from sscard.exchange.errors import (
     MappingNotFound,
     SystemNotFound,
 )
-from sscard.exchange.schemas import (
+from sscard.exchange.translation import csvfiles, plans, repository, rules
+from sscard.exchange.translation.csvfiles import (
+    CODE_SET_COLUMNS,
+    CODE_SET_REQUIRED,
+    MAPPING_COLUMNS,
+    MAPPING_REQUIRED,
+    Reject,
+)
+from sscard.exchange.translation.plans import CodeSetPlan, MappingPlan
+from sscard.exchange.translation.rules import Direction
+from sscard.exchange.translation.schemas import (
     CodeOut,
     CodeSetDetail,
     CodeSetOut,
@@ -47,50 +47,16 @@ from sscard.exchange.schemas import (
     SystemTableOut,
     TranslationOut,
 )
-from sscard.exchange.translation import (
-    CODE_SET_COLUMNS,
-    CODE_SET_REQUIRED,
-    MAPPING_COLUMNS,
-    MAPPING_REQUIRED,
-    CodeSetPlan,
-    Direction,
-    MappingPlan,
-    Reject,
-    SetInfo,
-    SystemTables,
-    Translator,
-)
+from sscard.exchange.translation.translator import SetInfo, SystemTables, Translator
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
-from sscard.kit.context import Actor
 
-_translators: dict[str, Translator] = {}
-
-
-# ---- state of the tables --------------------------------------------------------------
+MAX_CACHED_TRANSLATORS = 64
+"""Systems whose translator is kept per process (a platform talks to a handful)."""
+_translators: OrderedDict[str, Translator] = OrderedDict()
 
 
-def _set_infos(session: Session) -> dict[str, SetInfo]:
-    codes: dict[str, dict[str, str]] = {}
-    for key, code, name in repository.code_rows(session):
-        codes.setdefault(key, {})[code] = name
-    return {
-        key: SetInfo(key, name, codes.get(key, {})) for key, name in repository.set_rows(session)
-    }
-
-
-def _system_tables(session: Session, system: str | None = None) -> dict[str, SystemTables]:
-    fields: dict[str, dict[str, str]] = {}
-    for system_key, key, name in repository.field_rows(session, system):
-        fields.setdefault(system_key, {})[key] = name
-    codes: dict[str, dict[str, dict[str, str]]] = {}
-    for system_key, key, ours, theirs in repository.mapping_rows(session, system=system):
-        codes.setdefault(system_key, {}).setdefault(key, {})[ours] = theirs
-    found = [s for s in repository.systems(session) if system is None or s.key == system]
-    return {
-        s.key: SystemTables(s.key, s.name, fields.get(s.key, {}), codes.get(s.key, {}))
-        for s in found
-    }
+# ---- helpers ----------------------------------------------------------------------------
 
 
 def _check(field: str, reason: str | None) -> None:
@@ -119,7 +85,7 @@ def _record(
 def _code_set(session: Session, key: str) -> SetInfo:
     found = repository.code_set(session, key)
     if found is None:
-        raise CodeSetNotFound(f"代码集 {translation.shown(key)} 不存在")
+        raise CodeSetNotFound(f"代码集 {rules.shown(key)} 不存在")
     codes = {c.code: c.name for c in repository.codes_of(session, key)}
     return SetInfo(found.key, found.name, codes)
 
@@ -141,8 +107,8 @@ def get_code_set(session: Session, *, key: str) -> CodeSetDetail:
 
 def upsert_code_set(session: Session, *, key: str, name: str) -> CodeSetOut:
     """Create a code set, or rename it."""
-    _check("key", translation.key_problem(key))
-    _check("name", translation.name_problem(name, max_length=64))
+    _check("key", rules.key_problem(key))
+    _check("name", rules.name_problem(name, max_length=64))
     found = repository.code_set(session, key)
     if found is None:
         repository.add_code_sets(session, [(key, name)])
@@ -159,8 +125,8 @@ def upsert_code_set(session: Session, *, key: str, name: str) -> CodeSetOut:
 def upsert_code(session: Session, *, code_set: str, code: str, name: str) -> CodeOut:
     """Add one of our codes to a set, or rename it."""
     _code_set(session, code_set)
-    _check("code", translation.code_problem(code))
-    _check("name", translation.name_problem(name, max_length=100))
+    _check("code", rules.code_problem(code))
+    _check("name", rules.name_problem(name, max_length=100))
     found = repository.code(session, code_set, code)
     if found is not None and found.name == name:
         return CodeOut(code=code, name=name)
@@ -178,9 +144,9 @@ def upsert_code(session: Session, *, code_set: str, code: str, name: str) -> Cod
 
 
 def _system(session: Session, key: str) -> SystemTables:
-    found = _system_tables(session, key).get(key)
+    found = repository.system_tables(session, key).get(key)
     if found is None:
-        raise SystemNotFound(f"外部系统 {translation.shown(key)} 不存在")
+        raise SystemNotFound(f"外部系统 {rules.shown(key)} 不存在")
     return found
 
 
@@ -206,7 +172,7 @@ def list_systems(session: Session) -> list[SystemOut]:
     """Every external system with its tables (set, field name, number of codes)."""
     sets = dict(repository.set_rows(session))
     counts = repository.mapping_counts(session)
-    return [_system_out(t, sets, counts) for t in _system_tables(session).values()]
+    return [_system_out(t, sets, counts) for t in repository.system_tables(session).values()]
 
 
 def get_system(session: Session, *, key: str) -> SystemOut:
@@ -218,8 +184,8 @@ def get_system(session: Session, *, key: str) -> SystemOut:
 
 def upsert_system(session: Session, *, key: str, name: str) -> SystemOut:
     """Register an external system, or rename it."""
-    _check("key", translation.key_problem(key))
-    _check("name", translation.name_problem(name, max_length=64))
+    _check("key", rules.key_problem(key))
+    _check("name", rules.name_problem(name, max_length=64))
     found = repository.system(session, key)
     if found is None:
         repository.add_systems(session, [(key, name)])
@@ -236,9 +202,9 @@ def upsert_system(session: Session, *, key: str, name: str) -> SystemOut:
 def mappings(session: Session, *, system: str, code_set: str | None = None) -> list[MappingOut]:
     """The system's codes for ours, of one set or of all."""
     tables = _system(session, system)
-    sets = _set_infos(session)
+    sets = repository.set_infos(session)
     if code_set is not None and code_set not in sets:
-        raise CodeSetNotFound(f"代码集 {translation.shown(code_set)} 不存在")
+        raise CodeSetNotFound(f"代码集 {rules.shown(code_set)} 不存在")
     return [
         MappingOut(
             system=system,
@@ -262,7 +228,7 @@ def _table_field(
             reason = f"{tables.name}还没有“{info.name}”的字段名，请同时填写"
             raise ValidationFailed([FieldProblem("external_field", reason)])
         return existing
-    _check("external_field", translation.field_problem(external_field))
+    _check("external_field", rules.field_problem(external_field))
     owner = repository.field_owner(session, tables.key, external_field)
     if owner is not None:
         raise MappingConflict(f"{tables.name}的字段名 {external_field} 已用于代码集 {owner}")
@@ -297,8 +263,8 @@ def set_mapping(
     tables = _system(session, system)
     info = _code_set(session, code_set)
     if code not in info.codes:
-        raise CodeNotFound(f"“{info.name}”没有代码 {translation.shown(code)}")
-    _check("external_code", translation.external_code_problem(external_code))
+        raise CodeNotFound(f"“{info.name}”没有代码 {rules.shown(code)}")
+    _check("external_code", rules.external_code_problem(external_code))
     _check_free(tables, info, code, external_code)
     field_name = _table_field(session, tables, info, external_field)
     found = repository.mapping(session, system, code_set, code)
@@ -325,7 +291,7 @@ def delete_mapping(session: Session, *, system: str, code_set: str, code: str) -
     info = _code_set(session, code_set)
     if code not in tables.codes.get(code_set, {}):
         raise MappingNotFound(
-            f"{tables.name}的“{info.name}”没有本系统代码 {translation.shown(code)} 的对照"
+            f"{tables.name}的“{info.name}”没有本系统代码 {rules.shown(code)} 的对照"
         )
     repository.delete_mappings(session, [(system, code_set, code)])
     repository.touch(session, [system])
@@ -339,12 +305,15 @@ def translator(session: Session, *, system: str) -> Translator:
     """Every table of ``system``, for translating a whole file without a query per value."""
     current = repository.revision(session, system)
     if current is None:
-        raise SystemNotFound(f"外部系统 {translation.shown(system)} 不存在")
+        raise SystemNotFound(f"外部系统 {rules.shown(system)} 不存在")
     cached = _translators.get(system)
     if cached is not None and cached.revision == current:
+        _translators.move_to_end(system)
         return cached
-    built = Translator(_system(session, system), _set_infos(session), revision=current)
+    built = Translator(_system(session, system), repository.set_infos(session), revision=current)
     _translators[system] = built
+    while len(_translators) > MAX_CACHED_TRANSLATORS:
+        _translators.popitem(last=False)
     return built
 
 
@@ -393,7 +362,7 @@ def translation_of(
 def _refuse(rejects: Sequence[Reject]) -> None:
     if rejects:
         raise ImportRejected(
-            translation.rejects_as_problems(rejects), translation.rejects_message(rejects)
+            csvfiles.rejects_as_problems(rejects), csvfiles.rejects_message(rejects)
         )
 
 
@@ -422,9 +391,9 @@ def _code_sets_report(plan: CodeSetPlan, notes: list[str], dry_run: bool) -> Imp
 
 def import_code_sets(session: Session, *, data: bytes, dry_run: bool = False) -> ImportReport:
     """Add and rename codes from a CSV file (code_set, code, name[, code_set_name]): all or none."""
-    rows = translation.read_rows(data, columns=CODE_SET_COLUMNS, required=CODE_SET_REQUIRED)
-    current = _set_infos(session)
-    plan = translation.plan_code_sets(rows, current)
+    rows = csvfiles.read_rows(data, columns=CODE_SET_COLUMNS, required=CODE_SET_REQUIRED)
+    current = repository.set_infos(session)
+    plan = plans.plan_code_sets(rows, current)
     _refuse(plan.rejects)
     if plan.changed and not dry_run:
         _apply_code_sets(session, plan)
@@ -472,9 +441,9 @@ def _mappings_report(plan: MappingPlan, notes: list[str], dry_run: bool) -> Impo
 def import_mappings(session: Session, *, data: bytes, dry_run: bool = False) -> ImportReport:
     """Set mappings from a CSV file (system, code_set, external_field, code, external_code
     [, system_name]): every row checked against the tables as they will be; all or none."""
-    rows = translation.read_rows(data, columns=MAPPING_COLUMNS, required=MAPPING_REQUIRED)
-    systems = _system_tables(session)
-    plan = translation.plan_mappings(rows, code_sets=_set_infos(session), systems=systems)
+    rows = csvfiles.read_rows(data, columns=MAPPING_COLUMNS, required=MAPPING_REQUIRED)
+    systems = repository.system_tables(session)
+    plan = plans.plan_mappings(rows, code_sets=repository.set_infos(session), systems=systems)
     _refuse(plan.rejects)
     if plan.changed and not dry_run:
         _apply_mappings(session, plan)
@@ -486,21 +455,21 @@ def export_code_sets(session: Session) -> bytes:
     """Every code of every set as CSV (UTF-8 with BOM, as Excel opens it)."""
     names = dict(repository.set_rows(session))
     rows = [(key, code, name, names[key]) for key, code, name in repository.code_rows(session)]
-    return translation.write_rows(CODE_SET_COLUMNS, rows)
+    return csvfiles.write_rows(CODE_SET_COLUMNS, rows)
 
 
 def export_mappings(session: Session, *, system: str | None = None) -> bytes:
     """Every mapping (of one system, or of all) as CSV (UTF-8 with BOM)."""
-    tables = _system_tables(session, system)
+    tables = repository.system_tables(session, system)
     if system is not None and system not in tables:
-        raise SystemNotFound(f"外部系统 {translation.shown(system)} 不存在")
+        raise SystemNotFound(f"外部系统 {rules.shown(system)} 不存在")
     rows = [
         (t.key, key, t.fields[key], ours, theirs, t.name)
         for t in tables.values()
         for key, codes in sorted(t.codes.items())
         for ours, theirs in sorted(codes.items())
     ]
-    return translation.write_rows(MAPPING_COLUMNS, rows)
+    return csvfiles.write_rows(MAPPING_COLUMNS, rows)
 
 
 def default_code_sets() -> bytes:
@@ -515,20 +484,20 @@ def default_mappings() -> bytes:
 
 def load_defaults(session: Session) -> LoadReport:
     """Add the shipped code sets and tables that are missing; local changes are kept."""
-    rows = translation.read_rows(
+    rows = csvfiles.read_rows(
         default_code_sets(), columns=CODE_SET_COLUMNS, required=CODE_SET_REQUIRED
     )
-    current = _set_infos(session)
-    sets_plan = translation.plan_code_sets(rows, current, keep_existing=True)
+    current = repository.set_infos(session)
+    sets_plan = plans.plan_code_sets(rows, current, keep_existing=True)
     _refuse(sets_plan.rejects)
     if sets_plan.changed:
         _apply_code_sets(session, sets_plan)
-    rows = translation.read_rows(
+    rows = csvfiles.read_rows(
         default_mappings(), columns=MAPPING_COLUMNS, required=MAPPING_REQUIRED
     )
-    systems = _system_tables(session)
-    plan = translation.plan_mappings(
-        rows, code_sets=_set_infos(session), systems=systems, keep_existing=True
+    systems = repository.system_tables(session)
+    plan = plans.plan_mappings(
+        rows, code_sets=repository.set_infos(session), systems=systems, keep_existing=True
     )
     _refuse(plan.rejects)
     if plan.changed:
@@ -540,288 +509,3 @@ def load_defaults(session: Session) -> LoadReport:
         mappings=_mappings_report(plan, plan.notes(systems), False),
         kept=sets_plan.skipped + plan.skipped,
     )
-
-
-# ---- banks, transport and the province card centre (HTTP peers) ------------------------
-# Other components reach the outside parties of a card only through these functions. They
-# do no database work: callers load what a call needs, and outbox handlers call them after
-# commit. Failures are ``PEER_REFUSALS`` (the party said no: do not retry) or
-# ``PEER_OUTAGES`` (unreachable or broken: retry later).
-
-PEER_REFUSALS: tuple[type[Exception], ...] = (
-    bank.BankRefused,
-    transport.TransportRefused,
-    province_cards.ProvinceRefused,
-)
-PEER_OUTAGES: tuple[type[Exception], ...] = (
-    bank.BankUnavailable,
-    transport.TransportUnavailable,
-    province_cards.ProvinceUnavailable,
-)
-BankBalance = bank.Balance
-BankTransaction = bank.BankTransaction
-ProvinceCard = province_cards.ProvinceCard
-
-
-def bank_configured(*, bank_code: str) -> bool:
-    """Whether the platform knows how to reach this bank (SSCARD_BANK_URLS)."""
-    return bank.configured(bank_code)
-
-
-def bank_activate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
-    """Ask the card's bank to activate the card's account."""
-    bank.activate_account(bank_code=bank_code, card_number=card_number, account=account, key=key)
-
-
-def bank_deactivate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
-    """Ask the card's bank to deactivate the card's account (undo of an activation)."""
-    bank.deactivate_account(bank_code=bank_code, card_number=card_number, account=account, key=key)
-
-
-def bank_bind_card(*, bank_code: str, card_number: str, activate: bool, key: str) -> str:
-    """Bind the card to an account at ``bank_code``; returns the account number."""
-    return bank.bind_card(bank_code=bank_code, card_number=card_number, activate=activate, key=key)
-
-
-def bank_unbind_card(*, bank_code: str, card_number: str, key: str) -> None:
-    """Unbind the card from its account at ``bank_code``."""
-    bank.unbind_card(bank_code=bank_code, card_number=card_number, key=key)
-
-
-def bank_balance(*, bank_code: str, card_number: str, account: str) -> bank.Balance:
-    """The balance of the card's account, from its bank."""
-    return bank.balance(bank_code=bank_code, card_number=card_number, account=account)
-
-
-def bank_transactions(
-    *,
-    bank_code: str,
-    card_number: str,
-    account: str,
-    start: date | None = None,
-    end: date | None = None,
-    limit: int = 50,
-) -> list[bank.BankTransaction]:
-    """Transactions of the card's account, newest first, from its bank."""
-    return bank.transactions(
-        bank_code=bank_code, card_number=card_number, account=account, start=start, end=end,
-        limit=limit,
-    )  # fmt: skip
-
-
-def transport_configured() -> bool:
-    """Whether the platform has a transport partner (SSCARD_TRANSPORT_URL)."""
-    return transport.configured()
-
-
-def transport_enable(*, card_number: str, card_id_code: str | None, key: str) -> None:
-    """Enable the card's transit function at the transport operator."""
-    transport.enable(card_number=card_number, card_id_code=card_id_code, key=key)
-
-
-def transport_disable(*, card_number: str, key: str) -> None:
-    """Disable the card's transit function at the transport operator."""
-    transport.disable(card_number=card_number, key=key)
-
-
-def province_cards_of(*, id_number: str) -> list[province_cards.ProvinceCard]:
-    """The cards the province records for a person (every city)."""
-    return province_cards.cards_of(id_number=id_number)
-
-
-def province_report_transfer(
-    *,
-    id_number: str,
-    card_number: str,
-    card_id_code: str | None,
-    region_code: str,
-    from_region_code: str,
-    to_region_code: str,
-    key: str,
-) -> None:
-    """Tell the province a card's management moved to another city (地市卡转移)."""
-    province_cards.report_transfer(
-        id_number=id_number, card_number=card_number, card_id_code=card_id_code,
-        region_code=region_code, from_region_code=from_region_code,
-        to_region_code=to_region_code, key=key,
-    )  # fmt: skip
-
-
-def province_cancel_record(
-    *,
-    id_number: str,
-    card_number: str,
-    card_id_code: str | None,
-    region_code: str,
-    managing_region_code: str,
-    reason: str,
-    key: str,
-) -> None:
-    """Cancel a card's provincial record (注销省厅卡信息)."""
-    province_cards.cancel_record(
-        id_number=id_number, card_number=card_number, card_id_code=card_id_code,
-        region_code=region_code, managing_region_code=managing_region_code, reason=reason,
-        key=key,
-    )  # fmt: skip
-
-
-# ---- batch card making: files, the province, entity mappings (see docs/formats.md) -----
-
-Package = files.Package
-PackageWriter = files.PackageWriter
-PackageRow = files.Row
-PackageRejected = files.PackageRejected
-TransferKey = files.TransferKey
-ProvinceState = province_batch.ProvinceState
-Unresolved = mapping.Unresolved
-EntityMappingIn = mapping.EntityMappingIn
-EntityMappingOut = mapping.EntityMappingOut
-ResolveIn = mapping.ResolveIn
-UnresolvedOut = mapping.UnresolvedOut
-MappingImportReport = mapping.MappingImportReport
-ACCOUNT_OPENING_COLUMNS = files.ACCOUNT_OPENING.names
-CARD_RESULT_COLUMNS = files.CARD_RESULT.names
-RESULT_SUCCESS, RESULT_FAILURE = files.SUCCESS, files.FAILURE
-FAILURE_STAGES = files.STAGES
-
-
-def account_opening_writer(*, path: Path, batch_no: str) -> files.PackageWriter:
-    """A writer of the batch account-opening package (批量开户文件) for the province."""
-    return files.PackageWriter(
-        path, fmt=files.ACCOUNT_OPENING, batch_no=batch_no,
-        sender=province_batch.city_party(), recipient=province_batch.PROVINCE,
-    )  # fmt: skip
-
-
-def finish_package(session: Session, *, writer: files.PackageWriter) -> files.Manifest:
-    """Sign a package with the city's key and move it into place."""
-    return writer.finish(province_batch.signer(session))
-
-
-def open_card_result(session: Session, *, path: Path) -> files.Package:
-    """A card-making result package (制卡结果文件), checked whole against the province's key."""
-    return files.open_package(
-        path, expect=files.CARD_RESULT, verify=province_batch.province_verifier(session)
-    )
-
-
-def card_result_batch_no(*, path: Path) -> str:
-    """The batch a result package names (unchecked: to find where it belongs)."""
-    return files.peek_manifest(path).batch_no
-
-
-def decrypt_card_result(session: Session, *, source: Path, target: Path) -> Path:
-    """An uploaded result file, SM4-GCM unwrapped when it is wrapped (else ``source``)."""
-    return province_batch.decrypt_upload(session, source=source, target=target)
-
-
-def package_digest(*, path: Path) -> str:
-    """SM3 of a whole file (hex)."""
-    return files.sm3_file(path)
-
-
-def province_transfer_key(session: Session) -> files.TransferKey:
-    """The SM4 key shared with the province for transfer encryption (active version)."""
-    return province_batch.transfer_key(session, party=province_batch.PROVINCE)
-
-
-def submit_batch(*, path: Path, batch_no: str, key: files.TransferKey | None) -> dict[str, Any]:
-    """Send a batch package to the province (wrapped under ``key`` if given); its receipt."""
-    return province_batch.submit(path=path, batch_no=batch_no, key=key)
-
-
-def province_batch_state(*, batch_no: str) -> province_batch.ProvinceState:
-    """The province's state of a batch (accepted, processing, done, failed)."""
-    return province_batch.state(batch_no=batch_no)
-
-
-def download_batch_result(*, batch_no: str, target: Path, encrypt: bool) -> Path:
-    """Download a batch's result package from the province, as sent."""
-    return province_batch.download(batch_no=batch_no, target=target, encrypt=encrypt)
-
-
-def batch_sign_key_pem(session: Session) -> str:
-    """The city's manifest-signing public key as PEM (created on first use)."""
-    return province_batch.ensure_sign_key(session)
-
-
-def write_transfer_key(session: Session, *, party: str, path: Path) -> int:
-    """Write the SM4 transfer key shared with ``party`` to a key file; its version."""
-    key = province_batch.transfer_key(session, party=party)
-    files.write_transfer_key(path, key)
-    return key.version
-
-
-def entity_codes_out(
-    session: Session, *, system: str, kind: str, codes: Iterable[str]
-) -> dict[str, str]:
-    """Our employer, community or card-type codes -> the system's (mapped ones only)."""
-    return mapping.to_external(session, system=system, kind=kind, codes=codes)
-
-
-def entity_codes_in(
-    session: Session, *, system: str, kind: str, codes: Iterable[str]
-) -> dict[str, str]:
-    """The system's employer, community or card-type codes -> ours (mapped ones only)."""
-    return mapping.to_internal(session, system=system, kind=kind, codes=codes)
-
-
-def note_unresolved(
-    session: Session, *, system: str, kind: str, direction: Direction,
-    found: Iterable[mapping.Unresolved], source: str,
-) -> int:  # fmt: skip
-    """Queue codes met without a counterpart for clerks; how many were new."""
-    return mapping.note_unresolved(
-        session, system=system, kind=kind, direction=direction, found=found, source=source
-    )
-
-
-def list_entity_mappings(
-    session: Session, *, system: str | None = None, kind: str | None = None,
-    code: str | None = None, limit: int = 200, offset: int = 0,
-) -> list[mapping.EntityMappingOut]:  # fmt: skip
-    """Employer, community and card-type mappings."""
-    return mapping.list_mappings(
-        session, system=system, kind=kind, code=code, limit=limit, offset=offset
-    )
-
-
-def set_entity_mapping(
-    session: Session, *, data: mapping.EntityMappingIn, actor: Actor
-) -> mapping.EntityMappingOut:
-    """Map one of our entities to a system's code (one to one)."""
-    return mapping.set_mapping(session, data=data, actor=actor, source=f"clerk:{actor.id}")
-
-
-def delete_entity_mapping(session: Session, *, system: str, kind: str, code: str) -> None:
-    """Remove one entity mapping."""
-    mapping.delete_mapping(session, system=system, kind=kind, code=code)
-
-
-def import_entity_mappings(
-    session: Session, *, data: bytes, actor: Actor, source: str
-) -> mapping.MappingImportReport:
-    """Set entity mappings from a CSV file: all or none."""
-    return mapping.import_mappings(session, data=data, actor=actor, source=source)
-
-
-def list_unresolved(
-    session: Session, *, system: str | None = None, kind: str | None = None,
-    status: str | None = "open", limit: int = 200, offset: int = 0,
-) -> list[mapping.UnresolvedOut]:  # fmt: skip
-    """Codes met without a counterpart, most often met first."""
-    return mapping.list_unresolved(
-        session, system=system, kind=kind, status=status, limit=limit, offset=offset
-    )
-
-
-def count_unresolved(session: Session, *, source: str | None = None) -> int:
-    """How many queued codes are still open (of one batch or file, if given)."""
-    return mapping.count_unresolved(session, source=source)
-
-
-def resolve_unresolved(
-    session: Session, *, unresolved_id: int, data: mapping.ResolveIn, actor: Actor
-) -> mapping.UnresolvedOut:
-    """Answer a queued code (the mapping is written) or ignore it."""
-    return mapping.resolve(session, unresolved_id=unresolved_id, data=data, actor=actor)
