@@ -67,9 +67,14 @@ def _bank(bank_code: str) -> Peer:
     return peer("bank", title, url, instance=bank_code)
 
 
-def _post(bank_code: str, path: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
-    """A change (with ``key``) is sent once; a query (without) may be retried."""
-    return client.call(_bank(bank_code), "POST", path, json=body, key=key, retry=key is None)
+def _change(bank_code: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+    """A call that changes something: sent once, under ``key`` (the outbox retries it)."""
+    return client.call(_bank(bank_code), "POST", path, json=body, key=key)
+
+
+def _query(bank_code: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A call that changes nothing: the client may try it again."""
+    return client.call(_bank(bank_code), "POST", path, json=body, retry=True)
 
 
 def _malformed(bank_code: str, what: str) -> PeerUnavailable:
@@ -79,19 +84,19 @@ def _malformed(bank_code: str, what: str) -> PeerUnavailable:
 def activate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
     """Activate the card's account (the bank's part of one-step activation)."""
     body = {"bank_code": bank_code, "card_number": card_number, "account": account}
-    _post(bank_code, "/accounts/activate", body, key)
+    _change(bank_code, "/accounts/activate", body, key)
 
 
 def deactivate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
     """Undo :func:`activate_account` (compensation of a failed activation)."""
     body = {"bank_code": bank_code, "card_number": card_number, "account": account}
-    _post(bank_code, "/accounts/deactivate", body, key)
+    _change(bank_code, "/accounts/deactivate", body, key)
 
 
 def bind_card(*, bank_code: str, card_number: str, activate: bool, key: str) -> str:
     """Bind the card to an account at this bank (opening one if needed); the account number."""
     body = {"bank_code": bank_code, "card_number": card_number, "activate": activate}
-    answer = _post(bank_code, "/cards/bind", body, key)
+    answer = _change(bank_code, "/cards/bind", body, key)
     account = answer.get("account")
     if not isinstance(account, str) or not account.isdigit():
         raise PeerUnavailable("bank", f"合作银行 {bank_code} 的绑定应答缺少账号")
@@ -100,13 +105,13 @@ def bind_card(*, bank_code: str, card_number: str, activate: bool, key: str) -> 
 
 def unbind_card(*, bank_code: str, card_number: str, key: str) -> None:
     """Unbind the card from its account at this bank (the card moved to another bank)."""
-    _post(bank_code, "/cards/unbind", {"bank_code": bank_code, "card_number": card_number}, key)
+    _change(bank_code, "/cards/unbind", {"bank_code": bank_code, "card_number": card_number}, key)
 
 
 def balance(*, bank_code: str, card_number: str, account: str) -> Balance:
     """The account's balance now."""
     body = {"bank_code": bank_code, "card_number": card_number, "account": account}
-    answer = _post(bank_code, "/accounts/balance", body, None)
+    answer = _query(bank_code, "/accounts/balance", body)
     try:
         return Balance(
             balance_fen=int(answer["balance_fen"]),
@@ -136,7 +141,7 @@ def transactions(
         "end_date": end.isoformat() if end else None,
         "limit": limit,
     }
-    answer = _post(bank_code, "/accounts/transactions", body, None)
+    answer = _query(bank_code, "/accounts/transactions", body)
     try:
         return [
             BankTransaction(

@@ -18,6 +18,7 @@ from sscard.exchange.translation.rules import (
     name_problem,
     shown,
 )
+from sscard.exchange.translation.schemas import ImportReport
 from sscard.exchange.translation.translator import SetInfo, SystemTables
 
 
@@ -37,6 +38,17 @@ class CodeSetPlan:
     @property
     def changed(self) -> bool:
         return bool(self.new_sets or self.renamed_sets or self.new_codes or self.renamed_codes)
+
+    def report(self, notes: list[str], *, dry_run: bool) -> ImportReport:
+        """What the import changed (or, with ``dry_run``, would change)."""
+        return ImportReport(
+            rows=self.rows,
+            created=len(self.new_codes),
+            updated=len(self.renamed_codes),
+            unchanged=self.unchanged,
+            notes=notes,
+            dry_run=dry_run,
+        )
 
     def notes(self, current: Mapping[str, SetInfo]) -> list[str]:
         made = [f"新建代码集 {k}（{n}）" for k, n in self.new_sets.items()]
@@ -142,6 +154,17 @@ class MappingPlan:
             or self.renamed_fields
             or self.new_mappings
             or self.changed_mappings
+        )
+
+    def report(self, notes: list[str], *, dry_run: bool) -> ImportReport:
+        """What the import changed (or, with ``dry_run``, would change)."""
+        return ImportReport(
+            rows=self.rows,
+            created=len(self.new_mappings),
+            updated=len(self.changed_mappings),
+            unchanged=self.unchanged,
+            notes=notes,
+            dry_run=dry_run,
         )
 
     def notes(self, systems: Mapping[str, SystemTables]) -> list[str]:

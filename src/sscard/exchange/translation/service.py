@@ -378,17 +378,6 @@ def _apply_code_sets(session: Session, plan: CodeSetPlan) -> None:
     repository.touch(session)
 
 
-def _code_sets_report(plan: CodeSetPlan, notes: list[str], dry_run: bool) -> ImportReport:
-    return ImportReport(
-        rows=plan.rows,
-        created=len(plan.new_codes),
-        updated=len(plan.renamed_codes),
-        unchanged=plan.unchanged,
-        notes=notes,
-        dry_run=dry_run,
-    )
-
-
 def import_code_sets(session: Session, *, data: bytes, dry_run: bool = False) -> ImportReport:
     """Add and rename codes from a CSV file (code_set, code, name[, code_set_name]): all or none."""
     rows = csvfiles.read_rows(data, columns=CODE_SET_COLUMNS, required=CODE_SET_REQUIRED)
@@ -398,7 +387,7 @@ def import_code_sets(session: Session, *, data: bytes, dry_run: bool = False) ->
     if plan.changed and not dry_run:
         _apply_code_sets(session, plan)
         _record(session, "exchange.code_sets.import", "code_set", "*", rows=plan.rows)
-    return _code_sets_report(plan, plan.notes(current), dry_run)
+    return plan.report(plan.notes(current), dry_run=dry_run)
 
 
 def _apply_fields(session: Session, plan: MappingPlan) -> None:
@@ -427,17 +416,6 @@ def _apply_mappings(session: Session, plan: MappingPlan) -> None:
     repository.touch(session, touched | set(plan.renamed_systems))
 
 
-def _mappings_report(plan: MappingPlan, notes: list[str], dry_run: bool) -> ImportReport:
-    return ImportReport(
-        rows=plan.rows,
-        created=len(plan.new_mappings),
-        updated=len(plan.changed_mappings),
-        unchanged=plan.unchanged,
-        notes=notes,
-        dry_run=dry_run,
-    )
-
-
 def import_mappings(session: Session, *, data: bytes, dry_run: bool = False) -> ImportReport:
     """Set mappings from a CSV file (system, code_set, external_field, code, external_code
     [, system_name]): every row checked against the tables as they will be; all or none."""
@@ -448,7 +426,7 @@ def import_mappings(session: Session, *, data: bytes, dry_run: bool = False) -> 
     if plan.changed and not dry_run:
         _apply_mappings(session, plan)
         _record(session, "exchange.mappings.import", "exchange_system", "*", rows=plan.rows)
-    return _mappings_report(plan, plan.notes(systems), dry_run)
+    return plan.report(plan.notes(systems), dry_run=dry_run)
 
 
 def export_code_sets(session: Session) -> bytes:
@@ -505,7 +483,7 @@ def load_defaults(session: Session) -> LoadReport:
     if sets_plan.changed or plan.changed:
         _record(session, "exchange.load_defaults", "exchange_system", "*")
     return LoadReport(
-        code_sets=_code_sets_report(sets_plan, sets_plan.notes(current), False),
-        mappings=_mappings_report(plan, plan.notes(systems), False),
+        code_sets=sets_plan.report(sets_plan.notes(current), dry_run=False),
+        mappings=plan.report(plan.notes(systems), dry_run=False),
         kept=sets_plan.skipped + plan.skipped,
     )
