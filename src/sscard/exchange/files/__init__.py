@@ -16,16 +16,16 @@ Every file of the batch cycle travels as a *package*, one ZIP file::
                          PHOTO column names it and PHOTO_SM3 carries its SM3
 
 The manifest's SM3 of rows.csv covers every row's PHOTO_SM3, so the one signature covers
-every member: manifest -> rows.csv -> each photo. :func:`open_package` checks all of it
+every member: manifest -> rows.csv -> each photo. :func:`.reader.open_package` checks all of it
 (signature, digests, sizes, row count, columns, photos, no member too many or missing)
 before a single row is used, and refuses the package whole with the reason
 (:class:`PackageRejected`).
 
-:class:`PackageWriter` streams: rows go to a temporary file, photos straight into the ZIP
+:class:`.writer.PackageWriter` streams: rows go to a temporary file, photos straight into the ZIP
 (stored, not compressed: JPEG does not shrink), so memory stays bounded whatever the size
 of the batch; rows.csv, the manifest and the signature are added last.
 
-For transfer, a package may be wrapped whole in SM4-GCM (:func:`encrypt_file`): a header
+For transfer, a package may be wrapped whole in SM4-GCM (:mod:`.transfer`): a header
 naming the transfer key, then 1 MiB chunks each sealed with its index and a final flag in
 the associated data, so that a chunk changed, reordered, dropped or cut off is refused.
 
