@@ -223,7 +223,7 @@ def _setup_cards() -> None:
 
 def stage_export(n: int, work: Path) -> dict[str, Any]:
     from sscard import bootstrap, db
-    from sscard.exchange import service as exchange_service
+    from sscard.exchange.files import service as exchange_files
     from sscard.issuance.batches import export as batch_export
     from sscard.issuance.batches import service as batch_service
 
@@ -232,7 +232,7 @@ def stage_export(n: int, work: Path) -> dict[str, Any]:
     trust = work / "trust"
     trust.mkdir(exist_ok=True)
     with db.transaction() as session:
-        (trust / f"{REGION}.pem").write_text(exchange_service.batch_sign_key_pem(session))
+        (trust / f"{REGION}.pem").write_text(exchange_files.batch_sign_key_pem(session))
     package = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
     (work / "batch_no").write_text(report.batch.batch_no)
     return {"cards": report.batch.card_count, "held": report.held,

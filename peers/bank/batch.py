@@ -31,7 +31,12 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from sscard.crypto import primitives
-from sscard.exchange import files
+from sscard.exchange.errors import PackageRejected
+from sscard.exchange.files.formats import BANK_ORDER, BANK_RESULT, FAILURE, SUCCESS
+from sscard.exchange.files.manifest import Manifest
+from sscard.exchange.files.partykeys import party_signer, trust_dir_verifier
+from sscard.exchange.files.reader import Row, open_package
+from sscard.exchange.files.writer import PackageWriter
 
 router = APIRouter(tags=["card making"])
 
@@ -128,18 +133,21 @@ class Bank:
 
     def __init__(self, config: BankConfig) -> None:
         self.config = config
-        self.signer = files.party_signer(config.data_dir, PARTY, publish_to=config.trust_dir)
+        self.signer = party_signer(config.data_dir, PARTY, publish_to=config.trust_dir)
         self.failed = FailedLedger(config.data_dir / "failed.txt")
 
-    def open_accounts(self, order: Path, result: Path) -> files.Manifest:
-        verify = files.trust_dir_verifier(self.config.trust_dir)
-        with files.open_package(order, expect=files.BANK_ORDER, verify=verify) as package:
+    def open_accounts(self, order: Path, result: Path) -> Manifest:
+        verify = trust_dir_verifier(self.config.trust_dir)
+        with open_package(order, expect=BANK_ORDER, verify=verify) as package:
             already = self.failed.load() if self.config.fail.once else set()
             newly: list[str] = []
-            with files.PackageWriter(
-                result, fmt=files.BANK_RESULT, batch_no=package.batch_no, sender=PARTY,
+            with PackageWriter(
+                result,
+                fmt=BANK_RESULT,
+                batch_no=package.batch_no,
+                sender=PARTY,
                 recipient=package.manifest.sender,
-            ) as writer:  # fmt: skip
+            ) as writer:
                 for row in package.rows():
                     writer.add(self._account(package.batch_no, row, already, newly))
                 manifest = writer.finish(self.signer)
@@ -147,18 +155,22 @@ class Bank:
         return manifest
 
     def _account(
-        self, batch_no: str, row: files.Row, already: set[str], newly: list[str]
+        self, batch_no: str, row: Row, already: set[str], newly: list[str]
     ) -> dict[str, str]:
         number = row["AAZ500"]
-        out = {"SEQ": row["SEQ"], "AAZ500": number, "AAC002": row["AAC002"],
-               "BANK_CODE": row["BANK_CODE"]}  # fmt: skip
+        out = {
+            "SEQ": row["SEQ"],
+            "AAZ500": number,
+            "AAC002": row["AAC002"],
+            "BANK_CODE": row["BANK_CODE"],
+        }
         rule = self.config.fail
         if number not in already and rule.picks(
             batch_no=batch_no, card_number=number, id_number=row["AAC002"]
         ):
             newly.append(number)
-            return {**out, "RESULT": files.FAILURE, "FAIL_REASON": rule.reason(REASONS, number)}
-        return {**out, "BANK_ACCOUNT": account_number(number), "RESULT": files.SUCCESS}
+            return {**out, "RESULT": FAILURE, "FAIL_REASON": rule.reason(REASONS, number)}
+        return {**out, "BANK_ACCOUNT": account_number(number), "RESULT": SUCCESS}
 
 
 @lru_cache(maxsize=1)
@@ -176,7 +188,7 @@ async def receive_body(request: Request, directory: Path) -> Path:
     return Path(handle.name)
 
 
-def rejected(exc: files.PackageRejected) -> JSONResponse:
+def rejected(exc: PackageRejected) -> JSONResponse:
     return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=422)
 
 
@@ -188,7 +200,7 @@ async def open_accounts(request: Request) -> Response:
     result = order.with_suffix(".result.zip")
     try:
         await run_in_threadpool(peer.open_accounts, order, result)
-    except files.PackageRejected as exc:
+    except PackageRejected as exc:
         return rejected(exc)
     finally:
         order.unlink(missing_ok=True)

@@ -97,9 +97,12 @@ class Branch:
         ticket = ticket or secrets.token_hex(8)
         timings: dict[str, float] = {}
         opened = self.call(
-            "open_account", "/api/v1/instant/accounts", {"id_number": id_number},
-            f"{ticket}-open", timings,
-        )  # fmt: skip
+            "open_account",
+            "/api/v1/instant/accounts",
+            {"id_number": id_number},
+            f"{ticket}-open",
+            timings,
+        )
         card_number = opened["card_number"]
         account = self.bank.post(
             "/accounts", json={"bank_code": self.bank_code, "card_number": card_number}
@@ -110,11 +113,17 @@ class Branch:
         code = card_id_code(self.region_code, secrets.randbelow(10**12))
         made = {"card_id_code": code, "atr": atr(), "bank_account": number}
         self.call(
-            "make_card", f"/api/v1/instant/cards/{card_number}/made", made, f"{ticket}-made",
+            "make_card",
+            f"/api/v1/instant/cards/{card_number}/made",
+            made,
+            f"{ticket}-made",
             timings,
-        )  # fmt: skip
+        )
         activation = self.call(
-            "activate", f"/api/v1/instant/cards/{card_number}/activate", {},
-            f"{ticket}-activate", timings,
-        )  # fmt: skip
+            "activate",
+            f"/api/v1/instant/cards/{card_number}/activate",
+            {},
+            f"{ticket}-activate",
+            timings,
+        )
         return Made(card_number, number, code, timings, activation)

@@ -45,7 +45,29 @@ from starlette.concurrency import run_in_threadpool
 from peers.bank.batch import receive_body, rejected
 from sscard.crypto import primitives
 from sscard.errors import SSCardError
-from sscard.exchange import files
+from sscard.exchange.errors import PackageRejected
+from sscard.exchange.files.formats import (
+    ACCOUNT_OPENING,
+    BANK_ORDER,
+    BANK_RESULT,
+    CARD_RESULT,
+    FAILURE,
+    SUCCESS,
+    VENDOR_ORDER,
+    VENDOR_RESULT,
+    FileFormat,
+)
+from sscard.exchange.files.manifest import READ_SIZE, sm3_file
+from sscard.exchange.files.partykeys import party_signer, trust_dir_verifier
+from sscard.exchange.files.reader import Package, Row, open_package
+from sscard.exchange.files.transfer import (
+    TransferKey,
+    decrypt_file,
+    encrypt_file,
+    is_encrypted,
+    read_transfer_key,
+)
+from sscard.exchange.files.writer import PackageWriter
 
 log = logging.getLogger("peers.province")
 router = APIRouter(tags=["batch card making"])
@@ -92,18 +114,17 @@ def http_stage(url: str, timeout: float) -> Stage:
     def call(order: Path, result: Path) -> None:
         def body() -> Iterator[bytes]:
             with order.open("rb") as handle:
-                while chunk := handle.read(files.READ_SIZE):
+                while chunk := handle.read(READ_SIZE):
                     yield chunk
 
-        headers = {"Content-Length": str(order.stat().st_size),
-                   "Content-Type": "application/zip"}  # fmt: skip
+        headers = {"Content-Length": str(order.stat().st_size), "Content-Type": "application/zip"}
         with httpx.Client(timeout=httpx.Timeout(30, read=timeout, write=timeout)) as client:
             with client.stream("POST", url, content=body(), headers=headers) as response:
                 if response.status_code != 200:
                     detail = response.read().decode("utf-8", "replace")[:300]
                     raise SSCardError(f"{url} 拒收：{detail}")
                 with result.open("wb") as out:
-                    for chunk in response.iter_bytes(files.READ_SIZE):
+                    for chunk in response.iter_bytes(READ_SIZE):
                         out.write(chunk)
 
     return call
@@ -116,7 +137,7 @@ class Province:
         self, config: ProvinceConfig, *, bank: Stage | None = None, vendor: Stage | None = None
     ) -> None:
         self.config = config
-        self.signer = files.party_signer(config.data_dir, PARTY, publish_to=config.trust_dir)
+        self.signer = party_signer(config.data_dir, PARTY, publish_to=config.trust_dir)
         self.bank = bank or http_stage(f"{config.bank_url}/card-making/accounts", config.timeout)
         self.vendor = vendor or http_stage(
             f"{config.vendor_url}/card-making/orders", config.timeout
@@ -144,10 +165,10 @@ class Province:
         os.replace(partial, path)
         return state
 
-    def _transfer_key(self) -> files.TransferKey:
+    def _transfer_key(self) -> TransferKey:
         if self.config.transfer_key_file is None:
-            raise files.PackageRejected("省卡管未配置与本市约定的传输密钥，无法解密")
-        return files.read_transfer_key(self.config.transfer_key_file)
+            raise PackageRejected("省卡管未配置与本市约定的传输密钥，无法解密")
+        return read_transfer_key(self.config.transfer_key_file)
 
     # ---- accepting a batch --------------------------------------------------------------
 
@@ -155,10 +176,10 @@ class Province:
         """Check an uploaded package; (HTTP status, body). The upload is moved or removed."""
         plain = upload.with_suffix(".zip")
         try:
-            encrypted = files.is_encrypted(upload)
+            encrypted = is_encrypted(upload)
             if encrypted:
                 key = self._transfer_key()
-                files.decrypt_file(upload, plain, key=lambda header: self._key(key, header))
+                decrypt_file(upload, plain, key=lambda header: self._key(key, header))
             else:
                 upload.replace(plain)
             return self._accept_plain(plain, batch_no, encrypted)
@@ -167,9 +188,9 @@ class Province:
             plain.unlink(missing_ok=True)
 
     @staticmethod
-    def _key(key: files.TransferKey, header: dict[str, Any]) -> bytes:
+    def _key(key: TransferKey, header: dict[str, Any]) -> bytes:
         if header.get("version") != key.version:
-            raise files.PackageRejected(
+            raise PackageRejected(
                 f"传输密钥版本不符：文件为 {header.get('version')}，省卡管持有 {key.version}"
             )
         return key.key
@@ -177,14 +198,12 @@ class Province:
     def _accept_plain(
         self, plain: Path, batch_no: str | None, encrypted: bool
     ) -> tuple[int, dict[str, Any]]:
-        verify = files.trust_dir_verifier(self.config.trust_dir)
-        with files.open_package(plain, expect=files.ACCOUNT_OPENING, verify=verify) as package:
+        verify = trust_dir_verifier(self.config.trust_dir)
+        with open_package(plain, expect=ACCOUNT_OPENING, verify=verify) as package:
             manifest = package.manifest
         if batch_no and batch_no != manifest.batch_no:
-            raise files.PackageRejected(
-                f"请求的批次号 {batch_no} 与清单的 {manifest.batch_no} 不符"
-            )
-        digest = files.sm3_file(plain)
+            raise PackageRejected(f"请求的批次号 {batch_no} 与清单的 {manifest.batch_no} 不符")
+        digest = sm3_file(plain)
         with self._lock:
             known = self.state(manifest.batch_no)
             if known is not None:
@@ -196,9 +215,16 @@ class Province:
             folder.mkdir(parents=True, exist_ok=True)
             plain.replace(folder / "account-opening.zip")
             state = self._save(
-                manifest.batch_no, status="accepted", rows=manifest.row_count, made=0, failed=0,
-                digest=digest, sender=manifest.sender, encrypted=encrypted, detail="",
-            )  # fmt: skip
+                manifest.batch_no,
+                status="accepted",
+                rows=manifest.row_count,
+                made=0,
+                failed=0,
+                digest=digest,
+                sender=manifest.sender,
+                encrypted=encrypted,
+                detail="",
+            )
         self.start(manifest.batch_no)
         return 202, state
 
@@ -211,9 +237,11 @@ class Province:
             if running is not None and running.is_alive():
                 return
             thread = threading.Thread(
-                target=self._process_safely, args=(batch_no,), name=f"province-{batch_no}",
+                target=self._process_safely,
+                args=(batch_no,),
+                name=f"province-{batch_no}",
                 daemon=True,
-            )  # fmt: skip
+            )
             self._threads[batch_no] = thread
             thread.start()
 
@@ -230,21 +258,21 @@ class Province:
         self._save(batch_no, status="processing")
         folder = self.folder(batch_no)
         source = folder / "account-opening.zip"
-        verify = files.trust_dir_verifier(self.config.trust_dir)
-        with files.open_package(source, expect=files.ACCOUNT_OPENING, verify=verify) as city:
+        verify = trust_dir_verifier(self.config.trust_dir)
+        with open_package(source, expect=ACCOUNT_OPENING, verify=verify) as city:
             checks = self._checks(city)
             self._write_bank_order(city, checks, folder / "bank-order.zip")
             self.bank(folder / "bank-order.zip", folder / "bank-result.zip")
-            with files.open_package(
-                folder / "bank-result.zip", expect=files.BANK_RESULT, verify=verify
-            ) as bank:  # fmt: skip
+            with open_package(
+                folder / "bank-result.zip", expect=BANK_RESULT, verify=verify
+            ) as bank:
                 self._write_vendor_order(city, checks, bank, folder / "vendor-order.zip")
             self.vendor(folder / "vendor-order.zip", folder / "vendor-result.zip")
             counts = self._write_result(city, checks, folder, verify)
         return self._save(batch_no, status="done", made=counts[0], failed=counts[1])
 
     @staticmethod
-    def _checks(city: files.Package) -> dict[str, str]:
+    def _checks(city: Package) -> dict[str, str]:
         """SEQ -> the province's reason to refuse the row (only rows refused)."""
         refused: dict[str, str] = {}
         seen: set[str] = set()
@@ -256,51 +284,48 @@ class Province:
             seen.add(row["AAZ500"])
         return refused
 
-    def _writer(self, path: Path, fmt: files.FileFormat, city: files.Package, to: str) -> Any:
-        return files.PackageWriter(
-            path, fmt=fmt, batch_no=city.batch_no, sender=PARTY, recipient=to
-        )
+    def _writer(self, path: Path, fmt: FileFormat, city: Package, to: str) -> Any:
+        return PackageWriter(path, fmt=fmt, batch_no=city.batch_no, sender=PARTY, recipient=to)
 
-    def _write_bank_order(self, city: files.Package, refused: dict[str, str], path: Path) -> None:
-        with self._writer(path, files.BANK_ORDER, city, "bank") as writer:
+    def _write_bank_order(self, city: Package, refused: dict[str, str], path: Path) -> None:
+        with self._writer(path, BANK_ORDER, city, "bank") as writer:
             for row in city.rows():
                 if row["SEQ"] not in refused:
-                    writer.add({name: row[name] for name in files.BANK_ORDER.names})
+                    writer.add({name: row[name] for name in BANK_ORDER.names})
             writer.finish(self.signer)
 
     def _write_vendor_order(
-        self, city: files.Package, refused: dict[str, str], bank: files.Package, path: Path
+        self, city: Package, refused: dict[str, str], bank: Package, path: Path
     ) -> None:
         accounts = bank.rows()
-        with self._writer(path, files.VENDOR_ORDER, city, "vendor") as writer:
+        with self._writer(path, VENDOR_ORDER, city, "vendor") as writer:
             for row in city.rows():
                 if row["SEQ"] in refused:
                     continue
                 account = _matching(accounts, row, "bank")
-                if account["RESULT"] != files.SUCCESS:
+                if account["RESULT"] != SUCCESS:
                     continue
-                values = {name: row[name] for name in files.VENDOR_ORDER.names}
+                values = {name: row[name] for name in VENDOR_ORDER.names}
                 values["BANK_ACCOUNT"] = account["BANK_ACCOUNT"]
                 writer.add(values, city.photo(row))
             writer.finish(self.signer)
 
     def _write_result(
-        self, city: files.Package, refused: dict[str, str], folder: Path, verify: Any
+        self, city: Package, refused: dict[str, str], folder: Path, verify: Any
     ) -> tuple[int, int]:
         made = failed = 0
         with (
-            files.open_package(folder / "bank-result.zip", expect=files.BANK_RESULT,
-                               verify=verify) as bank,
-            files.open_package(folder / "vendor-result.zip", expect=files.VENDOR_RESULT,
-                               verify=verify) as vendor,
-            self._writer(folder / "result.zip", files.CARD_RESULT, city, city.manifest.sender)
-            as writer,
-        ):  # fmt: skip
+            open_package(folder / "bank-result.zip", expect=BANK_RESULT, verify=verify) as bank,
+            open_package(
+                folder / "vendor-result.zip", expect=VENDOR_RESULT, verify=verify
+            ) as vendor,
+            self._writer(folder / "result.zip", CARD_RESULT, city, city.manifest.sender) as writer,
+        ):
             accounts, cards = bank.rows(), vendor.rows()
             for row in city.rows():
                 out = _result_row(row, refused, accounts, cards)
-                made += out["RESULT"] == files.SUCCESS
-                failed += out["RESULT"] == files.FAILURE
+                made += out["RESULT"] == SUCCESS
+                failed += out["RESULT"] == FAILURE
                 writer.add(out)
             writer.finish(self.signer)
         return made, failed
@@ -311,11 +336,11 @@ class Province:
         if not encrypt:
             return path
         wrapped = self.folder(batch_no) / f"result-{os.getpid()}-{threading.get_ident()}.sm4"
-        files.encrypt_file(path, wrapped, key=self._transfer_key())
+        encrypt_file(path, wrapped, key=self._transfer_key())
         return wrapped
 
 
-def _matching(rows: Iterator[files.Row], row: files.Row, who: str) -> files.Row:
+def _matching(rows: Iterator[Row], row: Row, who: str) -> Row:
     """The next row of a partner's result, which must answer ``row`` (same SEQ)."""
     answer = next(rows, None)
     if answer is None or answer["SEQ"] != row["SEQ"] or answer["AAZ500"] != row["AAZ500"]:
@@ -323,37 +348,62 @@ def _matching(rows: Iterator[files.Row], row: files.Row, who: str) -> files.Row:
     return answer
 
 
-def _province_employer(row: files.Row) -> str:
+def _province_employer(row: Row) -> str:
     if row["AAB001"] or not row["EMPLOYER_CREDIT_CODE"]:
         return row["AAB001"]
     return "SD" + primitives.sm3(row["EMPLOYER_CREDIT_CODE"].encode())[:5].hex().upper()
 
 
 def _result_row(
-    row: files.Row, refused: dict[str, str], accounts: Iterator[files.Row],
-    cards: Iterator[files.Row],
-) -> dict[str, str]:  # fmt: skip
+    row: Row,
+    refused: dict[str, str],
+    accounts: Iterator[Row],
+    cards: Iterator[Row],
+) -> dict[str, str]:
     out = {
-        "SEQ": row["SEQ"], "AAZ500": row["AAZ500"], "AAC002": row["AAC002"],
-        "AAC003": row["AAC003"], "BANK_CODE": row["BANK_CODE"],
-        "AAB001": _province_employer(row), "COMMUNITY_CODE": row["COMMUNITY_CODE"],
+        "SEQ": row["SEQ"],
+        "AAZ500": row["AAZ500"],
+        "AAC002": row["AAC002"],
+        "AAC003": row["AAC003"],
+        "BANK_CODE": row["BANK_CODE"],
+        "AAB001": _province_employer(row),
+        "COMMUNITY_CODE": row["COMMUNITY_CODE"],
         "CARD_TYPE": row["CARD_TYPE"],
-    }  # fmt: skip
+    }
     if row["SEQ"] in refused:
-        return {**out, "RESULT": files.FAILURE, "FAIL_STAGE": "province",
-                "FAIL_REASON": refused[row["SEQ"]]}  # fmt: skip
+        return {
+            **out,
+            "RESULT": FAILURE,
+            "FAIL_STAGE": "province",
+            "FAIL_REASON": refused[row["SEQ"]],
+        }
     account = _matching(accounts, row, "银行")
-    if account["RESULT"] != files.SUCCESS:
-        return {**out, "RESULT": files.FAILURE, "FAIL_STAGE": "bank",
-                "FAIL_REASON": account["FAIL_REASON"]}  # fmt: skip
+    if account["RESULT"] != SUCCESS:
+        return {
+            **out,
+            "RESULT": FAILURE,
+            "FAIL_STAGE": "bank",
+            "FAIL_REASON": account["FAIL_REASON"],
+        }
     out["BANK_ACCOUNT"] = account["BANK_ACCOUNT"]
     card = _matching(cards, row, "卡商")
-    if card["RESULT"] != files.SUCCESS:
-        return {**out, "RESULT": files.FAILURE, "FAIL_STAGE": "vendor",
-                "FAIL_REASON": card["FAIL_REASON"]}  # fmt: skip
-    keep = ("CARD_ID_CODE", "ATR", "ISSUE_DATE", "EXPIRY_DATE", "VENDOR_CODE", "BOX_NO",
-            "BOX_POSITION")  # fmt: skip
-    return {**out, **{name: card[name] for name in keep}, "RESULT": files.SUCCESS}
+    if card["RESULT"] != SUCCESS:
+        return {
+            **out,
+            "RESULT": FAILURE,
+            "FAIL_STAGE": "vendor",
+            "FAIL_REASON": card["FAIL_REASON"],
+        }
+    keep = (
+        "CARD_ID_CODE",
+        "ATR",
+        "ISSUE_DATE",
+        "EXPIRY_DATE",
+        "VENDOR_CODE",
+        "BOX_NO",
+        "BOX_POSITION",
+    )
+    return {**out, **{name: card[name] for name in keep}, "RESULT": SUCCESS}
 
 
 @lru_cache(maxsize=1)
@@ -369,7 +419,7 @@ async def submit(request: Request) -> JSONResponse:
         status, body = await run_in_threadpool(
             peer.accept, upload, batch_no=request.headers.get("x-batch-no")
         )
-    except files.PackageRejected as exc:
+    except PackageRejected as exc:
         return rejected(exc)
     return JSONResponse(body, status_code=status)
 
@@ -394,7 +444,7 @@ def batch_result(batch_no: str, encrypt: bool = False) -> Response:
         return JSONResponse({"error": "result_not_ready", "detail": detail}, 409)
     try:
         path = peer.result(batch_no, encrypt=encrypt)
-    except files.PackageRejected as exc:
+    except PackageRejected as exc:
         return rejected(exc)
     cleanup = BackgroundTask(path.unlink) if encrypt else None
     return FileResponse(path, media_type="application/octet-stream", background=cleanup)

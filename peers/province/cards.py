@@ -96,10 +96,15 @@ def _known(directory: Directory, card_number: str, data: NoticeIn, managing: str
     found = directory.cards.get(card_number)
     if found is None:
         found = Record(
-            card_number=card_number, card_id_code=data.card_id_code or "", id_number=data.id_number,
-            name="", region_code=data.region_code, managing_region_code=managing, status="active",
+            card_number=card_number,
+            card_id_code=data.card_id_code or "",
+            id_number=data.id_number,
+            name="",
+            region_code=data.region_code,
+            managing_region_code=managing,
+            status="active",
             bank_code="",
-        )  # fmt: skip
+        )
         directory.cards[card_number] = found
     return found
 
@@ -116,9 +121,11 @@ def report(data: RecordIn, directory: DirectoryDep) -> Any:
     """A city reports (or updates) a card it issued."""
     with directory.lock:
         record = Record(
-            **{**data.model_dump(), "managing_region_code": data.managing_region_code
-               or data.region_code}
-        )  # fmt: skip
+            **{
+                **data.model_dump(),
+                "managing_region_code": data.managing_region_code or data.region_code,
+            }
+        )
         directory.cards[record.card_number] = record
         return record.public()
 

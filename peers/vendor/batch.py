@@ -30,7 +30,12 @@ from starlette.concurrency import run_in_threadpool
 
 from peers.bank.batch import FailedLedger, FailRule, receive_body, rejected
 from sscard.crypto import primitives
-from sscard.exchange import files
+from sscard.exchange.errors import PackageRejected
+from sscard.exchange.files.formats import FAILURE, SUCCESS, VENDOR_ORDER, VENDOR_RESULT, yyyymmdd
+from sscard.exchange.files.manifest import Manifest
+from sscard.exchange.files.partykeys import party_signer, trust_dir_verifier
+from sscard.exchange.files.reader import Row, open_package
+from sscard.exchange.files.writer import PackageWriter
 from sscard.issuance import numbers
 
 router = APIRouter(tags=["card making"])
@@ -67,9 +72,12 @@ class VendorConfig:
 def card_id_code(*, region: str, generation: str, vendor: str, year: int, serial: int) -> str:
     """The card identification code as docs/formats.md defines it (check digits included)."""
     return numbers.make_card_id_code(
-        region_code=region, generation=int(generation), vendor_code=vendor, year=year,
+        region_code=region,
+        generation=int(generation),
+        vendor_code=vendor,
+        year=year,
         serial=serial,
-    )  # fmt: skip
+    )
 
 
 def atr(card_number: str) -> str:
@@ -88,7 +96,7 @@ class Vendor:
 
     def __init__(self, config: VendorConfig) -> None:
         self.config = config
-        self.signer = files.party_signer(config.data_dir, PARTY, publish_to=config.trust_dir)
+        self.signer = party_signer(config.data_dir, PARTY, publish_to=config.trust_dir)
         self.failed = FailedLedger(config.data_dir / "failed.txt")
 
     def _serials(self, count: int) -> int:
@@ -99,16 +107,19 @@ class Vendor:
             path.write_text(str(first + count))
         return first
 
-    def make_cards(self, order: Path, result: Path) -> files.Manifest:
-        verify = files.trust_dir_verifier(self.config.trust_dir)
-        with files.open_package(order, expect=files.VENDOR_ORDER, verify=verify) as package:
+    def make_cards(self, order: Path, result: Path) -> Manifest:
+        verify = trust_dir_verifier(self.config.trust_dir)
+        with open_package(order, expect=VENDOR_ORDER, verify=verify) as package:
             first = self._serials(package.manifest.row_count)
             already = self.failed.load() if self.config.fail.once else set()
             run = _Run(self, package.batch_no, first, already)
-            with files.PackageWriter(
-                result, fmt=files.VENDOR_RESULT, batch_no=package.batch_no, sender=PARTY,
+            with PackageWriter(
+                result,
+                fmt=VENDOR_RESULT,
+                batch_no=package.batch_no,
+                sender=PARTY,
                 recipient=package.manifest.sender,
-            ) as writer:  # fmt: skip
+            ) as writer:
                 for row in package.rows():
                     writer.add(run.card(row, package.photo(row)))
                 manifest = writer.finish(self.signer)
@@ -123,7 +134,7 @@ class _Run:
         self.packed = 0
         self.today = datetime.now(UTC).date()
 
-    def card(self, row: files.Row, photo: bytes) -> dict[str, str]:
+    def card(self, row: Row, photo: bytes) -> dict[str, str]:
         config = self.vendor.config
         number = row["AAZ500"]
         out = {"SEQ": row["SEQ"], "AAZ500": number, "VENDOR_CODE": config.vendor_code}
@@ -136,21 +147,27 @@ class _Run:
             reason = config.fail.reason(REASONS, number)
         if reason is not None:
             self.newly.append(number)
-            return {**out, "RESULT": files.FAILURE, "FAIL_REASON": reason}
+            return {**out, "RESULT": FAILURE, "FAIL_REASON": reason}
         self.serial += 1
         box, position = divmod(self.packed, config.box_size)
         self.packed += 1
         generation = row["CARD_TYPE"] if row["CARD_TYPE"] in ("2", "3") else "3"
         return {
-            **out, "RESULT": files.SUCCESS,
-            "CARD_ID_CODE": card_id_code(region=row["AAB301"], generation=generation,
-                                         vendor=config.vendor_code, year=self.today.year,
-                                         serial=self.serial),
-            "ATR": atr(number), "ISSUE_DATE": files.yyyymmdd(self.today),
-            "EXPIRY_DATE": files.yyyymmdd(add_years(self.today, VALIDITY_YEARS)),
+            **out,
+            "RESULT": SUCCESS,
+            "CARD_ID_CODE": card_id_code(
+                region=row["AAB301"],
+                generation=generation,
+                vendor=config.vendor_code,
+                year=self.today.year,
+                serial=self.serial,
+            ),
+            "ATR": atr(number),
+            "ISSUE_DATE": yyyymmdd(self.today),
+            "EXPIRY_DATE": yyyymmdd(add_years(self.today, VALIDITY_YEARS)),
             "BOX_NO": f"{config.vendor_code}{self.batch_no[-18:]}{box + 1:04d}",
             "BOX_POSITION": str(position + 1),
-        }  # fmt: skip
+        }
 
 
 @lru_cache(maxsize=1)
@@ -165,7 +182,7 @@ async def make_cards(request: Request) -> Response:
     result = order.with_suffix(".result.zip")
     try:
         await run_in_threadpool(peer.make_cards, order, result)
-    except files.PackageRejected as exc:
+    except PackageRejected as exc:
         return rejected(exc)
     finally:
         order.unlink(missing_ok=True)

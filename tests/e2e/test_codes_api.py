@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, delete
 from tests.support import LiveServer, login
 
-from sscard.exchange.models import Code, CodeSet, ExternalField, ExternalSystem, Mapping
+from sscard.exchange.translation.models import Code, CodeSet, ExternalField, ExternalSystem, Mapping
 
 
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, object]:

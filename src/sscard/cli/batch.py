@@ -18,7 +18,8 @@ from sscard import bootstrap
 from sscard.cli.common import cli_actor, console, unit_of_work
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
-from sscard.exchange import service as exchange_service
+from sscard.exchange.files import service as exchange_files
+from sscard.exchange.mapping import service as exchange_mapping
 from sscard.issuance.batches import export as batch_export
 from sscard.issuance.batches import province as batch_province
 from sscard.issuance.batches import result_import
@@ -225,7 +226,7 @@ def keys(
     region = get_settings().region_code
     with unit_of_work(purpose="batch keys") as session:
         (directory / f"{region}.pem").write_text(
-            exchange_service.batch_sign_key_pem(session), encoding="ascii"
+            exchange_files.batch_sign_key_pem(session), encoding="ascii"
         )
         province = directory / "province.pem"
         if province.exists():
@@ -247,7 +248,7 @@ def transfer_key(
 ) -> None:
     """Write the SM4 transfer key shared with PARTY (hand it over out of band)."""
     with unit_of_work(purpose="batch transfer-key") as session:
-        version = exchange_service.write_transfer_key(session, party=party, path=out)
+        version = exchange_files.write_transfer_key(session, party=party, path=out)
     console.print(f"{party} 的传输密钥（版本 {version}）已写入 {out}，请离线交付并妥善保管")
 
 
@@ -319,7 +320,7 @@ def mapping_list(
 ) -> None:
     """Entity mappings (ours -> theirs)."""
     with unit_of_work() as session:
-        found = exchange_service.list_entity_mappings(session, system=system, kind=kind, code=code)
+        found = exchange_mapping.list_entity_mappings(session, system=system, kind=kind, code=code)
     if as_json:
         return _json(found)
     table = Table("system", "kind", "our code", "their code", "their name", "source")
@@ -337,7 +338,7 @@ def mapping_set(
     name: Annotated[str, typer.Option(help="Their name for it.")] = "",
 ) -> None:
     """Map our CODE (credit code, community code, card type) to the system's EXTERNAL_CODE."""
-    data = exchange_service.EntityMappingIn.model_validate(
+    data = exchange_mapping.EntityMappingIn.model_validate(
         {
             "system": system,
             "kind": kind,
@@ -347,7 +348,7 @@ def mapping_set(
         }
     )
     with unit_of_work(purpose="mapping set") as session:
-        exchange_service.set_entity_mapping(session, data=data, actor=cli_actor())
+        exchange_mapping.set_entity_mapping(session, data=data, actor=cli_actor())
     console.print(f"{system} {kind}: {code} -> {external_code}")
 
 
@@ -355,7 +356,7 @@ def mapping_set(
 def mapping_delete(system: str, kind: str, code: str) -> None:
     """Remove one mapping."""
     with unit_of_work(purpose="mapping delete") as session:
-        exchange_service.delete_entity_mapping(session, system=system, kind=kind, code=code)
+        exchange_mapping.delete_entity_mapping(session, system=system, kind=kind, code=code)
     console.print(f"已删除 {system} {kind} {code} 的对照")
 
 
@@ -365,7 +366,7 @@ def mapping_import(
 ) -> None:
     """Set mappings from CSV (system, kind, code, external_code[, external_name]): all or none."""
     with unit_of_work(purpose="mapping import") as session:
-        report = exchange_service.import_entity_mappings(
+        report = exchange_mapping.import_entity_mappings(
             session, data=file.read_bytes(), actor=cli_actor(), source=f"file:{file.name}"
         )
     console.print(
@@ -382,7 +383,7 @@ def mapping_unresolved(
 ) -> None:
     """Codes met in imports and exports without a counterpart, most often met first."""
     with unit_of_work() as session:
-        found = exchange_service.list_unresolved(
+        found = exchange_mapping.list_unresolved(
             session, system=system, kind=kind, status=None if status == "all" else status
         )
     if as_json:
@@ -411,9 +412,9 @@ def mapping_resolve(
     ignore: Annotated[bool, typer.Option(help="Close it without a mapping.")] = False,
 ) -> None:
     """Answer a queued code: the mapping is written (or the code ignored)."""
-    data = exchange_service.ResolveIn(code=code, note=note, ignore=ignore)
+    data = exchange_mapping.ResolveIn(code=code, note=note, ignore=ignore)
     with unit_of_work(purpose="mapping resolve") as session:
-        found = exchange_service.resolve_unresolved(
+        found = exchange_mapping.resolve_unresolved(
             session, unresolved_id=unresolved_id, data=data, actor=cli_actor()
         )
     console.print(f"待对照代码 {found.id} {found.status}：{found.code} -> {found.resolved_code}")

@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from sscard.cli.common import console, err_console, unit_of_work
-from sscard.exchange import service as exchange_service
 from sscard.exchange.errors import ImportRejected
-from sscard.exchange.schemas import ImportReport
+from sscard.exchange.translation import service as exchange_service
+from sscard.exchange.translation.schemas import ImportReport
 
 app = typer.Typer(
     help="Code sets and translation tables (数据翻译): list, show, translate, import, export.",

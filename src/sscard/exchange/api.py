@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from sscard.exchange import service
-from sscard.exchange.schemas import (
+from sscard.exchange.translation import service
+from sscard.exchange.translation.rules import Direction
+from sscard.exchange.translation.schemas import (
     CodeNamePut,
     CodeOut,
     CodeSetDetail,
@@ -19,7 +20,6 @@ from sscard.exchange.schemas import (
     TitlePut,
     TranslationOut,
 )
-from sscard.exchange.translation import Direction
 from sscard.httpkit.deps import DbSession, require
 from sscard.kit.context import Actor
 

@@ -1,8 +1,11 @@
-"""Errors of code translation: unknown systems and sets, unmapped values, rejected files."""
+"""Every error of the external-access component: code translation, entity mappings, batch
+files and peers."""
 
 from __future__ import annotations
 
 from sscard.errors import Conflict, FieldProblem, NotFound, SSCardError, ValidationFailed
+
+# ---- code translation and entity mappings ------------------------------------------------
 
 
 class SystemNotFound(NotFound):
@@ -55,3 +58,60 @@ class ImportRejected(ValidationFailed):
 
     def __init__(self, problems: list[FieldProblem], message: str) -> None:
         super().__init__(problems, message)
+
+
+class UnresolvedCodeNotFound(NotFound):
+    code = "unresolved_code_not_found"
+
+
+# ---- batch card-making files -------------------------------------------------------------
+
+
+class PackageRejected(SSCardError):
+    """A package whose signature, digest, count or shape is wrong: refused whole."""
+
+    status_code = 422
+    code = "package_rejected"
+
+
+class FileFormatUnknown(SSCardError):
+    status_code = 422
+    code = "file_format_unknown"
+
+
+class TransferKeyInvalid(SSCardError):
+    """A transfer key file that is not one, or lacks a field."""
+
+    code = "transfer_key_invalid"
+
+
+# ---- peers (the province, banks, the transport operator) ---------------------------------
+
+
+class PeerUnavailable(SSCardError):
+    """A peer could not be reached, did not answer in time or failed (5xx): retry later.
+
+    The code names the peer (``bank_unavailable``, ``province_unavailable``,
+    ``transport_unavailable``), as API clients have always seen it."""
+
+    status_code = 503
+    code = "peer_unavailable"
+
+    def __init__(self, peer: str, message: str) -> None:
+        super().__init__(message, code=f"{peer}_unavailable")
+        self.peer = peer
+
+
+class PeerRefused(SSCardError):
+    """A peer answered and refused (400, 404, 409, 422): retrying will not help.
+
+    ``reason`` is the peer's own message (masked); the code names the peer
+    (``bank_refused``, ``province_refused``, ``transport_refused``)."""
+
+    status_code = 502
+    code = "peer_refused"
+
+    def __init__(self, peer: str, message: str, *, reason: str = "") -> None:
+        super().__init__(message, code=f"{peer}_refused")
+        self.peer = peer
+        self.reason = reason

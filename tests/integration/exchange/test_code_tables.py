@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard.errors import ValidationFailed
-from sscard.exchange import service
 from sscard.exchange.errors import (
     CodeNotFound,
     CodeSetNotFound,
@@ -22,7 +21,8 @@ from sscard.exchange.errors import (
     MappingNotFound,
     SystemNotFound,
 )
-from sscard.exchange.models import Code, CodeSet, ExternalField, ExternalSystem, Mapping
+from sscard.exchange.translation import service
+from sscard.exchange.translation.models import Code, CodeSet, ExternalField, ExternalSystem, Mapping
 
 
 @contextmanager

@@ -42,8 +42,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def test_every_codes_command_has_help() -> None:
-    commands = ["list", "show", "translate", "import-sets", "import-mappings", "export-sets",
-                "export-mappings", "load-defaults"]  # fmt: skip
+    commands = [
+        "list",
+        "show",
+        "translate",
+        "import-sets",
+        "import-mappings",
+        "export-sets",
+        "export-mappings",
+        "load-defaults",
+    ]
     top = CliRunner().invoke(app, ["--help"])
     assert top.exit_code == 0 and all(c in top.output for c in commands)
     for command in commands:
@@ -91,9 +99,10 @@ def test_a_bad_file_is_rejected_with_its_lines_and_nothing_changes(
 ) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(
-        "code_set,code,name,code_set_name\r\ncard_status,1,正常,卡状态\r\ncard_status,,挂失,卡状态\r\n"
-        .encode("gb18030")
-    )  # fmt: skip
+        "code_set,code,name,code_set_name\r\ncard_status,1,正常,卡状态\r\ncard_status,,挂失,卡状态\r\n".encode(
+            "gb18030"
+        )
+    )
     result = sscard("codes", "import-sets", bad, env=env)
     assert result.returncode == 1
     assert "rejected rows" in result.stderr and "│ 3    │ code" in result.stderr

@@ -25,9 +25,15 @@ from tests.support import citizen_id, person_body
 from sscard import db
 from sscard.crypto import keyring, pem
 from sscard.crypto import service as crypto_service
-from sscard.exchange import files
-from sscard.exchange import service as exchange_service
-from sscard.exchange.models import EntityMapping
+from sscard.exchange.errors import PackageRejected
+from sscard.exchange.files import service as exchange_files
+from sscard.exchange.files.formats import ACCOUNT_OPENING, CARD_RESULT
+from sscard.exchange.files.manifest import ROWS, key_verifier
+from sscard.exchange.files.partykeys import trusted_keys
+from sscard.exchange.files.reader import open_package
+from sscard.exchange.files.writer import PackageWriter
+from sscard.exchange.mapping import service as exchange_mapping
+from sscard.exchange.mapping.models import EntityMapping
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
@@ -169,7 +175,7 @@ def city(
                                 region_code=fake.region_code),
         )  # fmt: skip
         (trust / f"{region}.pem").parent.mkdir(parents=True, exist_ok=True)
-        (trust / f"{region}.pem").write_text(exchange_service.batch_sign_key_pem(session))
+        (trust / f"{region}.pem").write_text(exchange_files.batch_sign_key_pem(session))
         crypto_service.import_public_key(
             session, name="province-exchange",
             public_key=pem.load_public_key((trust / "province.pem").read_bytes()),
@@ -236,8 +242,8 @@ def test_the_account_opening_file_carries_province_codes_and_queues_unknown_empl
     report = batch_export.export_batch(actor=CLERK)
     assert report.unresolved_codes == 1
     path = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
-    verify = files.key_verifier(files.trusted_keys(city.root / "trust"))
-    with files.open_package(path, expect=files.ACCOUNT_OPENING, verify=verify) as package:
+    verify = key_verifier(trusted_keys(city.root / "trust"))
+    with open_package(path, expect=ACCOUNT_OPENING, verify=verify) as package:
         rows = list(package.rows())
         assert [r["AAC004"] for r in rows] == ["1", "1", "1"]  # male, the province's code
         assert {r["AAB001"] for r in rows} == {""}  # not mapped yet
@@ -245,17 +251,17 @@ def test_the_account_opening_file_carries_province_codes_and_queues_unknown_empl
         assert {r["CARD_TYPE"] for r in rows} == {"3"}
         assert all(len(package.photo(r)) > 9 * 1024 for r in rows)
     with db.transaction() as session:
-        queued = [u for u in exchange_service.list_unresolved(session, kind="employer")
+        queued = [u for u in exchange_mapping.list_unresolved(session, kind="employer")
                   if u.code == city.employer_credit_code]  # fmt: skip
         assert queued and queued[0].direction == "out" and queued[0].occurrences == 3
-        exchange_service.resolve_unresolved(
+        exchange_mapping.resolve_unresolved(
             session, unresolved_id=queued[0].id,
-            data=exchange_service.ResolveIn(code="SD-EMP-1", note="省厅单位编号"), actor=CLERK,
+            data=exchange_mapping.ResolveIn(code="SD-EMP-1", note="省厅单位编号"), actor=CLERK,
         )  # fmt: skip
     city.apply(1)
     second = batch_export.export_batch(actor=CLERK)
     path = batch_service.batch_dir(second.batch.batch_no) / batch_service.PACKAGE_NAME
-    with files.open_package(path, expect=files.ACCOUNT_OPENING, verify=verify) as package:
+    with open_package(path, expect=ACCOUNT_OPENING, verify=verify) as package:
         assert [r["AAB001"] for r in package.rows()] == ["SD-EMP-1"]
 
 
@@ -264,15 +270,15 @@ def test_the_province_employer_codes_coming_back_are_queued_with_a_suggestion(ci
     batch_no, result = city.cycle()
     result_import.import_result(actor=CLERK, path=result)
     with db.transaction() as session:
-        inward = [u for u in exchange_service.list_unresolved(session, kind="employer")
+        inward = [u for u in exchange_mapping.list_unresolved(session, kind="employer")
                   if u.direction == "in" and u.suggestion == city.employer_credit_code]  # fmt: skip
         assert len(inward) == 1 and inward[0].code.startswith("SD")
         assert inward[0].source == f"result:{batch_no}"
-        resolved = exchange_service.resolve_unresolved(
-            session, unresolved_id=inward[0].id, data=exchange_service.ResolveIn(), actor=CLERK
+        resolved = exchange_mapping.resolve_unresolved(
+            session, unresolved_id=inward[0].id, data=exchange_mapping.ResolveIn(), actor=CLERK
         )
         assert resolved.status == "resolved"
-        assert exchange_service.entity_codes_in(
+        assert exchange_mapping.entity_codes_in(
             session, system="province", kind="employer", codes=[inward[0].code]
         ) == {inward[0].code: city.employer_credit_code}
 
@@ -303,7 +309,7 @@ def _result_with(city: City, batch_no: str, rows: list[dict[str, str]]) -> Path:
     """A result file for ``batch_no`` signed by the province, with these rows."""
     path = city.root / "city" / f"{batch_no}-crafted.zip"
     path.parent.mkdir(exist_ok=True)
-    with files.PackageWriter(path, fmt=files.CARD_RESULT, batch_no=batch_no, sender="province",
+    with PackageWriter(path, fmt=CARD_RESULT, batch_no=batch_no, sender="province",
                              recipient=city.region) as writer:  # fmt: skip
         for row in rows:
             writer.add(row)
@@ -314,9 +320,9 @@ def _result_with(city: City, batch_no: str, rows: list[dict[str, str]]) -> Path:
 def test_rows_that_cannot_be_applied_are_listed_and_the_import_goes_on(city: City) -> None:
     applicants = city.apply(4)
     batch_no, result = city.cycle()
-    with files.open_package(
-        result, expect=files.CARD_RESULT,
-        verify=files.key_verifier(files.trusted_keys(city.root / "trust")),
+    with open_package(
+        result, expect=CARD_RESULT,
+        verify=key_verifier(trusted_keys(city.root / "trust")),
     ) as package:  # fmt: skip
         good = [dict(r.cells) for r in package.rows()]
     other_region = dict(good[1])
@@ -351,10 +357,10 @@ def test_a_changed_result_file_is_refused_whole_and_changes_nothing(city: City) 
     with zipfile.ZipFile(result) as source, zipfile.ZipFile(tampered, "w") as target:
         for info in source.infolist():
             data = source.read(info)
-            if info.filename == files.ROWS:
+            if info.filename == ROWS:
                 data = data.replace(b"\r\n1,", b"\r\n9,", 1)
             target.writestr(info, data)
-    with pytest.raises(files.PackageRejected) as refused:
+    with pytest.raises(PackageRejected) as refused:
         result_import.import_result(actor=CLERK, path=tampered)
     assert "SM3" in refused.value.message or "大小不符" in refused.value.message
     assert _statuses(applicants) == {"making": 3}
@@ -434,8 +440,8 @@ def test_an_export_stopped_while_writing_is_finished_by_the_next_export(
     report = batch_export.export_batch(actor=CLERK)
     assert report.resumed and report.batch.status == "exported" and report.batch.card_count == 2
     path = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
-    verify = files.key_verifier(files.trusted_keys(city.root / "trust"))
-    with files.open_package(path, expect=files.ACCOUNT_OPENING, verify=verify) as package:
+    verify = key_verifier(trusted_keys(city.root / "trust"))
+    with open_package(path, expect=ACCOUNT_OPENING, verify=verify) as package:
         assert package.manifest.row_count == 2
     following = batch_export.export_batch(actor=CLERK)
     assert not following.resumed and following.batch.card_count == 1

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from sscard.errors import ValidationFailed
-from sscard.exchange import service as exchange_service
 from sscard.exchange.errors import MappingConflict
+from sscard.exchange.mapping import service as exchange_service
 from sscard.kit.context import Actor, ActorKind
 
 CLERK = Actor(kind=ActorKind.operator, id="mapping-clerk", name="对照专员",

@@ -17,7 +17,10 @@ from sqlalchemy import func, select
 from tests.integration.issuance.test_batches import CLERK, City, _cards, _result_with, city
 
 from sscard import db
-from sscard.exchange import files
+from sscard.exchange.files.formats import CARD_RESULT
+from sscard.exchange.files.manifest import key_verifier
+from sscard.exchange.files.partykeys import trusted_keys
+from sscard.exchange.files.reader import open_package
 from sscard.issuance.batches import result_import
 from sscard.issuance.batches import service as batch_service
 from sscard.issuance.batches.models import Batch, Failure
@@ -34,8 +37,8 @@ class Crash(Exception):
 
 def _with_rejects(city: City, batch_no: str, result: Path, rng: random.Random) -> Path:
     """The province's result with three rows for unknown cards mixed in."""
-    verify = files.key_verifier(files.trusted_keys(city.root / "trust"))
-    with files.open_package(result, expect=files.CARD_RESULT, verify=verify) as package:
+    verify = key_verifier(trusted_keys(city.root / "trust"))
+    with open_package(result, expect=CARD_RESULT, verify=verify) as package:
         rows = [dict(r.cells) for r in package.rows()]
     for n in range(3):
         bogus = dict(rows[0], AAZ500=f"ZZZ00000{n}")

@@ -10,38 +10,71 @@ from pathlib import Path
 import pytest
 
 from sscard.crypto.primitives import SM2PrivateKey
-from sscard.exchange import files
+from sscard.exchange.errors import PackageRejected
+from sscard.exchange.files.formats import ACCOUNT_OPENING, CARD_RESULT
+from sscard.exchange.files.manifest import (
+    MANIFEST,
+    ROWS,
+    SIGNATURE,
+    key_signer,
+    key_verifier,
+    sm3_file,
+)
+from sscard.exchange.files.partykeys import party_signer, trusted_keys
+from sscard.exchange.files.reader import Package, open_package
+from sscard.exchange.files.transfer import (
+    TransferKey,
+    decrypt_file,
+    encrypt_file,
+    encrypted_header,
+    is_encrypted,
+    read_transfer_key,
+    write_transfer_key,
+)
+from sscard.exchange.files.writer import PackageWriter
 
 CITY = SM2PrivateKey.generate()
 STRANGER = SM2PrivateKey.generate()
-SIGNER = files.key_signer("370800", "city-exchange-sign", CITY)
-VERIFY = files.key_verifier({"370800": CITY.public_key})
+SIGNER = key_signer("370800", "city-exchange-sign", CITY)
+VERIFY = key_verifier({"370800": CITY.public_key})
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
 
 
 def _row(n: int) -> dict[str, str]:
     return {
-        "AAZ500": f"A{n:08d}", "AAC002": "37081119900307451X", "AAC058": "01",
-        "AAC147": "37081119900307451X", "AAC003": "张三丰" if n % 2 else "欧阳,\"娜娜\"",
-        "AAC004": "1", "AAC005": "01", "AAC006": "19900307", "AAB301": "370800",
-        "CARD_TYPE": "3", "APPLY_TYPE": "1", "BANK_CODE": "BK01",
-    }  # fmt: skip
+        "AAZ500": f"A{n:08d}",
+        "AAC002": "37081119900307451X",
+        "AAC058": "01",
+        "AAC147": "37081119900307451X",
+        "AAC003": "张三丰" if n % 2 else '欧阳,"娜娜"',
+        "AAC004": "1",
+        "AAC005": "01",
+        "AAC006": "19900307",
+        "AAB301": "370800",
+        "CARD_TYPE": "3",
+        "APPLY_TYPE": "1",
+        "BANK_CODE": "BK01",
+    }
 
 
 def _package(tmp_path: Path, rows: int = 5, *, encoding: str = "UTF-8") -> Path:
     path = tmp_path / "batch.zip"
-    with files.PackageWriter(
-        path, fmt=files.ACCOUNT_OPENING, batch_no="3708002026112500001", sender="370800",
-        recipient="province", encoding=encoding,
-    ) as writer:  # fmt: skip
+    with PackageWriter(
+        path,
+        fmt=ACCOUNT_OPENING,
+        batch_no="3708002026112500001",
+        sender="370800",
+        recipient="province",
+        encoding=encoding,
+    ) as writer:
         for n in range(1, rows + 1):
             writer.add(_row(n), PHOTO + bytes([n]))
         writer.finish(SIGNER)
     return path
 
 
-def _open(path: Path) -> files.Package:
-    return files.open_package(path, expect=files.ACCOUNT_OPENING, verify=VERIFY)
+def _open(path: Path) -> Package:
+    return open_package(path, expect=ACCOUNT_OPENING, verify=VERIFY)
 
 
 def _rewrite(path: Path, change: Callable[[str, bytes], bytes | None]) -> None:
@@ -58,15 +91,19 @@ def _rewrite(path: Path, change: Callable[[str, bytes], bytes | None]) -> None:
 def _resign(path: Path, edit: Callable[[dict[str, object]], None]) -> None:
     """Change the manifest and sign it again with the city's key (a consistent liar)."""
     with zipfile.ZipFile(path) as archive:
-        body = json.loads(archive.read(files.MANIFEST))
+        body = json.loads(archive.read(MANIFEST))
     edit(body)
     new = json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
-    _rewrite(path, lambda name, data: new if name == files.MANIFEST else (
-        CITY.sign(new) if name == files.SIGNATURE else data))  # fmt: skip
+    _rewrite(
+        path,
+        lambda name, data: (
+            new if name == MANIFEST else (CITY.sign(new) if name == SIGNATURE else data)
+        ),
+    )
 
 
 def _refusal(path: Path) -> str:
-    with pytest.raises(files.PackageRejected) as refused:
+    with pytest.raises(PackageRejected) as refused:
         _open(path)
     return refused.value.message
 
@@ -87,15 +124,16 @@ def test_a_package_reads_back_what_was_written_rows_photos_and_manifest(tmp_path
 def test_a_gb18030_package_is_read(tmp_path: Path) -> None:
     path = _package(tmp_path, encoding="GB18030")
     with zipfile.ZipFile(path) as archive:
-        assert "张三丰".encode("gb18030") in archive.read(files.ROWS)
+        assert "张三丰".encode("gb18030") in archive.read(ROWS)
     with _open(path) as package:
         assert [r["AAC003"] for r in package.rows()][0] == "张三丰"
 
 
 def test_a_changed_byte_in_the_rows_is_refused(tmp_path: Path) -> None:
     path = _package(tmp_path)
-    _rewrite(path, lambda name, data: data.replace(b"A00000002", b"A00000009")
-             if name == files.ROWS else data)  # fmt: skip
+    _rewrite(
+        path, lambda name, data: data.replace(b"A00000002", b"A00000009") if name == ROWS else data
+    )
     assert "rows.csv 的 SM3 摘要不符" in _refusal(path)
 
 
@@ -113,16 +151,21 @@ def test_a_wrong_row_count_is_refused_even_when_the_manifest_is_signed(tmp_path:
 
 def test_a_manifest_changed_after_signing_is_refused(tmp_path: Path) -> None:
     path = _package(tmp_path)
-    _rewrite(path, lambda name, data: data.replace(b'"row_count": 5', b'"row_count": 4')
-             if name == files.MANIFEST else data)  # fmt: skip
+    _rewrite(
+        path,
+        lambda name, data: (
+            data.replace(b'"row_count": 5', b'"row_count": 4') if name == MANIFEST else data
+        ),
+    )
     assert "签名验证失败" in _refusal(path)
 
 
 def test_a_package_signed_with_another_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "forged.zip"
-    forger = files.key_signer("370800", "city-exchange-sign", STRANGER)
-    with files.PackageWriter(path, fmt=files.ACCOUNT_OPENING, batch_no="B1", sender="370800",
-                             recipient="province") as writer:  # fmt: skip
+    forger = key_signer("370800", "city-exchange-sign", STRANGER)
+    with PackageWriter(
+        path, fmt=ACCOUNT_OPENING, batch_no="B1", sender="370800", recipient="province"
+    ) as writer:
         writer.add(_row(1), PHOTO)
         writer.finish(forger)
     assert "签名验证失败" in _refusal(path)
@@ -146,8 +189,8 @@ def test_a_missing_or_extra_member_is_refused(tmp_path: Path) -> None:
 
 def test_another_format_or_version_is_refused(tmp_path: Path) -> None:
     path = _package(tmp_path)
-    with pytest.raises(files.PackageRejected) as refused:
-        files.open_package(path, expect=files.CARD_RESULT, verify=VERIFY)
+    with pytest.raises(PackageRejected) as refused:
+        open_package(path, expect=CARD_RESULT, verify=VERIFY)
     assert "应为 province.card-result" in refused.value.message
     _resign(path, lambda body: body.update(version=2))
     assert "版本 2 不受支持" in _refusal(path)
@@ -169,15 +212,15 @@ def test_an_encrypted_package_opens_with_the_shared_key_and_not_with_another(
     tmp_path: Path,
 ) -> None:
     path = _package(tmp_path, rows=3)
-    key = files.TransferKey("province", "exchange-transfer", 2, bytes(range(16)))
+    key = TransferKey("province", "exchange-transfer", 2, bytes(range(16)))
     wrapped, plain = tmp_path / "batch.sm4", tmp_path / "again.zip"
-    files.encrypt_file(path, wrapped, key=key)
-    assert files.is_encrypted(wrapped) and not files.is_encrypted(path)
-    assert files.encrypted_header(wrapped)["version"] == 2
-    files.decrypt_file(wrapped, plain, key=lambda header: key.key)
+    encrypt_file(path, wrapped, key=key)
+    assert is_encrypted(wrapped) and not is_encrypted(path)
+    assert encrypted_header(wrapped)["version"] == 2
+    decrypt_file(wrapped, plain, key=lambda header: key.key)
     assert plain.read_bytes() == path.read_bytes()
-    with pytest.raises(files.PackageRejected) as refused:
-        files.decrypt_file(wrapped, tmp_path / "no.zip", key=lambda header: bytes(16))
+    with pytest.raises(PackageRejected) as refused:
+        decrypt_file(wrapped, tmp_path / "no.zip", key=lambda header: bytes(16))
     assert "传输密钥不符" in refused.value.message
     assert not (tmp_path / "no.zip").exists()
 
@@ -185,40 +228,38 @@ def test_an_encrypted_package_opens_with_the_shared_key_and_not_with_another(
 def test_a_cut_or_changed_encrypted_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
     path.write_bytes(bytes(range(256)) * 9000)  # more than two chunks
-    key = files.TransferKey("province", "exchange-transfer", 1, bytes(16))
+    key = TransferKey("province", "exchange-transfer", 1, bytes(16))
     wrapped = tmp_path / "big.sm4"
-    files.encrypt_file(path, wrapped, key=key)
+    encrypt_file(path, wrapped, key=key)
     data = wrapped.read_bytes()
     cut = tmp_path / "cut.sm4"
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(files.PackageRejected) as refused:
-        files.decrypt_file(cut, tmp_path / "out", key=lambda header: key.key)
+    with pytest.raises(PackageRejected) as refused:
+        decrypt_file(cut, tmp_path / "out", key=lambda header: key.key)
     assert "不完整" in refused.value.message or "传输密钥不符" in refused.value.message
     flipped = bytearray(data)
     flipped[-40] ^= 1
     cut.write_bytes(bytes(flipped))
-    with pytest.raises(files.PackageRejected):
-        files.decrypt_file(cut, tmp_path / "out", key=lambda header: key.key)
+    with pytest.raises(PackageRejected):
+        decrypt_file(cut, tmp_path / "out", key=lambda header: key.key)
 
 
 def test_a_transfer_key_file_round_trips(tmp_path: Path) -> None:
-    key = files.TransferKey("province", "exchange-transfer", 3, bytes(range(16)))
-    files.write_transfer_key(tmp_path / "k", key)
-    assert files.read_transfer_key(tmp_path / "k") == key
+    key = TransferKey("province", "exchange-transfer", 3, bytes(range(16)))
+    write_transfer_key(tmp_path / "k", key)
+    assert read_transfer_key(tmp_path / "k") == key
     assert (tmp_path / "k").stat().st_mode & 0o777 == 0o600
 
 
 def test_partner_keys_on_disk_sign_and_are_trusted_by_file(tmp_path: Path) -> None:
-    signer = files.party_signer(tmp_path / "bank", "bank", publish_to=tmp_path / "trust")
-    again = files.party_signer(tmp_path / "bank", "bank")
+    signer = party_signer(tmp_path / "bank", "bank", publish_to=tmp_path / "trust")
+    again = party_signer(tmp_path / "bank", "bank")
     assert signer.fingerprint == again.fingerprint
-    trusted = files.trusted_keys(tmp_path / "trust")
+    trusted = trusted_keys(tmp_path / "trust")
     assert trusted["bank"].verify(b"x", signer.sign(b"x"))
 
 
 def test_the_sm3_of_a_file_matches_the_standard_vector(tmp_path: Path) -> None:
     path = tmp_path / "abc"
     path.write_bytes(b"abc")
-    assert files.sm3_file(path) == (
-        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-    )
+    assert sm3_file(path) == ("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")

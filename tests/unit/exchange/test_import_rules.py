@@ -7,19 +7,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sscard.exchange.errors import FileUnreadable
-from sscard.exchange.translation import (
+from sscard.exchange.translation.csvfiles import (
     CODE_SET_COLUMNS,
     CODE_SET_REQUIRED,
     MAPPING_COLUMNS,
     MAPPING_REQUIRED,
-    SetInfo,
-    SystemTables,
-    plan_code_sets,
-    plan_mappings,
     read_rows,
     rejects_message,
     write_rows,
 )
+from sscard.exchange.translation.plans import plan_code_sets, plan_mappings
+from sscard.exchange.translation.translator import SetInfo, SystemTables
 
 SETS = {
     "gender": SetInfo(

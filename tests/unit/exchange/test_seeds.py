@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sscard.exchange import service
-from sscard.exchange.translation import (
+from sscard.exchange.translation import service
+from sscard.exchange.translation.csvfiles import (
     CODE_SET_COLUMNS,
     CODE_SET_REQUIRED,
     MAPPING_COLUMNS,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sscard.exchange.errors import CodeSetNotFound, CodeSetNotMapped, CodeUnmapped
-from sscard.exchange.translation import SetInfo, SystemTables, Translator
+from sscard.exchange.translation.translator import SetInfo, SystemTables, Translator
 
 SETS = {
     "gender": SetInfo(

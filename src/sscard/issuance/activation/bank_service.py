@@ -20,7 +20,7 @@ from sscard import db
 from sscard.crypto import fields
 from sscard.db import utcnow
 from sscard.errors import FieldProblem, ValidationFailed
-from sscard.exchange import service as exchange_service
+from sscard.exchange.peers import service as exchange_peers
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType, region_covers
 from sscard.issuance.activation import repository
@@ -109,16 +109,16 @@ def deliver_bank_change(message: outbox.Message) -> None:
     key = message.key or f"bank-change:{message.id}"
     try:
         if op == "bind":
-            account: str | None = exchange_service.bank_bind_card(
+            account: str | None = exchange_peers.bank_bind_card(
                 bank_code=bank_code, card_number=card_number, activate=active, key=key
             )
         else:
-            exchange_service.bank_unbind_card(bank_code=bank_code, card_number=card_number, key=key)
+            exchange_peers.bank_unbind_card(bank_code=bank_code, card_number=card_number, key=key)
             account = None
-    except exchange_service.PEER_REFUSALS as exc:
+    except exchange_peers.PEER_REFUSALS as exc:
         _bank_change_failed(card_id, op, bank_code, str(exc))
         raise outbox.PermanentFailure(str(exc)) from exc
-    except exchange_service.PEER_OUTAGES as exc:
+    except exchange_peers.PEER_OUTAGES as exc:
         if message.attempt >= message.max_attempts:
             _bank_change_failed(card_id, op, bank_code, str(exc))
         raise
@@ -182,7 +182,7 @@ def bank_balance(session: Session, *, card_ref: str, actor: Actor) -> BalanceOut
     """The balance of the card's account, asked of its bank (audited)."""
     card = cards_service.get_card(session, card_ref=card_ref, actor=actor)
     card_number, account = _account(session, card, "card.bank.balance")
-    found = exchange_service.bank_balance(
+    found = exchange_peers.bank_balance(
         bank_code=card.bank_code, card_number=card_number, account=account
     )
     return BalanceOut(
@@ -210,7 +210,7 @@ def bank_transactions(
         raise ValidationFailed([FieldProblem("end_date", "结束日期不能早于开始日期")])
     card = cards_service.get_card(session, card_ref=card_ref, actor=actor)
     card_number, account = _account(session, card, "card.bank.transactions")
-    items = exchange_service.bank_transactions(
+    items = exchange_peers.bank_transactions(
         bank_code=card.bank_code,
         card_number=card_number,
         account=account,

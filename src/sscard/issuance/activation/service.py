@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from sscard import db
 from sscard.db import utcnow
-from sscard.exchange import service as exchange_service
+from sscard.exchange.peers import service as exchange_peers
 from sscard.issuance import lifecycle
 from sscard.issuance.activation import repository
 from sscard.issuance.activation.errors import ActivationInProgress
@@ -111,12 +111,12 @@ def _plan(card: Card) -> dict[str, str]:
     bank = (
         card.bank_account_enc is not None
         and not card.bank_account_active
-        and exchange_service.bank_configured(bank_code=card.bank_code)
+        and exchange_peers.bank_configured(bank_code=card.bank_code)
     )
     transport = (
         card.generation >= 3
         and not card.transport_enabled
-        and exchange_service.transport_configured()
+        and exchange_peers.transport_configured()
     )
     return {
         "bank": "pending" if bank else "skipped",
@@ -251,15 +251,15 @@ def _perform(call: _Call, step: str, op: str, key: str) -> None:
         account = call.account or ""
         args = {"bank_code": call.bank_code, "card_number": call.card_number, "account": account}
         if op == "do":
-            exchange_service.bank_activate_account(**args, key=key)
+            exchange_peers.bank_activate_account(**args, key=key)
         else:
-            exchange_service.bank_deactivate_account(**args, key=key)
+            exchange_peers.bank_deactivate_account(**args, key=key)
     elif op == "do":
-        exchange_service.transport_enable(
+        exchange_peers.transport_enable(
             card_number=call.card_number, card_id_code=call.card_id_code, key=key
         )
     else:
-        exchange_service.transport_disable(card_number=call.card_number, key=key)
+        exchange_peers.transport_disable(card_number=call.card_number, key=key)
 
 
 def deliver_activation(message: outbox.Message) -> None:
@@ -271,10 +271,10 @@ def deliver_activation(message: outbox.Message) -> None:
         return
     try:
         _perform(call, step, op, message.key or f"activation:{message.id}")
-    except exchange_service.PEER_REFUSALS as exc:
+    except exchange_peers.PEER_REFUSALS as exc:
         _record_failure(card_id, step, run, op, str(exc), final=True)
         raise outbox.PermanentFailure(str(exc)) from exc
-    except exchange_service.PEER_OUTAGES as exc:
+    except exchange_peers.PEER_OUTAGES as exc:
         _record_failure(
             card_id, step, run, op, str(exc), final=message.attempt >= message.max_attempts
         )

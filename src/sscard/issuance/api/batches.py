@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse
 
 from sscard import db
 from sscard.errors import PermissionDenied
-from sscard.exchange import service as exchange_service
+from sscard.exchange.mapping import service as exchange_mapping
 from sscard.httpkit.deps import DbSession, authenticate, require
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import export as exporting
@@ -183,7 +183,7 @@ def resubmit_failure(
     return service.failure_out(session, failure)
 
 
-@mapping_routes.get("/unresolved-codes", response_model=list[exchange_service.UnresolvedOut])
+@mapping_routes.get("/unresolved-codes", response_model=list[exchange_mapping.UnresolvedOut])
 def unresolved(
     _actor: CodesRead,
     session: DbSession,
@@ -193,9 +193,9 @@ def unresolved(
         Literal["open", "resolved", "ignored", "all"], Query(alias="status")
     ] = "open",
     limit: Limit = 200,
-) -> list[exchange_service.UnresolvedOut]:
+) -> list[exchange_mapping.UnresolvedOut]:
     """Codes met in imports and exports without a counterpart, most often met first."""
-    return exchange_service.list_unresolved(
+    return exchange_mapping.list_unresolved(
         session,
         system=system,
         kind=kind,
@@ -205,18 +205,18 @@ def unresolved(
 
 
 @mapping_routes.post(
-    "/unresolved-codes/{unresolved_id}/resolve", response_model=exchange_service.UnresolvedOut
+    "/unresolved-codes/{unresolved_id}/resolve", response_model=exchange_mapping.UnresolvedOut
 )
 def resolve_code(
-    unresolved_id: int, data: exchange_service.ResolveIn, actor: Batch, session: DbSession
-) -> exchange_service.UnresolvedOut:
+    unresolved_id: int, data: exchange_mapping.ResolveIn, actor: Batch, session: DbSession
+) -> exchange_mapping.UnresolvedOut:
     """Answer a queued code with its counterpart (the mapping is written), or ignore it."""
-    return exchange_service.resolve_unresolved(
+    return exchange_mapping.resolve_unresolved(
         session, unresolved_id=unresolved_id, data=data, actor=actor
     )
 
 
-@mapping_routes.get("/entity-mappings", response_model=list[exchange_service.EntityMappingOut])
+@mapping_routes.get("/entity-mappings", response_model=list[exchange_mapping.EntityMappingOut])
 def entity_mappings(
     _actor: CodesRead,
     session: DbSession,
@@ -225,19 +225,19 @@ def entity_mappings(
     code: str | None = None,
     limit: Limit = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[exchange_service.EntityMappingOut]:
+) -> list[exchange_mapping.EntityMappingOut]:
     """Employer, community and card-type mappings of other systems."""
-    return exchange_service.list_entity_mappings(
+    return exchange_mapping.list_entity_mappings(
         session, system=system, kind=kind, code=code, limit=limit, offset=offset
     )
 
 
-@mapping_routes.put("/entity-mappings", response_model=exchange_service.EntityMappingOut)
+@mapping_routes.put("/entity-mappings", response_model=exchange_mapping.EntityMappingOut)
 def set_mapping(
-    data: exchange_service.EntityMappingIn, actor: Batch, session: DbSession
-) -> exchange_service.EntityMappingOut:
+    data: exchange_mapping.EntityMappingIn, actor: Batch, session: DbSession
+) -> exchange_mapping.EntityMappingOut:
     """Map one of our codes to the system's (one to one)."""
-    return exchange_service.set_entity_mapping(session, data=data, actor=actor)
+    return exchange_mapping.set_entity_mapping(session, data=data, actor=actor)
 
 
 @mapping_routes.delete(
@@ -247,7 +247,7 @@ def delete_mapping(
     system: str, kind: str, code: str, _actor: Batch, session: DbSession
 ) -> Response:
     """Remove one mapping."""
-    exchange_service.delete_entity_mapping(session, system=system, kind=kind, code=code)
+    exchange_mapping.delete_entity_mapping(session, system=system, kind=kind, code=code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

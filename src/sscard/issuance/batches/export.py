@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 from sscard import db
 from sscard.db import utcnow
 from sscard.errors import SSCardError
-from sscard.exchange import service as exchange_service
+from sscard.exchange.files import service as exchange_files
+from sscard.exchange.mapping import service as exchange_mapping
+from sscard.exchange.translation import service as exchange_codes
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import repository, service
 from sscard.issuance.batches.errors import BatchStateConflict, NothingToExport
@@ -150,9 +152,9 @@ def _new_batch(session: Session, actor: Actor) -> Batch:
     raise BatchStateConflict("今日批次号已用尽，请稍后重试")  # pragma: no cover
 
 
-def _package(run: _Export) -> exchange_service.PackageWriter:
+def _package(run: _Export) -> exchange_files.PackageWriter:
     path = service.batch_dir(run.batch_no) / service.PACKAGE_NAME
-    return exchange_service.account_opening_writer(path=path, batch_no=run.batch_no)
+    return exchange_files.account_opening_writer(path=path, batch_no=run.batch_no)
 
 
 def _take_all(run: _Export, coding: _Coding) -> None:
@@ -261,7 +263,7 @@ class _Checks:
         person_ids = [c.person_id for c in cards]
         records = registry_service.stored_records(session, person_ids=person_ids)
         statuses = registry_service.person_statuses(session, person_ids=list(records))
-        types = exchange_service.entity_codes_out(
+        types = exchange_mapping.entity_codes_out(
             session,
             system=service.PROVINCE,
             kind="card_type",
@@ -271,7 +273,7 @@ class _Checks:
             records,
             statuses,
             registry_service.photo_owners(session, person_ids=person_ids),
-            exchange_service.translator(session, system=service.PROVINCE),
+            exchange_codes.translator(session, system=service.PROVINCE),
             types,
         )
 
@@ -292,13 +294,13 @@ class _Checks:
 
     def queue_unmapped(self, session: Session, batch_no: str) -> None:
         if self.unmapped_types:
-            exchange_service.note_unresolved(
+            exchange_mapping.note_unresolved(
                 session,
                 system=service.PROVINCE,
                 kind="card_type",
                 direction="out",
                 found=[
-                    exchange_service.Unresolved(code, f"第{code}代社会保障卡", None, n)
+                    exchange_mapping.Unresolved(code, f"第{code}代社会保障卡", None, n)
                     for code, n in self.unmapped_types.items()
                 ],
                 source=f"batch:{batch_no}",
@@ -335,23 +337,23 @@ class _Coding:
 
 def _write_chunk(
     session: Session,
-    writer: exchange_service.PackageWriter,
+    writer: exchange_files.PackageWriter,
     cards: Sequence[tuple[Card, registry_service.PersonRecord]],
     coding: _Coding,
 ) -> None:
     """Write the chunk's rows and photos (the photo reads audited as one entry)."""
-    translator = exchange_service.translator(session, system=service.PROVINCE)
+    translator = exchange_codes.translator(session, system=service.PROVINCE)
     credit = {c.id: coding.employer(session, r.employer_id) for c, r in cards}
-    employers = exchange_service.entity_codes_out(
+    employers = exchange_mapping.entity_codes_out(
         session, system=service.PROVINCE, kind="employer", codes=[v[0] for v in credit.values()]
     )
-    communities = exchange_service.entity_codes_out(
+    communities = exchange_mapping.entity_codes_out(
         session,
         system=service.PROVINCE,
         kind="community",
         codes=[r.community_code or "" for _, r in cards],
     )
-    types = exchange_service.entity_codes_out(
+    types = exchange_mapping.entity_codes_out(
         session,
         system=service.PROVINCE,
         kind="card_type",
@@ -425,14 +427,14 @@ def _row(
     }
 
 
-def _finish(run: _Export, writer: exchange_service.PackageWriter, coding: _Coding) -> None:
+def _finish(run: _Export, writer: exchange_files.PackageWriter, coding: _Coding) -> None:
     """Sign the package, queue the codes met without a mapping, mark the batch exported."""
     with db.transaction() as session:
-        exchange_service.finish_package(session, writer=writer)
+        exchange_files.finish_package(session, writer=writer)
         coding.new_codes = _queue_outward(session, coding, run.batch_no)
         batch = service.batch_row(session, run.batch_no, lock=True)
         batch.status, batch.export_path = service.BatchStatus.exported.value, str(writer.path)
-        batch.export_digest = exchange_service.package_digest(path=writer.path)
+        batch.export_digest = exchange_files.package_digest(path=writer.path)
         batch.exported_at, batch.error = utcnow(), None
         service.record(session, "issuance.batch.export", run.batch_no, cards=writer.count)
 
@@ -462,25 +464,25 @@ def _batch_cards(session: Session, batch_id: int, cursor: str, size: int) -> lis
 
 def _queue_outward(session: Session, coding: _Coding, batch_no: str) -> int:
     source = f"batch:{batch_no}"
-    new = exchange_service.note_unresolved(
+    new = exchange_mapping.note_unresolved(
         session,
         system=service.PROVINCE,
         kind="employer",
         direction="out",
         source=source,
         found=[
-            exchange_service.Unresolved(code, coding.names.get(code, ""), None, n)
+            exchange_mapping.Unresolved(code, coding.names.get(code, ""), None, n)
             for code, n in coding.missing_employers.items()
         ],
     )
-    new += exchange_service.note_unresolved(
+    new += exchange_mapping.note_unresolved(
         session,
         system=service.PROVINCE,
         kind="community",
         direction="out",
         source=source,
         found=[
-            exchange_service.Unresolved(code, _community_name(session, code), None, n)
+            exchange_mapping.Unresolved(code, _community_name(session, code), None, n)
             for code, n in coding.missing_communities.items()
         ],
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sscard import db
-from sscard.exchange import service as exchange_service
+from sscard.exchange.files import service as exchange_files
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import repository, service
 from sscard.issuance.batches.errors import BatchStateConflict
@@ -36,9 +36,9 @@ def send_batch(*, batch_no: str, actor: Actor, encrypt: bool = False) -> BatchOu
                 f"批次 {batch_no} 当前状态为“{service.status_name(batch.status)}”，不能报送"
             )
         path = Path(batch.export_path or "")
-        key = exchange_service.province_transfer_key(session) if encrypt else None
+        key = exchange_files.province_transfer_key(session) if encrypt else None
     try:
-        receipt = exchange_service.submit_batch(path=path, batch_no=batch_no, key=key)
+        receipt = exchange_files.submit_batch(path=path, batch_no=batch_no, key=key)
     except BaseException as exc:
         service.remember_error(batch_no, exc)
         raise
@@ -84,7 +84,7 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
         batch = service.batch_row(session, batch_no)
         if batch.status not in service.IMPORTABLE:
             raise BatchStateConflict(f"批次 {batch_no} 尚未报送省卡管")
-    state = exchange_service.province_batch_state(batch_no=batch_no)
+    state = exchange_files.province_batch_state(batch_no=batch_no)
     if state.status == "failed":
         error = BatchStateConflict(
             f"省卡管处理批次 {batch_no} 失败：{state.detail or '未说明原因'}"
@@ -101,7 +101,7 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
             batch=out, ready=False, province_status=state.status, province_detail=state.detail
         )
     raw = service.batch_dir(batch_no) / (service.RESULT_NAME + ".download")
-    exchange_service.download_batch_result(batch_no=batch_no, target=raw, encrypt=encrypt)
+    exchange_files.download_batch_result(batch_no=batch_no, target=raw, encrypt=encrypt)
     target = service.batch_dir(batch_no) / service.RESULT_NAME
     try:
         out = _keep_result(batch_no, raw, target)
@@ -119,12 +119,12 @@ def fetch_result(*, batch_no: str, actor: Actor, encrypt: bool = False) -> Fetch
 def _keep_result(batch_no: str, raw: Path, target: Path) -> BatchOut:
     """Unwrap and check a downloaded result; the batch is then ready for its import."""
     with db.transaction() as session:
-        plain = exchange_service.decrypt_card_result(session, source=raw, target=target)
+        plain = exchange_files.decrypt_card_result(session, source=raw, target=target)
         if plain != target:
             raw.replace(target)
-        with exchange_service.open_card_result(session, path=target) as package:
+        with exchange_files.open_card_result(session, path=target) as package:
             if package.batch_no != batch_no:
-                raise exchange_service.PackageRejected(
+                raise exchange_files.PackageRejected(
                     f"结果文件属于批次 {package.batch_no[:32]}，不是 {batch_no}"
                 )
         batch = service.batch_row(session, batch_no, lock=True)

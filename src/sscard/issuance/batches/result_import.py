@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from sscard import db
 from sscard.db import utcnow
-from sscard.exchange import service as exchange_service
+from sscard.exchange.files import service as exchange_files
+from sscard.exchange.mapping import service as exchange_mapping
 from sscard.iam import service as iam_service
 from sscard.issuance import lifecycle
 from sscard.issuance.batches import repository, service
@@ -88,14 +89,14 @@ def import_result(
     iam_service.authorize(actor, "issuance.batch")
     source = _result_source(path, batch_no)
     with db.transaction() as session:
-        with exchange_service.open_card_result(session, path=source) as package:
+        with exchange_files.open_card_result(session, path=source) as package:
             found_no = package.batch_no
             rows = package.manifest.row_count
         if batch_no is not None and found_no != batch_no:
-            raise exchange_service.PackageRejected(
+            raise exchange_files.PackageRejected(
                 f"结果文件属于批次 {found_no[:32]}，不是 {batch_no}"
             )
-        digest = exchange_service.package_digest(path=source)
+        digest = exchange_files.package_digest(path=source)
         start, already = _begin(session, found_no, digest, rows)
         batch = service.batch_row(session, found_no)
         run = _Import(
@@ -125,8 +126,8 @@ def _result_source(path: Path | None, batch_no: str | None) -> Path:
     incoming = get_settings().data_dir / "batches" / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     with db.transaction() as session:
-        target = incoming / (exchange_service.package_digest(path=path)[:16] + ".zip")
-        return exchange_service.decrypt_card_result(session, source=path, target=target)
+        target = incoming / (exchange_files.package_digest(path=path)[:16] + ".zip")
+        return exchange_files.decrypt_card_result(session, source=path, target=target)
 
 
 def _begin(session: Session, batch_no: str, digest: str, rows: int) -> tuple[int, bool]:
@@ -154,7 +155,7 @@ def _apply_all(
 ) -> None:
     _truncate_rejects(run.rejects_path, run.rejected)
     with db.transaction() as session:
-        package = exchange_service.open_card_result(session, path=source)
+        package = exchange_files.open_card_result(session, path=source)
     with package, run.rejects_path.open("a", encoding="utf-8", newline="") as rejects:
         writer = csv.writer(rejects)
         for index, rows in enumerate(_chunked(package.rows(start), chunk)):
@@ -176,7 +177,7 @@ def _apply_all(
         )
 
 
-def _chunked(rows: Iterable[exchange_service.PackageRow], size: int) -> Iterator[list[Any]]:
+def _chunked(rows: Iterable[exchange_files.PackageRow], size: int) -> Iterator[list[Any]]:
     buffer: list[Any] = []
     for row in rows:
         buffer.append(row)
@@ -292,9 +293,9 @@ class _ChunkApplier:
             return f"卡号 {number} 在结果文件中重复出现"
         self.touched.add(card.id)
         self._note_codes(row, card)
-        if row["RESULT"] == exchange_service.RESULT_SUCCESS:
+        if row["RESULT"] == exchange_files.RESULT_SUCCESS:
             return self._made(row, card)
-        if row["RESULT"] == exchange_service.RESULT_FAILURE:
+        if row["RESULT"] == exchange_files.RESULT_FAILURE:
             return self._failed(row, card)
         return "处理结果 RESULT 应为 0（成功）或 1（失败）"
 
@@ -326,7 +327,7 @@ class _ChunkApplier:
             self.outcome.unchanged += 1
             return None
         stage = row["FAIL_STAGE"]
-        if stage not in exchange_service.FAILURE_STAGES:
+        if stage not in exchange_files.FAILURE_STAGES:
             return "失败环节 FAIL_STAGE 应为 province、bank 或 vendor"
         if card.status not in service.IN_MAKING:
             return f"卡片当前状态为“{_card_status_name(card.status)}”，不能登记制卡失败"
@@ -405,12 +406,12 @@ def _store_boxes(session: Session, batch: Batch, boxes: Counter[tuple[str, str]]
 
 def _queue_inward(session: Session, batch_no: str, codes: dict[str, dict[str, str]]) -> None:
     for kind, values in codes.items():
-        known = exchange_service.entity_codes_in(
+        known = exchange_mapping.entity_codes_in(
             session, system=service.PROVINCE, kind=kind, codes=values.keys()
         )
         missing = [(code, person_id) for code, person_id in values.items() if code not in known]
         if missing:
-            exchange_service.note_unresolved(
+            exchange_mapping.note_unresolved(
                 session,
                 system=service.PROVINCE,
                 kind=kind,
@@ -429,7 +430,7 @@ def _inward(session: Session, kind: str, code: str, person_id: str) -> Any:
         suggestion, name = employer.credit_code, employer.name
     elif kind == "community" and person.community_code:
         suggestion = person.community_code
-    return exchange_service.Unresolved(code, name, suggestion, 1)
+    return exchange_mapping.Unresolved(code, name, suggestion, 1)
 
 
 def _report(run: _Import, rows: int, start: int, *, already: bool) -> ImportReport:

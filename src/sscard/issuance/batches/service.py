@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sscard import db
 from sscard.db import utcnow
 from sscard.errors import SSCardError
-from sscard.exchange import service as exchange_service
+from sscard.exchange.files import service as exchange_files
 from sscard.issuance.batches import repository
 from sscard.issuance.batches.errors import (
     BatchNotFound,
@@ -252,7 +252,7 @@ def failure_out(session: Session, failure: Failure) -> FailureOut:
         holder_name=name_masked,
         employer=person.employer.name if person.employer else None,
         stage=failure.stage,
-        stage_name=exchange_service.FAILURE_STAGES.get(failure.stage, failure.stage),
+        stage_name=exchange_files.FAILURE_STAGES.get(failure.stage, failure.stage),
         reason=failure.reason,
         status=failure.status,
         resolution=failure.resolution,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sscard import db
 from sscard.db import new_id, utcnow
 from sscard.errors import Conflict, ValidationFailed
-from sscard.exchange import service as exchange_service
+from sscard.exchange.peers import service as exchange_peers
 from sscard.issuance import lifecycle, numbers
 from sscard.issuance.cards import repository as cards_repository
 from sscard.issuance.cards import service as cards_service
@@ -58,8 +58,8 @@ def _here() -> str:
 
 
 def _offsite_choice(
-    cards: list[exchange_service.ProvinceCard], here: str
-) -> exchange_service.ProvinceCard:
+    cards: list[exchange_peers.ProvinceCard], here: str
+) -> exchange_peers.ProvinceCard:
     held = {s.value for s in HELD}
     candidates = [c for c in cards if c.region_code != here and c.status in held]
     if not candidates:
@@ -67,7 +67,7 @@ def _offsite_choice(
     return max(candidates, key=lambda c: (c.issue_date is not None, c.issue_date))
 
 
-def _offsite_card(person_id: str, found: exchange_service.ProvinceCard, actor: Actor) -> Card:
+def _offsite_card(person_id: str, found: exchange_peers.ProvinceCard, actor: Actor) -> Card:
     problems = numbers.card_id_code_problems(found.card_id_code, region_code=found.region_code)
     problems += numbers.card_number_problems(found.card_number)
     if problems:
@@ -103,7 +103,7 @@ def _offsite_card(person_id: str, found: exchange_service.ProvinceCard, actor: A
 def download_offsite(session: Session, *, id_number: str, actor: Actor) -> Card:
     """异地卡信息下载: record here the card another city issued to a person registered here."""
     person = registry_service.get_person(session, id_number=id_number, actor=actor)
-    found = _offsite_choice(exchange_service.province_cards_of(id_number=id_number), _here())
+    found = _offsite_choice(exchange_peers.province_cards_of(id_number=id_number), _here())
     existing = cards_repository.card_by_number(session, found.card_number)
     if existing is not None:
         if existing.person_id != person.id:
@@ -211,8 +211,8 @@ def person_cards(session: Session, *, id_number: str, actor: Actor) -> PersonCar
     local = cards_service.cards_of_person(session, id_number=id_number, actor=actor)
     error = None
     try:
-        provincial = exchange_service.province_cards_of(id_number=id_number)
-    except exchange_service.PEER_OUTAGES + exchange_service.PEER_REFUSALS as exc:
+        provincial = exchange_peers.province_cards_of(id_number=id_number)
+    except exchange_peers.PEER_OUTAGES + exchange_peers.PEER_REFUSALS as exc:
         provincial, error = [], str(exc)
     numbers_here = {c.card_number for c in local}
     return PersonCardsOut(
@@ -271,7 +271,7 @@ def _notice(card_id: str) -> _Notice | None:
 
 def _send_notice(notice: _Notice, payload: dict[str, Any], key: str) -> None:
     if payload["kind"] == "transfer":
-        exchange_service.province_report_transfer(
+        exchange_peers.province_report_transfer(
             id_number=notice.id_number,
             card_number=notice.card_number,
             card_id_code=notice.card_id_code,
@@ -281,7 +281,7 @@ def _send_notice(notice: _Notice, payload: dict[str, Any], key: str) -> None:
             key=key,
         )
     else:
-        exchange_service.province_cancel_record(
+        exchange_peers.province_cancel_record(
             id_number=notice.id_number,
             card_number=notice.card_number,
             card_id_code=notice.card_id_code,
@@ -300,10 +300,10 @@ def deliver_province(message: outbox.Message) -> None:
         return
     try:
         _send_notice(notice, message.payload, message.key or f"province:{message.id}")
-    except exchange_service.PEER_REFUSALS as exc:
+    except exchange_peers.PEER_REFUSALS as exc:
         _province_answer(card_id, "province_refused", {"kind": kind, "reason": str(exc)[:200]})
         raise outbox.PermanentFailure(str(exc)) from exc
-    except exchange_service.PEER_OUTAGES as exc:
+    except exchange_peers.PEER_OUTAGES as exc:
         if message.attempt >= message.max_attempts:
             detail = {"kind": kind, "reason": str(exc)[:200]}
             _province_answer(card_id, "province_refused", detail)

@@ -14,34 +14,21 @@ The base URL of each bank comes from ``SSCARD_BANK_URLS`` (institution code -> U
 ``*`` serves every bank without an entry of its own). Outcomes:
 
 - 2xx: done;
-- 400, 404, 409, 422: the bank refuses (:class:`BankRefused`): retrying will not help;
-- anything else, a timeout or no connection: :class:`BankUnavailable`, worth retrying.
+- 400, 404, 409, 422: the bank refuses (``PeerRefused``, code ``bank_refused``, 502);
+- anything else, a timeout or no connection: ``PeerUnavailable`` (``bank_unavailable``,
+  503), worth retrying. Balance and transaction queries are retried by the client.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import httpx
-
-from sscard.errors import SSCardError
-from sscard.kit.masking import mask_text
+from sscard.exchange.errors import PeerUnavailable
+from sscard.exchange.peers import client
+from sscard.exchange.peers.config import Peer, peer
 from sscard.settings import get_settings
-
-REFUSAL_STATUSES = frozenset({400, 404, 409, 422})
-
-
-class BankUnavailable(SSCardError):
-    status_code = 503
-    code = "bank_unavailable"
-
-
-class BankRefused(SSCardError):
-    status_code = 502
-    code = "bank_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +48,6 @@ class BankTransaction:
     description: str
 
 
-_lock = threading.Lock()
-_clients: dict[float, httpx.Client] = {}
-
-
-def _client() -> httpx.Client:
-    timeout = get_settings().peer_timeout_seconds
-    with _lock:
-        client = _clients.get(timeout)
-        if client is None:
-            client = _clients[timeout] = httpx.Client(timeout=timeout)
-        return client
-
-
 def base_url(bank_code: str) -> str | None:
     """The bank's base URL, or None if the platform has none configured for it."""
     urls = get_settings().bank_urls
@@ -85,65 +59,59 @@ def configured(bank_code: str) -> bool:
     return base_url(bank_code) is not None
 
 
-def _reason(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return mask_text(str(detail or f"HTTP {response.status_code}"))[:200]
-
-
-def _post(bank_code: str, path: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+def _bank(bank_code: str) -> Peer:
+    title = f"合作银行 {bank_code}"
     url = base_url(bank_code)
     if url is None:
-        raise BankUnavailable(f"未配置合作银行 {bank_code} 的接口地址（SSCARD_BANK_URLS）")
-    headers = {"Idempotency-Key": key} if key else {}
-    try:
-        response = _client().post(f"{url}{path}", json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise BankUnavailable(
-            f"合作银行 {bank_code} 系统暂时无法访问（{type(exc).__name__}），请稍后再试"
-        ) from exc
-    if response.status_code in REFUSAL_STATUSES:
-        raise BankRefused(f"合作银行 {bank_code} 拒绝办理：{_reason(response)}")
-    if not response.is_success:
-        raise BankUnavailable(f"合作银行 {bank_code} 系统返回 HTTP {response.status_code}")
-    answer = response.json()
-    return answer if isinstance(answer, dict) else {}
+        raise PeerUnavailable("bank", f"未配置{title} 的接口地址（SSCARD_BANK_URLS）")
+    return peer("bank", title, url, instance=bank_code)
+
+
+def _change(bank_code: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+    """A call that changes something: sent once, under ``key`` (the outbox retries it)."""
+    return client.call(_bank(bank_code), "POST", path, json=body, key=key)
+
+
+def _query(bank_code: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A call that changes nothing: the client may try it again."""
+    return client.call(_bank(bank_code), "POST", path, json=body, retry=True)
+
+
+def _malformed(bank_code: str, what: str) -> PeerUnavailable:
+    return PeerUnavailable("bank", f"合作银行 {bank_code} 的{what}应答格式不正确")
 
 
 def activate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
     """Activate the card's account (the bank's part of one-step activation)."""
     body = {"bank_code": bank_code, "card_number": card_number, "account": account}
-    _post(bank_code, "/accounts/activate", body, key)
+    _change(bank_code, "/accounts/activate", body, key)
 
 
 def deactivate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
     """Undo :func:`activate_account` (compensation of a failed activation)."""
     body = {"bank_code": bank_code, "card_number": card_number, "account": account}
-    _post(bank_code, "/accounts/deactivate", body, key)
+    _change(bank_code, "/accounts/deactivate", body, key)
 
 
 def bind_card(*, bank_code: str, card_number: str, activate: bool, key: str) -> str:
     """Bind the card to an account at this bank (opening one if needed); the account number."""
     body = {"bank_code": bank_code, "card_number": card_number, "activate": activate}
-    answer = _post(bank_code, "/cards/bind", body, key)
+    answer = _change(bank_code, "/cards/bind", body, key)
     account = answer.get("account")
     if not isinstance(account, str) or not account.isdigit():
-        raise BankUnavailable(f"合作银行 {bank_code} 的绑定应答缺少账号")
+        raise PeerUnavailable("bank", f"合作银行 {bank_code} 的绑定应答缺少账号")
     return account
 
 
 def unbind_card(*, bank_code: str, card_number: str, key: str) -> None:
     """Unbind the card from its account at this bank (the card moved to another bank)."""
-    _post(bank_code, "/cards/unbind", {"bank_code": bank_code, "card_number": card_number}, key)
+    _change(bank_code, "/cards/unbind", {"bank_code": bank_code, "card_number": card_number}, key)
 
 
 def balance(*, bank_code: str, card_number: str, account: str) -> Balance:
     """The account's balance now."""
     body = {"bank_code": bank_code, "card_number": card_number, "account": account}
-    answer = _post(bank_code, "/accounts/balance", body, None)
+    answer = _query(bank_code, "/accounts/balance", body)
     try:
         return Balance(
             balance_fen=int(answer["balance_fen"]),
@@ -152,7 +120,7 @@ def balance(*, bank_code: str, card_number: str, account: str) -> Balance:
             as_of=datetime.fromisoformat(str(answer["as_of"])),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise BankUnavailable(f"合作银行 {bank_code} 的余额应答格式不正确") from exc
+        raise _malformed(bank_code, "余额") from exc
 
 
 def transactions(
@@ -173,7 +141,7 @@ def transactions(
         "end_date": end.isoformat() if end else None,
         "limit": limit,
     }
-    answer = _post(bank_code, "/accounts/transactions", body, None)
+    answer = _query(bank_code, "/accounts/transactions", body)
     try:
         return [
             BankTransaction(
@@ -186,4 +154,4 @@ def transactions(
             for item in answer.get("items", [])
         ]
     except (KeyError, TypeError, ValueError) as exc:
-        raise BankUnavailable(f"合作银行 {bank_code} 的交易明细应答格式不正确") from exc
+        raise _malformed(bank_code, "交易明细") from exc

@@ -10,34 +10,23 @@ city, managing city, status, bank. The platform
 The provincial card database is keyed by the holder's citizen ID number (AAC002), so the
 query and the notices carry it, together with the card number and card identification
 code; the province is the authority that already holds them. Notices carry an
-``Idempotency-Key``. Outcomes: 400/404/409/422 refuse (:class:`ProvinceRefused`), anything
-else failing is :class:`ProvinceUnavailable`. The base URL is ``SSCARD_PROVINCE_URL``.
+``Idempotency-Key``. Outcomes: 400/404/409/422 refuse (``PeerRefused``, code
+``province_refused``), anything else failing is ``PeerUnavailable``
+(``province_unavailable``). The base URL is ``SSCARD_PROVINCE_URL``.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import httpx
-
-from sscard.errors import SSCardError
-from sscard.kit.masking import mask_text
+from sscard.exchange.errors import PeerUnavailable
+from sscard.exchange.peers import client
+from sscard.exchange.peers.config import Peer, peer
 from sscard.settings import get_settings
 
-REFUSAL_STATUSES = frozenset({400, 404, 409, 422})
-
-
-class ProvinceUnavailable(SSCardError):
-    status_code = 503
-    code = "province_unavailable"
-
-
-class ProvinceRefused(SSCardError):
-    status_code = 502
-    code = "province_refused"
+TITLE = "省卡管"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,50 +45,16 @@ class ProvinceCard:
     expiry_date: date | None
 
 
-_lock = threading.Lock()
-_clients: dict[float, httpx.Client] = {}
-
-
-def _client() -> httpx.Client:
-    timeout = get_settings().peer_timeout_seconds
-    with _lock:
-        client = _clients.get(timeout)
-        if client is None:
-            client = _clients[timeout] = httpx.Client(timeout=timeout)
-        return client
-
-
 def base_url() -> str | None:
     url = get_settings().province_url
     return url.rstrip("/") if url else None
 
 
-def _reason(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return mask_text(str(detail or f"HTTP {response.status_code}"))[:200]
-
-
-def _post(path: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+def _province() -> Peer:
     url = base_url()
     if url is None:
-        raise ProvinceUnavailable("未配置省卡管接口地址（SSCARD_PROVINCE_URL）")
-    headers = {"Idempotency-Key": key} if key else {}
-    try:
-        response = _client().post(f"{url}{path}", json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise ProvinceUnavailable(
-            f"省卡管系统暂时无法访问（{type(exc).__name__}），请稍后再试"
-        ) from exc
-    if response.status_code in REFUSAL_STATUSES:
-        raise ProvinceRefused(f"省卡管拒绝办理：{_reason(response)}")
-    if not response.is_success:
-        raise ProvinceUnavailable(f"省卡管系统返回 HTTP {response.status_code}")
-    answer = response.json()
-    return answer if isinstance(answer, dict) else {}
+        raise PeerUnavailable("province", "未配置省卡管接口地址（SSCARD_PROVINCE_URL）")
+    return peer("province", TITLE, url)
 
 
 def _day(value: Any) -> date | None:
@@ -123,11 +78,12 @@ def _card(item: dict[str, Any]) -> ProvinceCard:
 
 def cards_of(*, id_number: str) -> list[ProvinceCard]:
     """Every card the province records for this person, in any city."""
-    answer = _post("/province/cards/query", {"id_number": id_number}, None)
+    body = {"id_number": id_number}
+    answer = client.call(_province(), "POST", "/province/cards/query", json=body, retry=True)
     try:
         return [_card(item) for item in answer.get("items", [])]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ProvinceUnavailable("省卡管的查询应答格式不正确") from exc
+        raise PeerUnavailable("province", "省卡管的查询应答格式不正确") from exc
 
 
 def report_transfer(
@@ -148,7 +104,7 @@ def report_transfer(
         "from_region_code": from_region_code,
         "to_region_code": to_region_code,
     }
-    _post(f"/province/cards/{card_number}/transfer", body, key)
+    client.call(_province(), "POST", f"/province/cards/{card_number}/transfer", json=body, key=key)
 
 
 def cancel_record(
@@ -169,4 +125,4 @@ def cancel_record(
         "managing_region_code": managing_region_code,
         "reason": reason,
     }
-    _post(f"/province/cards/{card_number}/cancel", body, key)
+    client.call(_province(), "POST", f"/province/cards/{card_number}/cancel", json=body, key=key)

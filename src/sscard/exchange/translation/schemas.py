@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from sscard.exchange import translation
-from sscard.exchange.translation import Direction
+from sscard.exchange.translation import rules
+from sscard.exchange.translation.rules import Direction
 
 
 def _rule(check: Callable[[str], str | None]) -> AfterValidator:
@@ -22,10 +22,10 @@ def _rule(check: Callable[[str], str | None]) -> AfterValidator:
 
 
 Stripped = Annotated[str, StringConstraints(strip_whitespace=True)]
-CodeName = Annotated[Stripped, _rule(lambda v: translation.name_problem(v, max_length=100))]
-Title = Annotated[Stripped, _rule(lambda v: translation.name_problem(v, max_length=64))]
-ExternalFieldName = Annotated[Stripped, _rule(translation.field_problem)]
-ExternalCode = Annotated[Stripped, _rule(translation.external_code_problem)]
+CodeName = Annotated[Stripped, _rule(lambda v: rules.name_problem(v, max_length=100))]
+Title = Annotated[Stripped, _rule(lambda v: rules.name_problem(v, max_length=64))]
+ExternalFieldName = Annotated[Stripped, _rule(rules.field_problem)]
+ExternalCode = Annotated[Stripped, _rule(rules.external_code_problem)]
 
 
 class Input(BaseModel):

@@ -1,389 +1,25 @@
-"""Code translation (数据翻译) as pure data: translators, the rules of a table, the CSV forms.
+"""Checking an import file against the current tables before anything is written.
 
-Design overview
-===============
-
-A *code set* (gender, ethnicity, document type ...) lists our internal codes and their
-Chinese names. An *external system* (the province card system, the medical insurance
-system ...) may carry a table for a set: the system's *field name* for it (``AAC004``,
-``SEX``) and, for each of our codes, the system's code. A table is one to one: each of our
-codes has at most one external code and each external code belongs to exactly one of our
-codes, so it reads both ways. A system gives each set its own field name.
-
-A :class:`Translator` holds every table of one system as dictionaries, built once from the
-database; translating a value is a dictionary lookup, so a file of a million rows is
-translated without a query per value. It carries the *revision* of the system's tables it
-was built from; the service compares it with the stored revision to know when to rebuild.
-
-Import files are checked here, against the current tables, before anything is written:
 :func:`plan_code_sets` and :func:`plan_mappings` either return a plan with no rejected
 rows, which the service then applies, or name every bad row with its line number.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
-from sscard.errors import FieldProblem
-from sscard.exchange.errors import CodeSetNotFound, CodeSetNotMapped, CodeUnmapped, FileUnreadable
-
-Direction = Literal["out", "in"]
-"""``out``: our code -> the external system's code; ``in``: theirs -> ours."""
-
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-EXTERNAL_CODE_PATTERN = re.compile(r"^[^\s=+@]\S{0,31}$")
-FORMULA_START = ("=", "+", "@", "\t", "\r")
-"""Cells starting with these are read as formulas by spreadsheets; names may not."""
-
-KEY_RULE = "应为 2-32 位小写字母、数字或下划线，以字母开头"
-CODE_RULE = "应为 1-32 位字母、数字、下划线、点或连字符，以字母或数字开头"
-FIELD_RULE = "应为 1-64 位字母、数字或下划线，不以数字开头"
-EXTERNAL_CODE_RULE = "应为 1-32 个非空白字符，不以 =、+、@ 开头"
-
-MAX_SHOWN_PROBLEMS = 20
-
-
-# ---- rules of single values -----------------------------------------------------------
-
-
-def key_problem(value: str) -> str | None:
-    """Why ``value`` is not a code set or system key, or None."""
-    return None if KEY_PATTERN.match(value) else KEY_RULE
-
-
-def code_problem(value: str) -> str | None:
-    """Why ``value`` is not one of our codes, or None."""
-    return None if CODE_PATTERN.match(value) else CODE_RULE
-
-
-def field_problem(value: str) -> str | None:
-    """Why ``value`` is not an external field name, or None."""
-    return None if FIELD_PATTERN.match(value) else FIELD_RULE
-
-
-def external_code_problem(value: str) -> str | None:
-    """Why ``value`` is not an external code, or None."""
-    return None if EXTERNAL_CODE_PATTERN.match(value) else EXTERNAL_CODE_RULE
-
-
-def name_problem(value: str, *, max_length: int) -> str | None:
-    """Why ``value`` is not a name (of a code, a set or a system), or None."""
-    if not value:
-        return "请填写名称"
-    if len(value) > max_length:
-        return f"长度不能超过 {max_length} 个字符"
-    if value.startswith(FORMULA_START) or any(ord(ch) < 32 for ch in value):
-        return "不能含控制字符，也不能以 =、+、@ 开头"
-    return None
-
-
-def shown(value: str) -> str:
-    """A value as quoted in a message: empty values and very long ones made visible."""
-    if not value:
-        return "（空值）"
-    return value if len(value) <= 32 else value[:32] + "…"
-
-
-# ---- the state of the tables ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SetInfo:
-    """One code set: its key, Chinese name, and our codes with their names."""
-
-    key: str
-    name: str
-    codes: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class SystemTables:
-    """Every table of one external system."""
-
-    key: str
-    name: str
-    fields: Mapping[str, str]
-    """Code set key -> the system's field name for it."""
-    codes: Mapping[str, Mapping[str, str]]
-    """Code set key -> our code -> the system's code."""
-
-
-# ---- translating ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """One system's table for one set, readable both ways."""
-
-    system: str
-    system_name: str
-    code_set: str
-    code_set_name: str
-    external_field: str
-    outward: Mapping[str, str]
-    inward: Mapping[str, str]
-    known: frozenset[str]
-    """All our codes of the set, mapped or not (for clearer messages)."""
-
-    def to_external(self, value: str) -> str:
-        """The system's code for our ``value``."""
-        try:
-            return self.outward[value]
-        except KeyError:
-            raise self.unmapped(value, "out") from None
-
-    def to_internal(self, value: str) -> str:
-        """Our code for the system's ``value``."""
-        try:
-            return self.inward[value]
-        except KeyError:
-            raise self.unmapped(value, "in") from None
-
-    def unmapped(self, value: str, direction: Direction) -> CodeUnmapped:
-        """The error for a value that has no counterpart, naming system, set and value."""
-        message = self.unmapped_reason(value, direction)
-        return CodeUnmapped(message, fields=[FieldProblem("value", message)])
-
-    def unmapped_reason(self, value: str, direction: Direction) -> str:
-        set_name, system_name = self.code_set_name, self.system_name
-        if direction == "in":
-            return f"{system_name}的“{set_name}”代码 {shown(value)} 没有对应的本系统代码"
-        if value not in self.known:
-            return f"本系统的“{set_name}”没有代码 {shown(value)}，无法翻译为{system_name}的代码"
-        return f"{system_name}的“{set_name}”没有与本系统代码 {shown(value)} 对应的代码"
-
-
-class Translator:
-    """Every table of one external system, loaded once; each lookup is a dict lookup.
-
-    Build it with the service's ``translator(session, system=...)`` and keep it for a
-    whole file. ``revision`` identifies the state of the tables it was built from.
-    """
-
-    __slots__ = ("_by_field", "_out", "_sets", "_tables", "revision", "system", "system_name")
-
-    def __init__(
-        self, tables: SystemTables, code_sets: Mapping[str, SetInfo], *, revision: str = ""
-    ) -> None:
-        self.system = tables.key
-        self.system_name = tables.name
-        self.revision = revision
-        self._sets = dict(code_sets)
-        self._tables: dict[str, Table] = {}
-        for key, external_field in tables.fields.items():
-            info = code_sets[key]
-            outward = dict(tables.codes.get(key, {}))
-            self._tables[key] = Table(
-                system=tables.key,
-                system_name=tables.name,
-                code_set=key,
-                code_set_name=info.name,
-                external_field=external_field,
-                outward=outward,
-                inward={theirs: ours for ours, theirs in outward.items()},
-                known=frozenset(info.codes),
-            )
-        self._out = {key: table.outward for key, table in self._tables.items()}
-        self._by_field = {table.external_field: table for table in self._tables.values()}
-
-    @property
-    def code_sets(self) -> list[str]:
-        """Keys of the sets this system has a table for."""
-        return sorted(self._tables)
-
-    def table(self, code_set: str) -> Table:
-        """The system's table for ``code_set``: CodeSetNotFound or CodeSetNotMapped if none."""
-        found = self._tables.get(code_set)
-        if found is not None:
-            return found
-        info = self._sets.get(code_set)
-        if info is None:
-            raise CodeSetNotFound(f"代码集 {shown(code_set)} 不存在")
-        raise CodeSetNotMapped(f"{self.system_name}没有“{info.name}”的代码对照表")
-
-    def external_field(self, code_set: str) -> str:
-        """The system's field name for ``code_set`` (``AAC004``, ``SEX``)."""
-        return self.table(code_set).external_field
-
-    def to_external(self, code_set: str, value: str) -> str:
-        """The system's code for our ``value`` of ``code_set``."""
-        try:
-            return self._out[code_set][value]
-        except KeyError:
-            raise self.table(code_set).unmapped(value, "out") from None
-
-    def to_internal(self, code_set: str, value: str) -> str:
-        """Our code for the system's ``value`` of ``code_set``."""
-        return self.table(code_set).to_internal(value)
-
-    def translate(self, code_set: str, value: str, direction: Direction = "out") -> str:
-        """One value, either way."""
-        if direction == "out":
-            return self.to_external(code_set, value)
-        return self.to_internal(code_set, value)
-
-    def translate_many(
-        self, code_set: str, values: Iterable[str], direction: Direction = "out"
-    ) -> list[str]:
-        """Every value, in order; CodeUnmapped names every value that has no counterpart."""
-        table = self.table(code_set)
-        lookup = table.outward if direction == "out" else table.inward
-        result: list[str] = []
-        missing: dict[str, int] = {}
-        for index, value in enumerate(values):
-            found = lookup.get(value)
-            if found is None:
-                missing.setdefault(value, index)
-                found = ""
-            result.append(found)
-        if missing:
-            raise _many_unmapped(table, missing, direction)
-        return result
-
-    def to_external_record(self, values: Mapping[str, str]) -> dict[str, str]:
-        """``{"gender": "1", ...}`` (code set -> our code) as ``{"AAC004": "1", ...}``."""
-        return {
-            self.table(code_set).external_field: self.to_external(code_set, value)
-            for code_set, value in values.items()
-        }
-
-    def to_internal_record(self, row: Mapping[str, str]) -> dict[str, str]:
-        """The coded fields of an external row (field -> their code) as code set -> our code.
-
-        Fields the system has no table for (names, ID numbers ...) are left out.
-        """
-        return {
-            table.code_set: table.to_internal(value)
-            for name, value in row.items()
-            if (table := self._by_field.get(name)) is not None
-        }
-
-
-def _many_unmapped(table: Table, missing: Mapping[str, int], direction: Direction) -> CodeUnmapped:
-    problems = [
-        FieldProblem(f"values[{index}]", table.unmapped_reason(value, direction))
-        for value, index in list(missing.items())[:MAX_SHOWN_PROBLEMS]
-    ]
-    message = problems[0].reason
-    if len(missing) > 1:
-        message += f"（共 {len(missing)} 个不同的值无法翻译）"
-    return CodeUnmapped(message, fields=problems)
-
-
-# ---- CSV files ------------------------------------------------------------------------
-
-CODE_SET_COLUMNS = ("code_set", "code", "name", "code_set_name")
-CODE_SET_REQUIRED = ("code_set", "code", "name")
-MAPPING_COLUMNS = ("system", "code_set", "external_field", "code", "external_code", "system_name")
-MAPPING_REQUIRED = ("system", "code_set", "external_field", "code", "external_code")
-
-
-@dataclass(frozen=True, slots=True)
-class CsvRow:
-    """One data row of a CSV file: its line number (the header is line 1) and cells."""
-
-    line: int
-    values: Mapping[str, str]
-    extra: int = 0
-    """How many cells the row has beyond the header's columns."""
-
-    def __getitem__(self, column: str) -> str:
-        return self.values.get(column, "")
-
-
-def decode(data: bytes) -> str:
-    """The text of a file in UTF-8 (with or without BOM) or, failing that, GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding).removeprefix("\ufeff")
-        except UnicodeDecodeError:
-            continue
-    raise FileUnreadable("文件编码无法识别，请保存为 UTF-8 或 GB18030 编码的 CSV")
-
-
-def _header(cells: list[str], columns: Sequence[str], required: Sequence[str]) -> list[str]:
-    names = [cell.strip().lower() for cell in cells]
-    unknown = [n for n in names if n not in columns]
-    if unknown:
-        raise FileUnreadable(
-            f"不认识的列：{'、'.join(shown(n) for n in unknown)}（可用的列：{'、'.join(columns)}）"
-        )
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise FileUnreadable(f"列重复：{'、'.join(repeated)}")
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise FileUnreadable(f"缺少列：{'、'.join(missing)}（第 1 行应为表头）")
-    return names
-
-
-def read_rows(data: bytes, *, columns: Sequence[str], required: Sequence[str]) -> list[CsvRow]:
-    """Every non-blank data row of a CSV file whose first line names its columns."""
-    reader = csv.reader(io.StringIO(decode(data), newline=""), strict=True)
-    try:
-        first = next(reader, None)
-        if first is None:
-            raise FileUnreadable("文件是空的")
-        names = _header(first, columns, required)
-        rows = []
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            values = {name: cell.strip() for name, cell in zip(names, cells, strict=False)}
-            rows.append(CsvRow(reader.line_num, values, max(0, len(cells) - len(names))))
-    except csv.Error as exc:
-        raise FileUnreadable(f"第 {reader.line_num} 行不是有效的 CSV：{exc}") from exc
-    if not rows:
-        raise FileUnreadable("文件只有表头，没有数据行")
-    return rows
-
-
-def write_rows(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """A CSV file in UTF-8 with BOM and CRLF line ends, as Excel expects."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-# ---- checking an import against the current tables -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """One problem of one row."""
-
-    line: int
-    column: str
-    reason: str
-
-
-def rejects_as_problems(rejects: Sequence[Reject]) -> list[FieldProblem]:
-    return [FieldProblem(f"line {r.line}.{r.column}", r.reason) for r in rejects]
-
-
-def rejects_message(rejects: Sequence[Reject]) -> str:
-    """``导入被拒绝，未做任何更改：2 行有误。第 3 行 code：……；第 5 行 ……``"""
-    lines = sorted({r.line for r in rejects})
-    shown_rejects = sorted(rejects, key=lambda r: r.line)[:5]
-    listed = "；".join(f"第 {r.line} 行 {r.column}：{r.reason}" for r in shown_rejects)
-    more = " 等" if len(rejects) > len(shown_rejects) else ""
-    return f"导入被拒绝，未做任何更改：{len(lines)} 行有误。{listed}{more}"
-
-
-def _extra_cells(row: CsvRow) -> Reject | None:
-    if not row.extra:
-        return None
-    width = len(row.values)
-    return Reject(row.line, "#", f"这一行有 {width + row.extra} 个值，表头只有 {width} 列")
+from sscard.exchange.translation.csvfiles import CsvRow, Reject, extra_cells
+from sscard.exchange.translation.rules import (
+    code_problem,
+    external_code_problem,
+    field_problem,
+    key_problem,
+    name_problem,
+    shown,
+)
+from sscard.exchange.translation.schemas import ImportReport
+from sscard.exchange.translation.translator import SetInfo, SystemTables
 
 
 @dataclass
@@ -403,6 +39,17 @@ class CodeSetPlan:
     def changed(self) -> bool:
         return bool(self.new_sets or self.renamed_sets or self.new_codes or self.renamed_codes)
 
+    def report(self, notes: list[str], *, dry_run: bool) -> ImportReport:
+        """What the import changed (or, with ``dry_run``, would change)."""
+        return ImportReport(
+            rows=self.rows,
+            created=len(self.new_codes),
+            updated=len(self.renamed_codes),
+            unchanged=self.unchanged,
+            notes=notes,
+            dry_run=dry_run,
+        )
+
     def notes(self, current: Mapping[str, SetInfo]) -> list[str]:
         made = [f"新建代码集 {k}（{n}）" for k, n in self.new_sets.items()]
         return made + [
@@ -419,7 +66,7 @@ def _code_row_rejects(row: CsvRow) -> list[Reject]:
     if row["code_set_name"]:
         checks.append(("code_set_name", name_problem(row["code_set_name"], max_length=64)))
     found = [Reject(row.line, column, reason) for column, reason in checks if reason]
-    extra = _extra_cells(row)
+    extra = extra_cells(row)
     return found + ([extra] if extra else [])
 
 
@@ -509,6 +156,17 @@ class MappingPlan:
             or self.changed_mappings
         )
 
+    def report(self, notes: list[str], *, dry_run: bool) -> ImportReport:
+        """What the import changed (or, with ``dry_run``, would change)."""
+        return ImportReport(
+            rows=self.rows,
+            created=len(self.new_mappings),
+            updated=len(self.changed_mappings),
+            unchanged=self.unchanged,
+            notes=notes,
+            dry_run=dry_run,
+        )
+
     def notes(self, systems: Mapping[str, SystemTables]) -> list[str]:
         notes = [f"新建外部系统 {k}（{n}）" for k, n in self.new_systems.items()]
         notes += [
@@ -554,7 +212,7 @@ def _mapping_cell_rejects(row: CsvRow, code_sets: Mapping[str, SetInfo]) -> list
         hint = _leading_zero_hint(row["code"], info.codes)
         checks.append(("code", f"“{info.name}”没有代码 {shown(row['code'])}{hint}"))
     found = [Reject(row.line, column, reason) for column, reason in checks if reason]
-    extra = _extra_cells(row)
+    extra = extra_cells(row)
     return found + ([extra] if extra else [])
 
 

@@ -1,4 +1,4 @@
-"""Every query of the exchange component."""
+"""Every query of code translation (code sets, systems, field names, mappings)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from sscard.exchange.models import Code, CodeSet, ExternalField, ExternalSystem, Mapping
+from sscard.exchange.translation.models import Code, CodeSet, ExternalField, ExternalSystem, Mapping
+from sscard.exchange.translation.translator import SetInfo, SystemTables
 
 
 def new_revision() -> str:
@@ -194,3 +195,29 @@ def delete_mappings(session: Session, rows: Iterable[tuple[str, str, str]]) -> N
                 Mapping.code == value,
             )
         )
+
+
+# ---- the state of the tables, as the translator and the import plans read it -----------
+
+
+def set_infos(session: Session) -> dict[str, SetInfo]:
+    """Every code set with its codes."""
+    codes: dict[str, dict[str, str]] = {}
+    for key, value, name in code_rows(session):
+        codes.setdefault(key, {})[value] = name
+    return {key: SetInfo(key, name, codes.get(key, {})) for key, name in set_rows(session)}
+
+
+def system_tables(session: Session, system: str | None = None) -> dict[str, SystemTables]:
+    """Every table of every system (or of one), by system key."""
+    fields: dict[str, dict[str, str]] = {}
+    for system_key, key, name in field_rows(session, system):
+        fields.setdefault(system_key, {})[key] = name
+    codes: dict[str, dict[str, dict[str, str]]] = {}
+    for system_key, key, ours, theirs in mapping_rows(session, system=system):
+        codes.setdefault(system_key, {}).setdefault(key, {})[ours] = theirs
+    found = [s for s in systems(session) if system is None or s.key == system]
+    return {
+        s.key: SystemTables(s.key, s.name, fields.get(s.key, {}), codes.get(s.key, {}))
+        for s in found
+    }

@@ -1,0 +1,135 @@
+"""Banks, the transport operator and the province card centre, as other components call them.
+
+They do no database work: callers load what a call needs, and outbox handlers call them
+after commit. Failures are ``PEER_REFUSALS`` (the party said no: do not retry) or
+``PEER_OUTAGES`` (unreachable or broken: retry later); each error's code names the peer
+(``bank_refused``, ``province_unavailable`` ...). Batch card making with the province is
+:mod:`sscard.exchange.files.service`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sscard.exchange.errors import PeerRefused, PeerUnavailable
+from sscard.exchange.peers import bank, province_cards, transport
+
+PEER_REFUSALS: tuple[type[Exception], ...] = (PeerRefused,)
+PEER_OUTAGES: tuple[type[Exception], ...] = (PeerUnavailable,)
+BankBalance = bank.Balance
+BankTransaction = bank.BankTransaction
+ProvinceCard = province_cards.ProvinceCard
+
+
+def bank_configured(*, bank_code: str) -> bool:
+    """Whether the platform knows how to reach this bank (SSCARD_BANK_URLS)."""
+    return bank.configured(bank_code)
+
+
+def bank_activate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
+    """Ask the card's bank to activate the card's account."""
+    bank.activate_account(bank_code=bank_code, card_number=card_number, account=account, key=key)
+
+
+def bank_deactivate_account(*, bank_code: str, card_number: str, account: str, key: str) -> None:
+    """Ask the card's bank to deactivate the card's account (undo of an activation)."""
+    bank.deactivate_account(bank_code=bank_code, card_number=card_number, account=account, key=key)
+
+
+def bank_bind_card(*, bank_code: str, card_number: str, activate: bool, key: str) -> str:
+    """Bind the card to an account at ``bank_code``; returns the account number."""
+    return bank.bind_card(bank_code=bank_code, card_number=card_number, activate=activate, key=key)
+
+
+def bank_unbind_card(*, bank_code: str, card_number: str, key: str) -> None:
+    """Unbind the card from its account at ``bank_code``."""
+    bank.unbind_card(bank_code=bank_code, card_number=card_number, key=key)
+
+
+def bank_balance(*, bank_code: str, card_number: str, account: str) -> bank.Balance:
+    """The balance of the card's account, from its bank."""
+    return bank.balance(bank_code=bank_code, card_number=card_number, account=account)
+
+
+def bank_transactions(
+    *,
+    bank_code: str,
+    card_number: str,
+    account: str,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 50,
+) -> list[bank.BankTransaction]:
+    """Transactions of the card's account, newest first, from its bank."""
+    return bank.transactions(
+        bank_code=bank_code,
+        card_number=card_number,
+        account=account,
+        start=start,
+        end=end,
+        limit=limit,
+    )
+
+
+def transport_configured() -> bool:
+    """Whether the platform has a transport partner (SSCARD_TRANSPORT_URL)."""
+    return transport.configured()
+
+
+def transport_enable(*, card_number: str, card_id_code: str | None, key: str) -> None:
+    """Enable the card's transit function at the transport operator."""
+    transport.enable(card_number=card_number, card_id_code=card_id_code, key=key)
+
+
+def transport_disable(*, card_number: str, key: str) -> None:
+    """Disable the card's transit function at the transport operator."""
+    transport.disable(card_number=card_number, key=key)
+
+
+def province_cards_of(*, id_number: str) -> list[province_cards.ProvinceCard]:
+    """The cards the province records for a person (every city)."""
+    return province_cards.cards_of(id_number=id_number)
+
+
+def province_report_transfer(
+    *,
+    id_number: str,
+    card_number: str,
+    card_id_code: str | None,
+    region_code: str,
+    from_region_code: str,
+    to_region_code: str,
+    key: str,
+) -> None:
+    """Tell the province a card's management moved to another city (地市卡转移)."""
+    province_cards.report_transfer(
+        id_number=id_number,
+        card_number=card_number,
+        card_id_code=card_id_code,
+        region_code=region_code,
+        from_region_code=from_region_code,
+        to_region_code=to_region_code,
+        key=key,
+    )
+
+
+def province_cancel_record(
+    *,
+    id_number: str,
+    card_number: str,
+    card_id_code: str | None,
+    region_code: str,
+    managing_region_code: str,
+    reason: str,
+    key: str,
+) -> None:
+    """Cancel a card's provincial record (注销省厅卡信息)."""
+    province_cards.cancel_record(
+        id_number=id_number,
+        card_number=card_number,
+        card_id_code=card_id_code,
+        region_code=region_code,
+        managing_region_code=managing_region_code,
+        reason=reason,
+        key=key,
+    )
