@@ -18,7 +18,7 @@ only SQLite is measured. Prints one JSON document. For each database:
 - ``reference``: the same rows inserted as plain text, no checks, no encryption (``COPY`` on
   PostgreSQL, ``executemany`` on SQLite) into a table with a unique index on the ID number:
   what the rules and the encryption cost;
-- ``lookup``: p50 and p99 of ``registry.service.find_person`` by ID number over random
+- ``lookup``: p50 and p99 of ``registry.persons.service.find_person`` by ID number over random
   persons of the file, each in its own transaction.
 
 No assertions: figures depend on the machine (cores, disk, other load).
@@ -107,12 +107,12 @@ def migrate(env: dict[str, str]) -> None:
 def import_once(file: Path, workers: int | None, chunk: int, again: bool) -> dict[str, Any]:
     """Inside the child process: import the file, report counts, time and memory."""
     from sscard.kit.context import SYSTEM
-    from sscard.registry import importing
+    from sscard.registry.imports import job as import_job
 
     _configure(dict(os.environ))
     started = time.perf_counter()
-    job, _ = importing.import_file(
-        file, actor=SYSTEM, again=again, options=importing.RunOptions(chunk=chunk, workers=workers)
+    job, _ = import_job.import_file(
+        file, actor=SYSTEM, again=again, options=import_job.RunOptions(chunk=chunk, workers=workers)
     )
     wall = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -205,7 +205,7 @@ def lookups(env: dict[str, str], id_numbers: list[str]) -> dict[str, Any]:
     """Latency of find_person by ID number, one transaction per look-up."""
     _configure(env)
     from sscard import db
-    from sscard.registry import service
+    from sscard.registry.persons import service
 
     times: list[float] = []
     missing = 0

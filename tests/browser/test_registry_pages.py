@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import needs_chromium
 from tests.support import Account, LiveServer, login
 
-from sscard.registry import photos
+from sscard.registry.photos import portraits
 
 pytestmark = [needs_chromium, pytest.mark.browser]
 
@@ -165,7 +165,7 @@ def test_a_clerk_finds_a_person_by_id_number_adds_a_photo_and_records_the_death(
     )
     page.click("#photo-form button[type=submit]")
     assert "不是图片" in page.locator("#field-photo .field-error").inner_text()
-    portrait = photos.demo_portrait(7, gender="1")
+    portrait = portraits.demo_portrait(7, gender="1")
     page.set_input_files(
         "#f-photo", files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": portrait}]
     )

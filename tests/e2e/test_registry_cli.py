@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from tests.e2e.test_cli import env, sscard  # noqa: F401 - the fixture is used by name
 
-from sscard.registry import fakes, photos
+from sscard.registry import fakes
+from sscard.registry.photos import portraits
 
 EMPLOYER = fakes.employers(301, "370800", 1)[0]
 COMMUNITY = fakes.communities(301, "370800", 1)[0]
@@ -93,7 +94,7 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
     assert "5 found" in by_employer.stdout
 
     picture = tmp_path / "photo.jpg"
-    picture.write_bytes(photos.demo_portrait(7, gender=staff[0].gender))
+    picture.write_bytes(portraits.demo_portrait(7, gender=staff[0].gender))
     stored = sscard("registry", "photo", "set", number, str(picture), env=env)
     assert stored.returncode == 0 and "358×441" in stored.stdout
     died = max(staff[0].birth_date.isoformat(), "2025-01-01")

@@ -80,7 +80,10 @@ from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_id_number
-from sscard.registry import service as registry_service
+from sscard.registry.bulk import service as registry_bulk
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
+from sscard.registry.units import service as registry_units
 from sscard.settings import get_settings
 
 PROVINCE = "province"
@@ -468,7 +471,7 @@ def _candidates(session: Session, cursor: str, size: int) -> list[Card]:
 
 def _take_chunk(
     session: Session, run: _Export, size: int, held_out: Any
-) -> list[tuple[Card, registry_service.PersonRecord]] | None:
+) -> list[tuple[Card, registry_bulk.PersonRecord]] | None:
     """Take up to ``size`` cards into the batch; None when none are left."""
     cards = _candidates(session, run.cursor, size)
     if not cards:
@@ -517,7 +520,7 @@ def _number(session: Session, cards: Sequence[Card], actor: Actor) -> None:
 class _Checks:
     """What decides, for one chunk, whether a card can go to the province."""
 
-    records: dict[str, registry_service.PersonRecord]
+    records: dict[str, registry_bulk.PersonRecord]
     statuses: dict[str, str]
     photos: set[str]
     translator: Any
@@ -527,13 +530,13 @@ class _Checks:
     @classmethod
     def load(cls, session: Session, cards: Sequence[Card]) -> _Checks:
         person_ids = [c.person_id for c in cards]
-        records = registry_service.stored_records(session, person_ids=person_ids)
-        statuses = registry_service.person_statuses(session, person_ids=list(records))
+        records = registry_bulk.stored_records(session, person_ids=person_ids)
+        statuses = registry_bulk.person_statuses(session, person_ids=list(records))
         types = exchange_service.entity_codes_out(
             session, system=PROVINCE, kind="card_type", codes={str(c.generation) for c in cards}
         )
         return cls(
-            records, statuses, registry_service.photo_owners(session, person_ids=person_ids),
+            records, statuses, registry_photos.photo_owners(session, person_ids=person_ids),
             exchange_service.translator(session, system=PROVINCE), types,
         )  # fmt: skip
 
@@ -562,7 +565,7 @@ class _Checks:
             )  # fmt: skip
 
 
-def _coded(record: registry_service.PersonRecord) -> dict[str, str]:
+def _coded(record: registry_bulk.PersonRecord) -> dict[str, str]:
     return {"gender": record.gender, "ethnicity": record.ethnicity,
             "document_type": record.document_type}  # fmt: skip
 
@@ -582,14 +585,14 @@ class _Coding:
         if employer_id is None:
             return "", ""
         if employer_id not in self.employers:
-            found = registry_service.get_employer(session, employer_id=employer_id)
+            found = registry_units.get_employer(session, employer_id=employer_id)
             self.employers[employer_id] = (found.credit_code, found.name)
         return self.employers[employer_id]
 
 
 def _write_chunk(
     session: Session, writer: exchange_service.PackageWriter,
-    cards: Sequence[tuple[Card, registry_service.PersonRecord]], coding: _Coding,
+    cards: Sequence[tuple[Card, registry_bulk.PersonRecord]], coding: _Coding,
 ) -> None:  # fmt: skip
     """Write the chunk's rows and photos (the photo reads audited as one entry)."""
     translator = exchange_service.translator(session, system=PROVINCE)
@@ -604,7 +607,7 @@ def _write_chunk(
     types = exchange_service.entity_codes_out(
         session, system=PROVINCE, kind="card_type", codes={str(c.generation) for c, _ in cards}
     )
-    photos = registry_service.photos_bytes(session, person_ids=[c.person_id for c, _ in cards])
+    photos = registry_photos.photos_bytes(session, person_ids=[c.person_id for c, _ in cards])
     for card, record in cards:
         code, name = credit[card.id]
         community = record.community_code or ""
@@ -631,7 +634,7 @@ def _write_chunk(
 
 
 def _row(
-    card: Card, record: registry_service.PersonRecord, coded: dict[str, str], employer: str,
+    card: Card, record: registry_bulk.PersonRecord, coded: dict[str, str], employer: str,
     credit_code: str, community: str, card_type: str,
 ) -> dict[str, str]:  # fmt: skip
     return {
@@ -668,7 +671,7 @@ def _rewrite_package(run: _Export, coding: _Coding) -> None:
                 if not cards:
                     break
                 cursor = cards[-1].card_number or ""
-                records = registry_service.stored_records(
+                records = registry_bulk.stored_records(
                     session, person_ids=[c.person_id for c in cards]
                 )
                 _write_chunk(session, writer, [(c, records[c.person_id]) for c in cards], coding)
@@ -703,7 +706,7 @@ def _queue_outward(session: Session, coding: _Coding, batch_no: str) -> int:
 
 def _community_name(session: Session, code: str) -> str:
     try:
-        return registry_service.get_community(session, code=code).name
+        return registry_units.get_community(session, code=code).name
     except SSCardError:
         return ""
 
@@ -1007,7 +1010,7 @@ class _ChunkApplier:
         numbers = [r["AAZ500"] for r in rows if r["AAZ500"]]
         stmt = select(Card).where(Card.card_number.in_(numbers))
         self.cards = {c.card_number or "": c for c in self.session.scalars(stmt)}
-        self.persons = registry_service.person_ids(
+        self.persons = registry_bulk.person_ids(
             self.session, id_numbers=sorted({r["AAC002"] for r in rows if r["AAC002"]})
         )
         ids = [c.id for c in self.cards.values()]
@@ -1166,7 +1169,7 @@ def _inward(session: Session, kind: str, code: str, person_id: str) -> Any:
     person = registry_service.get_person_by_id(session, person_id=person_id)
     suggestion, name = None, ""
     if kind == "employer" and person.employer_id is not None:
-        employer = registry_service.get_employer(session, employer_id=person.employer_id)
+        employer = registry_units.get_employer(session, employer_id=person.employer_id)
         suggestion, name = employer.credit_code, employer.name
     elif kind == "community" and person.community_code:
         suggestion = person.community_code

@@ -58,7 +58,9 @@ from sscard.kit import access, events, outbox
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import SYSTEM, Actor
 from sscard.kit.masking import mask_bank_account, mask_card_number
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
+from sscard.registry.units import service as registry_units
 from sscard.settings import get_settings
 
 __all__ = ["CardStatusChanged", "Status", "Action"]
@@ -290,7 +292,7 @@ def _applicant(session: Session, data: ApplicationIn, actor: Actor) -> str:
             "申请人已登记死亡或迁出，不能申领社会保障卡",
             fields=[FieldProblem("id_number", "申请人状态不是正常")],
         )
-    if not registry_service.has_photo(session, person_id=person.id):
+    if not registry_photos.has_photo(session, person_id=person.id):
         raise ApplicationRefused(
             "申请人尚无合格照片，请先采集照片", fields=[FieldProblem("photo", "缺少照片")]
         )
@@ -713,10 +715,10 @@ def _named_counts(session: Session, by: str, rows: list[tuple[str, int]]) -> lis
     """The counts with the employers' or communities' names (one query for all names)."""
     keys = [key for key, _ in rows]
     if by == "employer":
-        by_id = registry_service.employer_names(session, ids=[int(k) for k in keys])
+        by_id = registry_units.employer_names(session, ids=[int(k) for k in keys])
         names = {str(k): v for k, v in by_id.items()}
     else:
-        names = registry_service.community_names(session, codes=keys)
+        names = registry_units.community_names(session, codes=keys)
     return [CountRow(key=key, name=names.get(key, key), count=count) for key, count in rows]
 
 

@@ -8,7 +8,7 @@ Each handler parses the form, calls the issuance service and renders. Cards are 
 by internal id (``/cards/c/{card_id}``) and applicants by the registry's internal id; ID
 numbers and card numbers typed by a clerk are POSTed, so they stay out of URLs and browser
 history. Every page is sent with ``Cache-Control: no-store``. A refused request raises
-:class:`~sscard.web.registry.PageRefused` carrying the page to show, so the request's unit
+:class:`~sscard.web.registry.common.PageRefused` carrying the page to show, so the request's unit
 of work rolls back exactly as it does for the API. A confirmation carries the card's
 version: if someone changed the card in between, the clerk is told so (409) instead of
 acting on what they no longer see.
@@ -47,10 +47,11 @@ from sscard.issuance.schemas import (
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.masking import mask_id_number, mask_text
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
+from sscard.registry.units import service as registry_units
 from sscard.web import pages
 from sscard.web.pages import PageActor, render
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 
 router = APIRouter(prefix="/cards", include_in_schema=False)
 
@@ -708,7 +709,7 @@ def _failures_page(
     employer = None
     with _refusing(request):
         if employer_id.isdigit():
-            employer = registry_service.get_employer(session, employer_id=int(employer_id))
+            employer = registry_units.get_employer(session, employer_id=int(employer_id))
         values = {
             "section": "stats",
             "employer": employer,

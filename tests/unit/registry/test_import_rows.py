@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from sscard.registry import rows, tabular
+from sscard.registry.imports import rows, tabular
 from sscard.registry.records import EnrolmentRecord, PersonRecord
 
 TODAY = date(2026, 1, 1)

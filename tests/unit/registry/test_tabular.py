@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sscard.registry import rows, tabular
-from sscard.registry.errors import ImportFileInvalid
+from sscard.registry.imports import rows, tabular
+from sscard.registry.imports.errors import ImportFileInvalid
 
 HEADER = "id_number,name,gender,birth_date,household_region_code,residence_region_code\n"
 ROW = "370811198503154515,张建国,1,1985-03-15,370811,370811\n"
