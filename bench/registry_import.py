@@ -45,9 +45,16 @@ from pathlib import Path
 from typing import Any
 
 HEADER = (
-    "id_number", "name", "gender", "ethnicity", "birth_date", "phone", "address",
-    "household_region_code", "residence_region_code",
-)  # fmt: skip
+    "id_number",
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "phone",
+    "address",
+    "household_region_code",
+    "residence_region_code",
+)
 REGION = "370800"
 SEED = 2026
 
@@ -64,10 +71,19 @@ def generate(path: Path, rows: int, sample: int) -> tuple[list[str], float]:
         writer.writerow(HEADER)
         people = fakes.persons(SEED, REGION, rows, employers=[], communities=[])
         for n, p in enumerate(people):
-            writer.writerow((
-                p.id_number, p.name, p.gender, p.ethnicity, p.birth_date.isoformat(), p.phone,
-                p.address, p.household_region_code, p.residence_region_code,
-            ))  # fmt: skip
+            writer.writerow(
+                (
+                    p.id_number,
+                    p.name,
+                    p.gender,
+                    p.ethnicity,
+                    p.birth_date.isoformat(),
+                    p.phone,
+                    p.address,
+                    p.household_region_code,
+                    p.residence_region_code,
+                )
+            )
             if len(chosen) < sample:
                 chosen.append(p.id_number)
             elif (k := rng.randrange(n + 1)) < sample:

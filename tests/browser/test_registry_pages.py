@@ -146,9 +146,13 @@ def test_a_clerk_finds_a_person_by_id_number_adds_a_photo_and_records_the_death(
     clerk = make_account("clerk")
     number, born = citizen_id()
     body = {
-        "id_number": number, "name": "李四", "gender": "1", "birth_date": born.isoformat(),
-        "household_region_code": "370811", "residence_region_code": "370811",
-    }  # fmt: skip
+        "id_number": number,
+        "name": "李四",
+        "gender": "1",
+        "birth_date": born.isoformat(),
+        "household_region_code": "370811",
+        "residence_region_code": "370811",
+    }
     with live_server.client(login(live_server, clerk)) as http:
         assert http.post("/api/v1/persons", json=body).status_code == 201
     log_in(page, live_server, clerk, "/registry/persons")

@@ -30,9 +30,16 @@ from sscard.registry.units import service as units_service
 from sscard.registry.units.schemas import CommunityCreate, EmployerCreate
 
 ENGLISH = [
-    "id_number", "name", "gender", "ethnicity", "birth_date", "phone", "address",
-    "household_region_code", "residence_region_code",
-]  # fmt: skip
+    "id_number",
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "phone",
+    "address",
+    "household_region_code",
+    "residence_region_code",
+]
 AAC = [
     "AAC002",
     "AAC003",
@@ -53,9 +60,16 @@ def people(seed: int, n: int) -> list[fakes.FakePerson]:
 
 def cells(p: fakes.FakePerson) -> list[str]:
     return [
-        p.id_number, p.name, p.gender, p.ethnicity, p.birth_date.strftime("%Y%m%d"), p.phone,
-        p.address, p.household_region_code, p.residence_region_code,
-    ]  # fmt: skip
+        p.id_number,
+        p.name,
+        p.gender,
+        p.ethnicity,
+        p.birth_date.strftime("%Y%m%d"),
+        p.phone,
+        p.address,
+        p.household_region_code,
+        p.residence_region_code,
+    ]
 
 
 def write_csv(
@@ -143,14 +157,31 @@ def test_an_xlsx_file_is_read_with_its_date_and_number_cells(
         ]
     )  # noqa: E501
     for n, p in enumerate(chosen, 1):
-        sheet.append([
-            n, p.id_number, p.name, "男" if p.gender == "1" else "女",
-            datetime.combine(p.birth_date, datetime.min.time()), int(p.phone),
-            p.household_region_code, p.residence_region_code,
-        ])  # fmt: skip
+        sheet.append(
+            [
+                n,
+                p.id_number,
+                p.name,
+                "男" if p.gender == "1" else "女",
+                datetime.combine(p.birth_date, datetime.min.time()),
+                int(p.phone),
+                p.household_region_code,
+                p.residence_region_code,
+            ]
+        )
     extra = people(112, 1)[0]
-    sheet.append([4, int(extra.id_number[:15]), extra.name, extra.gender, extra.birth_date, None,
-                  extra.household_region_code, extra.residence_region_code])  # fmt: skip
+    sheet.append(
+        [
+            4,
+            int(extra.id_number[:15]),
+            extra.name,
+            extra.gender,
+            extra.birth_date,
+            None,
+            extra.household_region_code,
+            extra.residence_region_code,
+        ]
+    )
     path = tmp_path / "persons.xlsx"
     book.save(path)
 
@@ -264,14 +295,21 @@ def test_a_file_without_a_column_keeps_what_is_stored_and_updates_what_changed(
     import_job.import_file(write, actor=city_clerk)
     with db.transaction() as session:
         persons_service.update_person(
-            session, id_number=first.id_number,
-            data=PersonUpdate(ethnicity="03", address="原地址"), actor=city_clerk,
-        )  # fmt: skip
+            session,
+            id_number=first.id_number,
+            data=PersonUpdate(ethnicity="03", address="原地址"),
+            actor=city_clerk,
+        )
     narrow = [h for h in ENGLISH if h not in ("ethnicity", "address")]
     changed = [
-        first.id_number, first.name, first.gender, first.birth_date.isoformat(), "13900000000",
-        first.household_region_code, first.residence_region_code,
-    ]  # fmt: skip
+        first.id_number,
+        first.name,
+        first.gender,
+        first.birth_date.isoformat(),
+        "13900000000",
+        first.household_region_code,
+        first.residence_region_code,
+    ]
     same = [cells(second)[i] for i, h in enumerate(ENGLISH) if h in narrow]
     job, _ = import_job.import_file(
         write_csv(tmp_path / "b.csv", narrow, [changed, same]), actor=city_clerk
@@ -293,9 +331,10 @@ def test_employers_and_communities_must_be_registered(
     with db.transaction() as session:
         if not units_service.employer_ids(session, credit_codes=[employer.credit_code]):
             data = EmployerCreate(
-                credit_code=employer.credit_code, name=employer.name,
+                credit_code=employer.credit_code,
+                name=employer.name,
                 region_code=employer.region_code,
-            )  # fmt: skip
+            )
             units_service.create_employer(session, data=data)
         _, missing = units_service.missing_references(
             session, employer_ids=[], community_codes=[community.code]
@@ -326,8 +365,9 @@ def test_employers_and_communities_must_be_registered(
 
     whole, _ = import_job.import_file(
         write_csv(tmp_path / "f.csv", ENGLISH, [cells(p) for p in people(164, 2)]),
-        actor=city_clerk, employer_credit_code=employer.credit_code,
-    )  # fmt: skip
+        actor=city_clerk,
+        employer_credit_code=employer.credit_code,
+    )
     assert whole.rows_created == 2
 
 
@@ -349,9 +389,10 @@ def test_enrolments_are_imported_with_the_person(
     person = people(181, 1)[0]
     started = max(person.birth_date.year + 18, 2000)
     path = write_csv(
-        tmp_path / "en.csv", [*ENGLISH, "enrolments"],
+        tmp_path / "en.csv",
+        [*ENGLISH, "enrolments"],
         [[*cells(person), f"110:enrolled:{started}-01-01;310:enrolled:{started}-01-01"]],
-    )  # fmt: skip
+    )
     import_job.import_file(path, actor=city_clerk)
     person_id = stored([person.id_number])[person.id_number].id
     with db.transaction() as session:
