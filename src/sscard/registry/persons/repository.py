@@ -45,6 +45,11 @@ def person_by_id(session: Session, person_id: str) -> Person | None:
     return session.get(Person, person_id)
 
 
+def add_person(session: Session, person: Person) -> None:
+    session.add(person)
+    session.flush()
+
+
 @dataclass(frozen=True, slots=True)
 class PersonFilter:
     name_indexes: Sequence[bytes] | None = None

@@ -317,8 +317,7 @@ def create_person(session: Session, *, data: PersonCreate, actor: Actor) -> Pers
     person = Person(
         **sealing.person_row(record, person_id=person_id, session=session, now=utcnow())
     )
-    session.add(person)
-    session.flush()
+    repository.add_person(session, person)
     _write_enrolments(session, person_id, record)
     return person
 

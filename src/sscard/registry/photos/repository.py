@@ -14,6 +14,11 @@ def photo_of(session: Session, person_id: str) -> Photo | None:
     return session.get(Photo, person_id)
 
 
+def add_photo(session: Session, photo: Photo) -> None:
+    """Keep a new photo (a replaced one is already in the session)."""
+    session.add(photo)
+
+
 def has_photo(session: Session, person_id: str) -> bool:
     return session.scalar(select(func.count()).where(Photo.person_id == person_id)) == 1
 

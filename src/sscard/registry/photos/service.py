@@ -52,7 +52,7 @@ def put_photo(session: Session, *, id_number: str, data: bytes, actor: Actor) ->
     photo = repository.photo_of(session, person.id) or Photo(person_id=person.id)
     photo.content_enc, photo.width, photo.height = content, wanted.width, wanted.height
     photo.size_bytes, photo.uploaded_at, photo.uploaded_by = len(clean), utcnow(), actor.id
-    session.add(photo)
+    repository.add_photo(session, photo)
     _record_photo(session, person, "person.photo.write")
     session.flush()
     return photo_info(photo)

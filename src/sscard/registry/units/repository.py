@@ -86,3 +86,15 @@ def count_persons(
     if community_code is not None:
         stmt = stmt.where(Person.community_code == community_code)
     return session.scalar(stmt) or 0
+
+
+def add_employer(session: Session, employer: Employer) -> Employer:
+    session.add(employer)
+    session.flush()
+    return employer
+
+
+def add_community(session: Session, community: Community) -> Community:
+    session.add(community)
+    session.flush()
+    return community

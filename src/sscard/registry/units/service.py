@@ -73,9 +73,7 @@ def create_employer(session: Session, *, data: EmployerCreate) -> Employer:
         created_at=now,
         updated_at=now,
     )
-    session.add(employer)
-    session.flush()
-    return employer
+    return repository.add_employer(session, employer)
 
 
 def get_employer(session: Session, *, employer_id: int) -> Employer:
@@ -149,9 +147,7 @@ def create_community(session: Session, *, data: CommunityCreate) -> Community:
         region_code=township[:6],
         created_at=utcnow(),
     )
-    session.add(community)
-    session.flush()
-    return community
+    return repository.add_community(session, community)
 
 
 def get_community(session: Session, *, code: str) -> Community:
