@@ -476,7 +476,11 @@ def region_name(code: str) -> str | None:
 
 
 def gender_name(code: str) -> str | None:
+    """The name of a gender code (男, 女), or None."""
     return codes.name_of(codes.GENDER, code)
+
+
+# ---- choices offered in forms --------------------------------------------------------
 
 
 def code_choices() -> dict[str, Mapping[str, str]]:
