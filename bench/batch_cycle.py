@@ -68,11 +68,11 @@ def _portraits(count: int) -> list[bytes]:
     """Card photos of realistic size (358×441 JPEG, about 12 KB)."""
     from PIL import Image
 
-    from sscard.registry import photos
+    from sscard.registry.photos import portraits
 
     found = []
     for seed in range(count):
-        image = Image.open(io.BytesIO(photos.demo_portrait(seed)))
+        image = Image.open(io.BytesIO(portraits.demo_portrait(seed)))
         for quality in (60, 70, 80):
             out = io.BytesIO()
             image.save(out, "JPEG", quality=quality, dpi=(350, 350))
@@ -119,8 +119,9 @@ def _setup_persons(n: int) -> int:
     from sscard.issuance.cards import number_service
     from sscard.issuance.cards.schemas import RangeIn
     from sscard.registry import fakes
-    from sscard.registry import service as registry_service
-    from sscard.registry.schemas import EmployerCreate
+    from sscard.registry.bulk import service as registry_bulk
+    from sscard.registry.units import service as registry_units
+    from sscard.registry.units.schemas import EmployerCreate
 
     with db.transaction() as session:
         iam_service.create_institution(
@@ -132,7 +133,7 @@ def _setup_persons(n: int) -> int:
             session, data=RangeIn(region_code=REGION, prefix="B", start=1, end=99_999_999)
         )
         employers = [
-            registry_service.create_employer(
+            registry_units.create_employer(
                 session, data=EmployerCreate(credit_code=e.credit_code, name=e.name,
                                              region_code=e.region_code),
             ).id
@@ -141,7 +142,7 @@ def _setup_persons(n: int) -> int:
     for start in range(0, n, 5000):
         records = [_record(i, employers) for i in range(start, min(n, start + 5000))]
         with db.transaction() as session:
-            registry_service.upsert_persons(session, records, label="bench")
+            registry_bulk.upsert_persons(session, records, label="bench")
     return n
 
 
@@ -165,7 +166,8 @@ def _setup_photos(n: int) -> None:
     from sscard import db
     from sscard.crypto import fields
     from sscard.db import utcnow
-    from sscard.registry.models import Person, Photo
+    from sscard.registry.persons.models import Person
+    from sscard.registry.photos.models import Photo
 
     portraits = _portraits(40)
     last = ""
@@ -198,7 +200,7 @@ def _setup_cards() -> None:
     from sscard import db
     from sscard.db import new_id, utcnow
     from sscard.issuance.cards.models import Card
-    from sscard.registry.models import Person
+    from sscard.registry.persons.models import Person
 
     last = ""
     while True:

@@ -113,9 +113,10 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
     from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
     from sscard.issuance.lifecycle import Action
     from sscard.kit.context import SYSTEM, acting
-    from sscard.registry import photos
-    from sscard.registry import service as registry
-    from sscard.registry.schemas import PersonCreate
+    from sscard.registry.persons import service as registry
+    from sscard.registry.persons.schemas import PersonCreate
+    from sscard.registry.photos import portraits
+    from sscard.registry.photos import service as registry_photos
     from sscard.scenarios import service as scenarios
     from sscard.scenarios.schemas import TerminalIn
 
@@ -153,14 +154,14 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
             ),
         ).token
     copies = []
-    portrait = photos.demo_portrait(1)
+    portrait = portraits.demo_portrait(1)
     for n in range(holders):
         with acting(actor), db.transaction() as session:
             number = citizen_id("370811")
             registry.create_person(
                 session, data=PersonCreate.model_validate(person_body(number)), actor=actor
             )
-            registry.put_photo(session, id_number=number, data=portrait, actor=actor)
+            registry_photos.put_photo(session, id_number=number, data=portrait, actor=actor)
             card = application_service.apply(
                 session, data=ApplicationIn(id_number=number, bank_code="BENCH-BANK"), actor=actor
             )
@@ -178,7 +179,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
             issuance.transition(session, card=card, action=Action.issue, actor=actor)
             issuance.transition(session, card=card, action=Action.activate, actor=actor)
             issuance.set_pin(session, card_ref=card.id, pin="802417", actor=actor)
-            photo = registry.photo_bytes(session, person_id=card.person_id) or b""
+            photo = registry_photos.photo_bytes(session, person_id=card.person_id) or b""
             _, copy = ecard.sign(
                 session,
                 actor=actor,

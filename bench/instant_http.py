@@ -80,9 +80,10 @@ def _setup(cards: int) -> list[str]:
     from sscard.issuance.cards import number_service
     from sscard.issuance.cards.schemas import RangeIn
     from sscard.kit.context import SYSTEM, acting
-    from sscard.registry import photos
-    from sscard.registry import service as registry
-    from sscard.registry.schemas import PersonCreate
+    from sscard.registry.persons import service as registry
+    from sscard.registry.persons.schemas import PersonCreate
+    from sscard.registry.photos import portraits
+    from sscard.registry.photos import service as registry_photos
 
     migrate.upgrade("head")
     bootstrap.wire()
@@ -103,7 +104,7 @@ def _setup(cards: int) -> list[str]:
         number_service.add_range(
             session, data=RangeIn(region_code="370800", prefix="B", start=1, end=10_000_000)
         )
-    portrait = photos.demo_portrait(1)
+    portrait = portraits.demo_portrait(1)
     numbers: list[str] = []
     for start in range(0, cards, 100):
         with acting(SYSTEM), db.transaction() as session:
@@ -112,7 +113,7 @@ def _setup(cards: int) -> list[str]:
                 registry.create_person(
                     session, data=PersonCreate.model_validate(person_body(number)), actor=SYSTEM
                 )
-                registry.put_photo(session, id_number=number, data=portrait, actor=SYSTEM)
+                registry_photos.put_photo(session, id_number=number, data=portrait, actor=SYSTEM)
                 numbers.append(number)
     return numbers
 

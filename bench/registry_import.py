@@ -18,7 +18,7 @@ only SQLite is measured. Prints one JSON document. For each database:
 - ``reference``: the same rows inserted as plain text, no checks, no encryption (``COPY`` on
   PostgreSQL, ``executemany`` on SQLite) into a table with a unique index on the ID number:
   what the rules and the encryption cost;
-- ``lookup``: p50 and p99 of ``registry.service.find_person`` by ID number over random
+- ``lookup``: p50 and p99 of ``registry.persons.service.find_person`` by ID number over random
   persons of the file, each in its own transaction.
 
 No assertions: figures depend on the machine (cores, disk, other load).
@@ -45,9 +45,16 @@ from pathlib import Path
 from typing import Any
 
 HEADER = (
-    "id_number", "name", "gender", "ethnicity", "birth_date", "phone", "address",
-    "household_region_code", "residence_region_code",
-)  # fmt: skip
+    "id_number",
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "phone",
+    "address",
+    "household_region_code",
+    "residence_region_code",
+)
 REGION = "370800"
 SEED = 2026
 
@@ -64,10 +71,19 @@ def generate(path: Path, rows: int, sample: int) -> tuple[list[str], float]:
         writer.writerow(HEADER)
         people = fakes.persons(SEED, REGION, rows, employers=[], communities=[])
         for n, p in enumerate(people):
-            writer.writerow((
-                p.id_number, p.name, p.gender, p.ethnicity, p.birth_date.isoformat(), p.phone,
-                p.address, p.household_region_code, p.residence_region_code,
-            ))  # fmt: skip
+            writer.writerow(
+                (
+                    p.id_number,
+                    p.name,
+                    p.gender,
+                    p.ethnicity,
+                    p.birth_date.isoformat(),
+                    p.phone,
+                    p.address,
+                    p.household_region_code,
+                    p.residence_region_code,
+                )
+            )
             if len(chosen) < sample:
                 chosen.append(p.id_number)
             elif (k := rng.randrange(n + 1)) < sample:
@@ -107,12 +123,12 @@ def migrate(env: dict[str, str]) -> None:
 def import_once(file: Path, workers: int | None, chunk: int, again: bool) -> dict[str, Any]:
     """Inside the child process: import the file, report counts, time and memory."""
     from sscard.kit.context import SYSTEM
-    from sscard.registry import importing
+    from sscard.registry.imports import job as import_job
 
     _configure(dict(os.environ))
     started = time.perf_counter()
-    job, _ = importing.import_file(
-        file, actor=SYSTEM, again=again, options=importing.RunOptions(chunk=chunk, workers=workers)
+    job, _ = import_job.import_file(
+        file, actor=SYSTEM, again=again, options=import_job.RunOptions(chunk=chunk, workers=workers)
     )
     wall = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -205,7 +221,7 @@ def lookups(env: dict[str, str], id_numbers: list[str]) -> dict[str, Any]:
     """Latency of find_person by ID number, one transaction per look-up."""
     _configure(env)
     from sscard import db
-    from sscard.registry import service
+    from sscard.registry.persons import service
 
     times: list[float] = []
     missing = 0

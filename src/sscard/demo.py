@@ -22,9 +22,13 @@ from sscard.iam.errors import InstitutionNotFound, OperatorNotFound
 from sscard.iam.operators import service as operators_service
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate, OperatorCreate
 from sscard.kit.context import Actor
-from sscard.registry import fakes, photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import CommunityCreate, EmployerCreate
+from sscard.registry import fakes
+from sscard.registry.bulk import service as registry_bulk
+from sscard.registry.persons import service as registry_persons
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
+from sscard.registry.units import service as registry_units
+from sscard.registry.units.schemas import CommunityCreate, EmployerCreate
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password, refused in production
 """Password of every demo account. Demo only: never use it on a real platform."""
@@ -145,7 +149,7 @@ class RegistryPlan:
 class RegistryReport:
     employers: int = 0
     communities: int = 0
-    counts: registry_service.UpsertCounts = field(default_factory=registry_service.UpsertCounts)
+    counts: registry_bulk.UpsertCounts = field(default_factory=registry_bulk.UpsertCounts)
     photos: int = 0
     deaths: int = 0
     moved_out: int = 0
@@ -162,48 +166,55 @@ class RegistryReport:
 
 
 def _employers(session: Session, found: list[fakes.FakeEmployer]) -> int:
-    known = registry_service.employer_ids(session, credit_codes=[e.credit_code for e in found])
+    known = registry_units.employer_ids(session, credit_codes=[e.credit_code for e in found])
     missing = [e for e in found if e.credit_code not in known]
     for e in missing:
-        registry_service.create_employer(
+        registry_units.create_employer(
             session,
             data=EmployerCreate(
-                credit_code=e.credit_code, name=e.name, region_code=e.region_code,
-                address=e.address, contact_name=e.contact_name, contact_phone=e.contact_phone,
+                credit_code=e.credit_code,
+                name=e.name,
+                region_code=e.region_code,
+                address=e.address,
+                contact_name=e.contact_name,
+                contact_phone=e.contact_phone,
             ),
-        )  # fmt: skip
+        )
     return len(missing)
 
 
 def _communities(session: Session, found: list[fakes.FakeCommunity]) -> int:
-    _, missing = registry_service.missing_references(
+    _, missing = registry_units.missing_references(
         session, employer_ids=[], community_codes=[c.code for c in found]
     )
     for c in found:
         if c.code in missing:
-            registry_service.create_community(
-                session, data=CommunityCreate(code=c.code, name=c.name)
-            )
+            registry_units.create_community(session, data=CommunityCreate(code=c.code, name=c.name))
     return len(missing)
 
 
-def _record(
-    person: fakes.FakePerson, employer_ids: dict[str, int]
-) -> registry_service.PersonRecord:
+def _record(person: fakes.FakePerson, employer_ids: dict[str, int]) -> registry_bulk.PersonRecord:
     """The registry record of a generated person (employer by its credit code)."""
     employer = employer_ids.get(person.employer_credit_code or "")
-    return registry_service.PersonRecord(
-        id_number=person.id_number, document_type=person.document_type, name=person.name,
-        gender=person.gender, ethnicity=person.ethnicity, birth_date=person.birth_date,
-        nationality=person.nationality, phone=person.phone, address=person.address,
+    return registry_bulk.PersonRecord(
+        id_number=person.id_number,
+        document_type=person.document_type,
+        name=person.name,
+        gender=person.gender,
+        ethnicity=person.ethnicity,
+        birth_date=person.birth_date,
+        nationality=person.nationality,
+        phone=person.phone,
+        address=person.address,
         household_region_code=person.household_region_code,
-        residence_region_code=person.residence_region_code, employer_id=employer,
+        residence_region_code=person.residence_region_code,
+        employer_id=employer,
         community_code=person.community_code,
         enrolments=tuple(
-            registry_service.EnrolmentRecord(e.insurance_type, e.status, e.start_date, e.end_date)
+            registry_bulk.EnrolmentRecord(e.insurance_type, e.status, e.start_date, e.end_date)
             for e in person.insurances
         ),
-    ).normalised()  # fmt: skip
+    ).normalised()
 
 
 def _with_photo(person: fakes.FakePerson, share: float) -> bool:
@@ -218,17 +229,20 @@ def _life_events(
     for person in chunk:
         if person.status == "normal":
             continue
-        current = registry_service.get_person(session, id_number=person.id_number, actor=actor)
+        current = registry_persons.get_person(session, id_number=person.id_number, actor=actor)
         if current.status == person.status:
             continue
         if person.status == "deceased" and person.death_date is not None:
-            registry_service.mark_deceased(
-                session, id_number=person.id_number, death_date=person.death_date,
-                source="demo", actor=actor,
-            )  # fmt: skip
+            registry_persons.mark_deceased(
+                session,
+                id_number=person.id_number,
+                death_date=person.death_date,
+                source="demo",
+                actor=actor,
+            )
             report.deaths += 1
         elif person.status == "moved_out":
-            registry_service.mark_moved_out(session, id_number=person.id_number, actor=actor)
+            registry_persons.mark_moved_out(session, id_number=person.id_number, actor=actor)
             report.moved_out += 1
 
 
@@ -236,14 +250,14 @@ def _photos(
     session: Session, chunk: list[fakes.FakePerson], plan: RegistryPlan, actor: Actor
 ) -> int:
     wanted = [p for p in chunk if _with_photo(p, plan.photo_share)]
-    ids = registry_service.person_ids(session, id_numbers=[p.id_number for p in wanted])
-    have = registry_service.photo_owners(session, person_ids=list(ids.values()))
+    ids = registry_bulk.person_ids(session, id_numbers=[p.id_number for p in wanted])
+    have = registry_photos.photo_owners(session, person_ids=list(ids.values()))
     added = 0
     for person in wanted:
         if ids.get(person.id_number) in have:
             continue
-        data = photos.demo_portrait(person.photo_seed, gender=person.gender)
-        registry_service.put_photo(session, id_number=person.id_number, data=data, actor=actor)
+        data = portraits.demo_portrait(person.photo_seed, gender=person.gender)
+        registry_photos.put_photo(session, id_number=person.id_number, data=data, actor=actor)
         added += 1
     return added
 
@@ -262,19 +276,20 @@ def seed_registry(
     with db.transaction() as session:
         report.employers = _employers(session, found_employers)
         report.communities = _communities(session, found_communities)
-        employer_ids = registry_service.employer_ids(
+        employer_ids = registry_units.employer_ids(
             session, credit_codes=[e.credit_code for e in found_employers]
         )
     people = fakes.persons(
-        plan.seed, plan.region, plan.persons, employers=found_employers,
+        plan.seed,
+        plan.region,
+        plan.persons,
+        employers=found_employers,
         communities=found_communities,
-    )  # fmt: skip
+    )
     while chunk := list(islice(people, PERSON_CHUNK)):
         with db.transaction() as session:
             records = [_record(p, employer_ids) for p in chunk]
-            counts = registry_service.upsert_persons(
-                session, records, label=f"demo seed {plan.seed}"
-            )
+            counts = registry_bulk.upsert_persons(session, records, label=f"demo seed {plan.seed}")
             report.counts.add(counts)
             _life_events(session, chunk, actor, report)
             report.photos += _photos(session, chunk, plan, actor)

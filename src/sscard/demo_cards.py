@@ -25,7 +25,8 @@ from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
 from sscard.issuance.lifecycle import Action
 from sscard.kit.context import Actor
 from sscard.registry import fakes
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
 from sscard.scenarios import service as scenarios
 from sscard.settings import get_settings
 
@@ -122,7 +123,7 @@ def _sign(session: Session, holder: fakes.FakePerson, actor: Actor) -> None:
     card = issuance.live_card(session, person_id=person.id) if person else None
     if person is None or card is None or card.card_number is None:
         return
-    photo = registry_service.photo_bytes(session, person_id=person.id) or b""
+    photo = registry_photos.photo_bytes(session, person_id=person.id) or b""
     ecard_service.sign(
         session,
         data=SignIn(
@@ -150,7 +151,7 @@ def seed_cards(
             person = registry_service.find_person(session, id_number=holder.id_number)
             if person is None or issuance.live_card(session, person_id=person.id) is not None:
                 continue
-            if not registry_service.has_photo(session, person_id=person.id):
+            if not registry_photos.has_photo(session, person_id=person.id):
                 continue
             if n < 16:
                 _active_card(session, holder, actor, n)

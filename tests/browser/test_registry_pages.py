@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import needs_chromium
 from tests.support import Account, LiveServer, login
 
-from sscard.registry import photos
+from sscard.registry.photos import portraits
 
 pytestmark = [needs_chromium, pytest.mark.browser]
 
@@ -146,9 +146,13 @@ def test_a_clerk_finds_a_person_by_id_number_adds_a_photo_and_records_the_death(
     clerk = make_account("clerk")
     number, born = citizen_id()
     body = {
-        "id_number": number, "name": "李四", "gender": "1", "birth_date": born.isoformat(),
-        "household_region_code": "370811", "residence_region_code": "370811",
-    }  # fmt: skip
+        "id_number": number,
+        "name": "李四",
+        "gender": "1",
+        "birth_date": born.isoformat(),
+        "household_region_code": "370811",
+        "residence_region_code": "370811",
+    }
     with live_server.client(login(live_server, clerk)) as http:
         assert http.post("/api/v1/persons", json=body).status_code == 201
     log_in(page, live_server, clerk, "/registry/persons")
@@ -165,7 +169,7 @@ def test_a_clerk_finds_a_person_by_id_number_adds_a_photo_and_records_the_death(
     )
     page.click("#photo-form button[type=submit]")
     assert "不是图片" in page.locator("#field-photo .field-error").inner_text()
-    portrait = photos.demo_portrait(7, gender="1")
+    portrait = portraits.demo_portrait(7, gender="1")
     page.set_input_files(
         "#f-photo", files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": portrait}]
     )

@@ -36,9 +36,10 @@ from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
 from sscard.issuance.batches.models import Batch
 from sscard.issuance.cards.models import Card
-from sscard.registry import fakes, photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import EmployerCreate
+from sscard.registry import fakes
+from sscard.registry.photos import portraits
+from sscard.registry.units import service as registry_units
+from sscard.registry.units.schemas import EmployerCreate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,7 +130,7 @@ def world(engine: Engine, tmp_path: Path) -> Iterator[World]:
                                    region_code="370800"),
         )  # fmt: skip
         fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
-        employer_id = registry_service.create_employer(
+        employer_id = registry_units.create_employer(
             session,
             data=EmployerCreate(credit_code=fake.credit_code, name=fake.name,
                                 region_code=fake.region_code),
@@ -155,7 +156,7 @@ def _apply(http: httpx.Client, world: World, numbers: list[str]) -> None:
     for index, number in enumerate(numbers):
         body = person_body(number, employer_id=world.employer_id if index % 2 else None)
         assert http.post("/api/v1/persons", json=body).status_code == 201
-        photo = {"photo": ("p.jpg", photos.demo_portrait(index), "image/jpeg")}
+        photo = {"photo": ("p.jpg", portraits.demo_portrait(index), "image/jpeg")}
         assert http.put(f"/api/v1/persons/{number}/photo", files=photo).status_code == 200
         made = http.post(
             "/api/v1/cards/applications", json={"id_number": number, "bank_code": world.bank_code}

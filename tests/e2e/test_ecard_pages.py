@@ -38,9 +38,10 @@ from sscard.issuance.cards import service as issuance_service
 from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
 from sscard.scenarios import service as scenarios_service
 
 CARD_PIN = "802417"
@@ -129,8 +130,8 @@ def active_holder(*, signed: bool = True, born: str | None = None) -> Holder:
         registry_service.create_person(
             session, data=PersonCreate.model_validate(body), actor=SIGNER
         )
-        registry_service.put_photo(
-            session, id_number=number, data=photos.demo_portrait(3), actor=SIGNER
+        registry_photos.put_photo(
+            session, id_number=number, data=portraits.demo_portrait(3), actor=SIGNER
         )
         card = _active(session, SIGNER, where.bank, number)
         issuance_service.set_pin(session, card_ref=card.id, pin=CARD_PIN, actor=SIGNER)

@@ -28,9 +28,10 @@ from sscard.iam.schemas import ChannelCreate, InstitutionCreate
 from sscard.issuance.cards import number_service
 from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit.context import SYSTEM, acting
-from sscard.registry import photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
 from sscard.scenarios import service as scenarios
 from sscard.scenarios.schemas import TerminalIn
 
@@ -79,8 +80,8 @@ def _setup() -> tuple[str, int, str]:
         registry_service.create_person(
             session, data=PersonCreate.model_validate(person_body(holder)), actor=SYSTEM
         )
-        registry_service.put_photo(
-            session, id_number=holder, data=photos.demo_portrait(4), actor=SYSTEM
+        registry_photos.put_photo(
+            session, id_number=holder, data=portraits.demo_portrait(4), actor=SYSTEM
         )
         card, _ecard, copy = signed(session, SYSTEM, f"BK{tag}", holder, f"CH{tag}")
         return card.id, int(copy.id), token

@@ -36,9 +36,10 @@ from sscard.issuance.cards.schemas import RangeIn
 from sscard.issuance.lifecycle import Action
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
 
 SETUP = Actor(
     kind=ActorKind.operator,
@@ -105,8 +106,8 @@ def person(*, photo: bool = True, deceased: bool = False) -> Person:
             session, data=PersonCreate.model_validate(person_body(number)), actor=SETUP
         )
         if photo:
-            registry_service.put_photo(
-                session, id_number=number, data=photos.demo_portrait(5), actor=SETUP
+            registry_photos.put_photo(
+                session, id_number=number, data=portraits.demo_portrait(5), actor=SETUP
             )
         if deceased:
             registry_service.mark_deceased(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from PIL import Image
 from tests.support import Account, LiveServer, citizen_id, login, person_body
 
-from sscard.registry import photos
+from sscard.registry.photos import portraits
 
 
 def test_a_clerk_registers_a_person_who_is_then_shown_masked(
@@ -109,7 +109,7 @@ def test_a_photo_is_checked_stripped_of_exif_and_served_only_to_permitted_roles(
     clerk = login(live_server, make_account("clerk"))
     auditor = login(live_server, make_account("auditor"))
     number = citizen_id()
-    portrait = photos.demo_portrait(7)
+    portrait = portraits.demo_portrait(7)
     image = Image.open(io.BytesIO(portrait))
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"

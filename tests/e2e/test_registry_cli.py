@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from tests.e2e.test_cli import env, sscard  # noqa: F401 - the fixture is used by name
 
-from sscard.registry import fakes, photos
+from sscard.registry import fakes
+from sscard.registry.photos import portraits
 
 EMPLOYER = fakes.employers(301, "370800", 1)[0]
 COMMUNITY = fakes.communities(301, "370800", 1)[0]
@@ -25,10 +26,17 @@ def _file(
         ["aac002", "AAC003", "aac004", "AAC006", "户籍地区划代码", "AAB301", "社区代码"]
     )
     for p in persons:
-        writer.writerow([
-            p.id_number, p.name, p.gender, p.birth_date.strftime("%Y%m%d"),
-            p.household_region_code, p.residence_region_code, COMMUNITY.code,
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                p.id_number,
+                p.name,
+                p.gender,
+                p.birth_date.strftime("%Y%m%d"),
+                p.household_region_code,
+                p.residence_region_code,
+                COMMUNITY.code,
+            ]
+        )
     writer.writerows(extra or [])
     path.write_bytes(out.getvalue().encode("gb18030"))
     return path
@@ -40,9 +48,17 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
 ) -> None:
     assert sscard("db", "upgrade", env=env).returncode == 0
     added = sscard(
-        "registry", "employer", "add", "--credit-code", EMPLOYER.credit_code, "--name",
-        EMPLOYER.name, "--region", EMPLOYER.region_code, env=env,
-    )  # fmt: skip
+        "registry",
+        "employer",
+        "add",
+        "--credit-code",
+        EMPLOYER.credit_code,
+        "--name",
+        EMPLOYER.name,
+        "--region",
+        EMPLOYER.region_code,
+        env=env,
+    )
     assert added.returncode == 0, added.stderr
     community = sscard(
         "registry", "community", "add", "--code", COMMUNITY.code, "--name", COMMUNITY.name, env=env
@@ -56,9 +72,17 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
     path = _file(tmp_path / "staff.csv", staff, bad)
     rejects = tmp_path / "rejects.csv"
     imported = sscard(
-        "registry", "import", str(path), "--employer", EMPLOYER.credit_code, "--rejects",
-        str(rejects), "--chunk", "2", env=env,
-    )  # fmt: skip
+        "registry",
+        "import",
+        str(path),
+        "--employer",
+        EMPLOYER.credit_code,
+        "--rejects",
+        str(rejects),
+        "--chunk",
+        "2",
+        env=env,
+    )
     assert imported.returncode == 0, imported.stderr
     assert "5 created, 0 updated, 0 unchanged, 1 rejected" in imported.stdout
     assert f"rejects: {rejects}" in imported.stdout
@@ -83,9 +107,15 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
     )
     assert number in revealed.stdout and staff[0].name in revealed.stdout
     found = sscard(
-        "registry", "person", "search", "--name", staff[0].name, "--birth-date",
-        staff[0].birth_date.isoformat(), env=env,
-    )  # fmt: skip
+        "registry",
+        "person",
+        "search",
+        "--name",
+        staff[0].name,
+        "--birth-date",
+        staff[0].birth_date.isoformat(),
+        env=env,
+    )
     assert "1 found" in found.stdout
     by_employer = sscard(
         "registry", "person", "search", "--employer", EMPLOYER.credit_code, env=env
@@ -93,7 +123,7 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
     assert "5 found" in by_employer.stdout
 
     picture = tmp_path / "photo.jpg"
-    picture.write_bytes(photos.demo_portrait(7, gender=staff[0].gender))
+    picture.write_bytes(portraits.demo_portrait(7, gender=staff[0].gender))
     stored = sscard("registry", "photo", "set", number, str(picture), env=env)
     assert stored.returncode == 0 and "358×441" in stored.stdout
     died = max(staff[0].birth_date.isoformat(), "2025-01-01")
@@ -118,12 +148,19 @@ def test_import_errors_are_one_line(env: dict[str, str], tmp_path: Path) -> None
 
 def test_every_registry_command_has_help(env: dict[str, str]) -> None:  # noqa: F811
     for args in (
-        ["registry"], ["registry", "import"], ["registry", "jobs"], ["registry", "person"],
-        ["registry", "person", "show"], ["registry", "person", "search"],
-        ["registry", "person", "deceased"], ["registry", "employer", "add"],
-        ["registry", "employer", "list"], ["registry", "community", "add"],
-        ["registry", "community", "list"], ["registry", "photo", "set"],
-    ):  # fmt: skip
+        ["registry"],
+        ["registry", "import"],
+        ["registry", "jobs"],
+        ["registry", "person"],
+        ["registry", "person", "show"],
+        ["registry", "person", "search"],
+        ["registry", "person", "deceased"],
+        ["registry", "employer", "add"],
+        ["registry", "employer", "list"],
+        ["registry", "community", "add"],
+        ["registry", "community", "list"],
+        ["registry", "photo", "set"],
+    ):
         result = sscard(*args, "--help", env=env)
         assert result.returncode == 0, (args, result.stderr)
         assert "Usage" in result.stdout

@@ -14,8 +14,14 @@ from tests.support import Account, LiveServer, login
 from sscard.registry import fakes
 
 HEADER = [
-    "AAC002", "AAC003", "AAC004", "AAC006", "AAE005", "户籍地区划代码", "AAB301",
-]  # fmt: skip
+    "AAC002",
+    "AAC003",
+    "AAC004",
+    "AAC006",
+    "AAE005",
+    "户籍地区划代码",
+    "AAB301",
+]
 
 
 def _csv(persons: list[fakes.FakePerson], *, bad_phone_at: int | None = None) -> bytes:
@@ -24,10 +30,17 @@ def _csv(persons: list[fakes.FakePerson], *, bad_phone_at: int | None = None) ->
     writer.writerow(HEADER)
     for n, p in enumerate(persons):
         phone = "123" if n == bad_phone_at else p.phone
-        writer.writerow([
-            p.id_number, p.name, p.gender, p.birth_date.isoformat(), phone,
-            p.household_region_code, p.residence_region_code,
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                p.id_number,
+                p.name,
+                p.gender,
+                p.birth_date.isoformat(),
+                phone,
+                p.household_region_code,
+                p.residence_region_code,
+            ]
+        )
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -33,12 +33,21 @@ def mobile() -> str:
 def person_form(number: str, born: date, **changes: str) -> dict[str, str]:
     """The registration form as a browser posts it."""
     return {
-        "document_type": "01", "id_number": number, "name": "赵敏", "gender": "2",
-        "ethnicity": "01", "birth_date": born.isoformat(), "nationality": "CHN",
-        "phone": mobile(), "address": "山东省济宁市任城区共青团路2号",
-        "household_region_code": "370811", "residence_region_code": "370811",
-        "employer_id": "", "community_code": "", **changes,
-    }  # fmt: skip
+        "document_type": "01",
+        "id_number": number,
+        "name": "赵敏",
+        "gender": "2",
+        "ethnicity": "01",
+        "birth_date": born.isoformat(),
+        "nationality": "CHN",
+        "phone": mobile(),
+        "address": "山东省济宁市任城区共青团路2号",
+        "household_region_code": "370811",
+        "residence_region_code": "370811",
+        "employer_id": "",
+        "community_code": "",
+        **changes,
+    }
 
 
 @contextmanager
@@ -173,9 +182,13 @@ def test_a_person_is_found_by_id_number_shown_masked_and_revealed_only_with_a_pu
 
         by_name = http.post(
             "/registry/persons",
-            data={"mode": "name", "name": "赵敏", "birth_date": born.isoformat(),
-                  "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                "mode": "name",
+                "name": "赵敏",
+                "birth_date": born.isoformat(),
+                "csrf_token": csrf(http),
+            },
+        )
         assert by_name.status_code == 200 and location in by_name.text
         assert number not in by_name.text
         no_birth_date = http.post(

@@ -52,11 +52,11 @@ def signed(session: Session, actor: Actor, bank: str, holder: str, channel: str)
 
     from sscard.ecard import service as ecard_service
     from sscard.ecard.schemas import RealPerson, SignIn
-    from sscard.registry import service as registry_service
+    from sscard.registry.photos import service as registry_photos
 
     card = _active(session, actor, bank, holder)
     service.set_pin(session, card_ref=card.id, pin="802417", actor=actor)
-    photo = registry_service.photo_bytes(session, person_id=card.person_id) or b""
+    photo = registry_photos.photo_bytes(session, person_id=card.person_id) or b""
     data = SignIn(
         id_number=holder,
         name="测试人员",

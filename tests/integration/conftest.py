@@ -16,9 +16,10 @@ from sscard.iam.schemas import InstitutionCreate
 from sscard.issuance.cards import number_service
 from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
 
 PERMISSIONS = frozenset(
     {
@@ -78,8 +79,8 @@ def person(session: Session, clerk: Actor) -> Callable[..., str]:
             session, data=PersonCreate.model_validate(person_body(number, **fields)), actor=clerk
         )
         if photo:
-            registry_service.put_photo(
-                session, id_number=number, data=photos.demo_portrait(3), actor=clerk
+            registry_photos.put_photo(
+                session, id_number=number, data=portraits.demo_portrait(3), actor=clerk
             )
         return number
 

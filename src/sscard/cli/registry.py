@@ -24,14 +24,14 @@ from rich.text import Text
 from sscard import bootstrap
 from sscard.cli.common import cli_actor, console, err_console, unit_of_work
 from sscard.errors import SSCardError
-from sscard.registry import importing, service
-from sscard.registry.schemas import (
-    CommunityCreate,
-    EmployerCreate,
-    ImportJobOut,
-    PersonOut,
-    PersonSummary,
-)
+from sscard.registry.imports import job as import_job
+from sscard.registry.imports import service as imports_service
+from sscard.registry.imports.schemas import ImportJobOut
+from sscard.registry.persons import service as persons_service
+from sscard.registry.persons.schemas import PersonOut, PersonSummary
+from sscard.registry.photos import service as photos_service
+from sscard.registry.units import service as units_service
+from sscard.registry.units.schemas import CommunityCreate, EmployerCreate
 
 app = typer.Typer(
     help="Cardholder registry (持卡人基础信息库): bulk import, persons, employers, communities.",
@@ -81,7 +81,7 @@ def _summary(job: ImportJobOut) -> str:
     )
 
 
-def _run_with_progress(job_id: int, options: importing.RunOptions) -> ImportJobOut:
+def _run_with_progress(job_id: int, options: import_job.RunOptions) -> ImportJobOut:
     columns = (
         TextColumn("[bold]导入[/bold] job {task.fields[job]}"),
         BarColumn(),
@@ -94,21 +94,21 @@ def _run_with_progress(job_id: int, options: importing.RunOptions) -> ImportJobO
     with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
         task = bar.add_task("import", total=None, job=job_id, base=0)
 
-        def show(progress: importing.Progress) -> None:
+        def show(progress: import_job.Progress) -> None:
             total = max(progress.expected, progress.done)
             if progress.resumed_from and bar.tasks[0].total is None:
                 # a resumed job: the rows done before this run are not this run's speed
                 bar.reset(task, total=total, completed=progress.resumed_from)
             bar.update(task, total=total, completed=progress.done, base=progress.resumed_from)
 
-        options = importing.RunOptions(chunk=options.chunk, workers=options.workers, progress=show)
-        return importing.run(job_id, actor=cli_actor(), options=options)
+        options = import_job.RunOptions(chunk=options.chunk, workers=options.workers, progress=show)
+        return import_job.run(job_id, actor=cli_actor(), options=options)
 
 
 def _rejects_line(job: ImportJobOut) -> None:
     if job.has_rejects:
         with unit_of_work() as session:
-            path = importing.rejects_of(session, job_id=job.id)
+            path = imports_service.rejects_of(session, job_id=job.id)
         console.print(f"rejects: {path}")
 
 
@@ -125,7 +125,7 @@ def import_file(
         typer.Option(help="Credit code of the employer every row belongs to."),
     ] = None,
     chunk: Annotated[int, typer.Option(min=1, max=100_000, help="Rows per commit.")] = (
-        importing.DEFAULT_CHUNK
+        import_job.DEFAULT_CHUNK
     ),
     rejects: Annotated[
         Path | None,
@@ -144,17 +144,22 @@ def import_file(
 ) -> None:
     """Import persons from FILE, or resume a job; headers in English or 人社 indicator names."""
     bootstrap.wire()
-    options = importing.RunOptions(chunk=chunk, workers=workers)
+    options = import_job.RunOptions(chunk=chunk, workers=workers)
     if resume is not None:
         job = _run_with_progress(resume, options)
     elif file is None:
         raise SSCardError("give a FILE to import, or --resume JOB")
     else:
         with unit_of_work(purpose="bulk import") as session:
-            opened = importing.open_job(
-                session, file, source="cli", actor=cli_actor(), employer_credit_code=employer,
-                reject_path=rejects.resolve() if rejects else None, again=again,
-            )  # fmt: skip
+            opened = imports_service.open_job(
+                session,
+                file,
+                source="cli",
+                actor=cli_actor(),
+                employer_credit_code=employer,
+                reject_path=rejects.resolve() if rejects else None,
+                again=again,
+            )
         if not opened.runnable:
             console.print(
                 f"already imported (job {opened.job.id}, {opened.job.finished_at:%Y-%m-%d %H:%M} "
@@ -172,14 +177,21 @@ def jobs(
 ) -> None:
     """List recent import jobs."""
     with unit_of_work() as session:
-        found = [importing.job_out(j) for j in importing.list_jobs(session, limit=limit)]
+        found = [
+            imports_service.job_out(j) for j in imports_service.list_jobs(session, limit=limit)
+        ]
     table = Table("job", "status", "file", "created", "updated", "unchanged", "rejected", "next")
     for job in found:
         table.add_row(
-            str(job.id), job.status, job.file_name, str(job.rows_created),
-            str(job.rows_updated), str(job.rows_unchanged), str(job.rows_rejected),
+            str(job.id),
+            job.status,
+            job.file_name,
+            str(job.rows_created),
+            str(job.rows_updated),
+            str(job.rows_unchanged),
+            str(job.rows_rejected),
             str(job.next_line),
-        )  # fmt: skip
+        )
     console.print(table)
 
 
@@ -231,12 +243,12 @@ def person_show(
     with unit_of_work(purpose=purpose) as session:
         actor = cli_actor()
         if reveal and purpose:
-            view = service.reveal_person(
+            view = persons_service.reveal_person(
                 session, id_number=id_number, purpose=purpose.strip(), actor=actor
             )
         else:
-            view = service.person_out(
-                session, service.get_person(session, id_number=id_number, actor=actor)
+            view = persons_service.person_out(
+                session, persons_service.get_person(session, id_number=id_number, actor=actor)
             )
     _print_person(view)
 
@@ -245,10 +257,14 @@ def _summaries(items: list[PersonSummary]) -> Table:
     table = Table("社会保障号码", "姓名", "性别", "出生日期", "居住地", "单位", "状态")
     for p in items:
         table.add_row(
-            p.id_number, p.name, p.gender.name or "", p.birth_date.isoformat(),
+            p.id_number,
+            p.name,
+            p.gender.name or "",
+            p.birth_date.isoformat(),
             p.residence_region.name or p.residence_region.code,
-            p.employer.name if p.employer else "", p.status.name or p.status.code,
-        )  # fmt: skip
+            p.employer.name if p.employer else "",
+            p.status.name or p.status.code,
+        )
     return table
 
 
@@ -270,14 +286,21 @@ def person_search(
     born = _date(birth_date, "--birth-date") if birth_date else None
     with unit_of_work() as session:
         employer_id = (
-            service.get_employer_by_credit_code(session, credit_code=employer).id
+            units_service.get_employer_by_credit_code(session, credit_code=employer).id
             if employer
             else None
         )
-        found = service.search_persons(
-            session, actor=cli_actor(), name=name, birth_date=born, employer_id=employer_id,
-            community_code=community, phone=phone, page=page, page_size=page_size,
-        )  # fmt: skip
+        found = persons_service.search_persons(
+            session,
+            actor=cli_actor(),
+            name=name,
+            birth_date=born,
+            employer_id=employer_id,
+            community_code=community,
+            phone=phone,
+            page=page,
+            page_size=page_size,
+        )
     console.print(_summaries(found.items))
     console.print(f"{found.total} found (page {found.page})")
 
@@ -298,7 +321,7 @@ def person_deceased(
     """Record a person's death (other components hear of it)."""
     died = _date(death_date, "--date")
     with unit_of_work(purpose="record death") as session:
-        person = service.mark_deceased(
+        person = persons_service.mark_deceased(
             session, id_number=id_number, death_date=died, source=source, actor=cli_actor()
         )
         masked = person.id_number_masked
@@ -321,12 +344,16 @@ def employer_add(
     data = _validated(
         EmployerCreate,
         {
-            "credit_code": credit_code, "name": name, "region_code": region, "address": address,
-            "contact_name": contact_name, "contact_phone": contact_phone,
+            "credit_code": credit_code,
+            "name": name,
+            "region_code": region,
+            "address": address,
+            "contact_name": contact_name,
+            "contact_phone": contact_phone,
         },
-    )  # fmt: skip
+    )
     with unit_of_work(purpose="register employer") as session:
-        employer = service.create_employer(session, data=data)
+        employer = units_service.create_employer(session, data=data)
         console.print(f"employer {employer.credit_code} registered (id {employer.id})")
 
 
@@ -338,16 +365,20 @@ def employer_list(
 ) -> None:
     """List employers."""
     with unit_of_work() as session:
-        found, total = service.list_employers(
+        found, total = units_service.list_employers(
             session, actor=cli_actor(), name=name, page=page, page_size=page_size
         )
-        views = [service.employer_out(session, e) for e in found]
+        views = [units_service.employer_out(session, e) for e in found]
     table = Table("id", "credit code", "name", "region", "persons", "status")
     for e in views:
         table.add_row(
-            str(e.id), e.credit_code, e.name, e.region.name or e.region.code, str(e.persons),
+            str(e.id),
+            e.credit_code,
+            e.name,
+            e.region.name or e.region.code,
+            str(e.persons),
             e.status,
-        )  # fmt: skip
+        )
     console.print(table)
     console.print(f"{total} employers")
 
@@ -360,7 +391,7 @@ def community_add(
     """Register a community under a current township or street."""
     data = _validated(CommunityCreate, {"code": code, "name": name})
     with unit_of_work(purpose="register community") as session:
-        community = service.create_community(session, data=data)
+        community = units_service.create_community(session, data=data)
         console.print(f"community {community.code} registered")
 
 
@@ -372,10 +403,10 @@ def community_list(
 ) -> None:
     """List communities."""
     with unit_of_work() as session:
-        found, total = service.list_communities(
+        found, total = units_service.list_communities(
             session, actor=cli_actor(), township_code=township, page=page, page_size=page_size
         )
-        views = [service.community_out(session, c) for c in found]
+        views = [units_service.community_out(session, c) for c in found]
     table = Table("code", "name", "township", "persons")
     for c in views:
         table.add_row(c.code, c.name, c.township.name or c.township.code, str(c.persons))
@@ -393,5 +424,5 @@ def photo_set(
     """Upload or replace a person's card photo (checked, EXIF stripped, encrypted)."""
     data = file.read_bytes()
     with unit_of_work(purpose="set photo") as session:
-        info = service.put_photo(session, id_number=id_number, data=data, actor=cli_actor())
+        info = photos_service.put_photo(session, id_number=id_number, data=data, actor=cli_actor())
     console.print(f"photo stored: {info.width}×{info.height}, {info.size_bytes} bytes")

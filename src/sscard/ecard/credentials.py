@@ -41,7 +41,7 @@ from sscard.ecard.models import ECard
 from sscard.ecard.schemas import CredentialCheck, CredentialOut
 from sscard.errors import SSCardError
 from sscard.kit import access
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 
 PREFIX = "ECR"
 VERSION = 0x03

@@ -40,7 +40,7 @@ from sscard.ecard.schemas import CodeOut, FamilyBindIn, FamilyMemberOut, FamilyR
 from sscard.errors import Conflict, FieldProblem, NotFound, SSCardError
 from sscard.kit import access
 from sscard.kit.context import Actor
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 
 ADULT_AGE = 18

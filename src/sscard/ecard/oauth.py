@@ -58,7 +58,7 @@ from sscard.issuance.cards import service as issuance_service
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 
 SCOPES: dict[str, str] = {

@@ -23,7 +23,7 @@ from sscard.errors import NotFound
 from sscard.iam import service as iam_service
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 
 MAX_PAGE_SIZE = 100
 

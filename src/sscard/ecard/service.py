@@ -64,7 +64,9 @@ from sscard.kit import access, context, events
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.guard import get_guard
-from sscard.registry import service as registry_service
+from sscard.registry.persons import events as registry_events
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
 from sscard.scenarios import service as scenarios_service
 from sscard.settings import get_settings
 
@@ -166,7 +168,7 @@ def _real_person(session: Session, data: SignIn, person_id: str, actor: Actor) -
     )
     photo = None
     if data.real_person.method != "counter":
-        photo = registry_service.photo_bytes(session, person_id=person_id)
+        photo = registry_photos.photo_bytes(session, person_id=person_id)
     operator = actor.kind is ActorKind.operator and actor.can("ecard.sign")
     try:
         realperson.check(data.real_person.method, image=image, photo=photo, operator=operator)
@@ -295,7 +297,7 @@ def on_card_status_changed(session: Session, event: issuance_service.CardStatusC
         _set_status(session, ecard, "revoked")
 
 
-def on_person_deceased(session: Session, event: registry_service.PersonDeceased) -> None:
+def on_person_deceased(session: Session, event: registry_events.PersonDeceased) -> None:
     """A deceased person's e-cards are revoked."""
     for ecard in session.scalars(select(ECard).where(ECard.person_id == event.person_id)):
         _set_status(session, ecard, "revoked")
@@ -645,4 +647,4 @@ def own_copy(session: Session, *, resident: ResidentSession) -> Copy:
 def register_subscribers() -> None:
     """Copies follow their card, and a deceased person's e-cards are revoked."""
     events.subscribe(issuance_service.CardStatusChanged, on_card_status_changed)
-    events.subscribe(registry_service.PersonDeceased, on_person_deceased)
+    events.subscribe(registry_events.PersonDeceased, on_person_deceased)

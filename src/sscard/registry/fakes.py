@@ -27,10 +27,10 @@ from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import accumulate
 from typing import TypeVar
 
 from sscard.registry import codes, regions
+from sscard.registry import fake_tables as tables
 from sscard.registry.identifiers import (
     CREDIT_ALPHABET,
     check_character,
@@ -165,83 +165,6 @@ def _region_name(region_code: str, places: Sequence[_Place]) -> str:
     return found.name if found is not None else places[0].region.name
 
 
-_SURNAMES = (
-    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾"
-    "丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤"
-)
-_SURNAME_LIST: tuple[str, ...] = (
-    *_SURNAMES,
-    "欧阳",
-    "司马",
-    "诸葛",
-    "上官",
-    "东方",
-    "皇甫",
-    "慕容",
-    "司徒",
-)
-_SURNAME_CUMULATIVE = tuple(
-    accumulate([max(2.0, 60.0 / (rank + 1) ** 0.8) for rank in range(len(_SURNAMES))] + [0.3] * 8)
-)
-_MALE_GIVEN = (
-    "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林"
-    "阳建国志文博晨轩睿泽子一然天佑家豪嘉成"
-)
-_FEMALE_GIVEN = (
-    "芳娜敏静丽艳娟霞秀玲桂英燕萍红婷雪琳晶欣悦怡涵萱梓诗雨思佳琪慧颖洁倩薇瑶璐妍梦婉兰淑珍月"
-)
-_DOT_NAMES = {
-    "05": (
-        ("艾力", "买买提", "阿卜杜", "热合曼", "吐尔逊", "艾尼瓦尔", "库尔班", "依明", "麦麦提"),
-        ("古丽", "阿依古丽", "帕提古丽", "迪丽努尔", "热依拉", "热娜", "阿孜古丽", "米热古丽"),
-    ),
-    "17": (
-        ("叶尔兰", "努尔兰", "哈力木", "别克", "阿斯哈尔", "叶尔江", "巴合提"),
-        ("阿依达娜", "加娜尔", "古丽娜尔", "阿依江", "哈丽达"),
-    ),
-}
-_TIBETAN = ("扎西", "次仁", "多吉", "卓玛", "央金", "格桑", "拉姆", "达瓦", "顿珠", "平措", "尼玛")
-_ETHNIC_WEIGHTS = {
-    "01": 930,
-    "03": 20,
-    "11": 10,
-    "02": 8,
-    "08": 8,
-    "05": 8,
-    "04": 4,
-    "10": 4,
-    "17": 4,
-    "06": 4,
-}
-_ETHNICITIES = tuple(_ETHNIC_WEIGHTS)
-_ETHNIC_CUMULATIVE = tuple(accumulate(_ETHNIC_WEIGHTS.values()))
-_MOBILE_PREFIXES = tuple(
-    f"1{p}"
-    for p in "30 31 32 33 34 35 36 37 38 39 50 51 52 53 55 56 57 58 59 66 73 75 76 77 78 "
-    "80 81 82 83 84 85 86 87 88 89 91 98 99".split()
-)
-_STREETS = (
-    "建设路 解放路 人民路 和平路 红星路 中山路 光明路 新华路 文化路 振兴路 青年路 府前街 "
-    "南门街 东风路 胜利路 长江路 黄河路 育才路 友谊路 幸福街 太白路 运河路 鸿运路 丰收路"
-).split()
-_TRADE_NAMES = (
-    "鸿达 恒信 华泰 瑞丰 金宇 鑫源 宏图 永安 盛世 润泽 德信 同创 中联 嘉禾 博远 天成 信诚 "
-    "汇通 裕隆 联创 泰和 致远 佳誉 新锐 长青 华康 正阳 百川 立信 安泰"
-).split()
-_INDUSTRIES = (
-    "科技 商贸 建筑工程 物流 食品 机械制造 电子 医药 餐饮管理 物业服务 教育咨询 农业发展 "
-    "纺织 汽车销售 信息技术"
-).split()
-_SHOPS = "便利店 超市 五金店 饭店 理发店 药店 服装店 水果店".split()
-_PUBLIC = "人民医院 实验小学 中学 社会福利院 疾病预防控制中心 图书馆 职业学校".split()
-_COMMUNITY_WORDS = (
-    "翠园 花园 新村 和平 光明 东关 西关 南苑 北苑 幸福 阳光 康乐 文苑 锦绣 向阳 春华 金桥 "
-    "育才 柳园 龙湾"
-).split()
-_VILLAGE_SUFFIXES = "庄 屯 楼 集 店 营 洼 寨".split()
-_VILLAGE_SURNAMES = _SURNAMES[:40]
-
-
 def _pick(rng: random.Random, items: Sequence[T]) -> T:
     """A uniform choice, cheaper than ``rng.choice``; the same for a given generator state."""
     return items[int(rng.random() * len(items))]
@@ -259,7 +182,7 @@ def _weighted(rng: random.Random, cumulative: Sequence[float]) -> int:
 
 def _given_name(rng: random.Random, male: bool) -> str:
     """One or two characters from the pool of the gender."""
-    pool = _MALE_GIVEN if male else _FEMALE_GIVEN
+    pool = tables.MALE_GIVEN if male else tables.FEMALE_GIVEN
     if rng.random() < 0.3:
         return _pick(rng, pool)
     return _pick(rng, pool) + _pick(rng, pool)
@@ -267,29 +190,29 @@ def _given_name(rng: random.Random, male: bool) -> str:
 
 def _han_name(rng: random.Random, male: bool) -> str:
     """A surname, weighted by how common it is, and a given name."""
-    surname = _SURNAME_LIST[_weighted(rng, _SURNAME_CUMULATIVE)]
+    surname = tables.SURNAME_LIST[_weighted(rng, tables.SURNAME_CUMULATIVE)]
     return surname + _given_name(rng, male)
 
 
 def _person_name(rng: random.Random, ethnicity: str, male: bool) -> str:
     """A name fitting the ethnicity: dotted for Uyghur and Kazakh, two parts for Tibetan."""
-    dotted = _DOT_NAMES.get(ethnicity)
+    dotted = tables.DOT_NAMES.get(ethnicity)
     if dotted is not None:
         own = _pick(rng, dotted[0] if male else dotted[1])
         return f"{own}·{_pick(rng, dotted[0])}"
     if ethnicity == "04":
-        return _pick(rng, _TIBETAN) + _pick(rng, _TIBETAN)
+        return _pick(rng, tables.TIBETAN) + _pick(rng, tables.TIBETAN)
     return _han_name(rng, male)
 
 
 def _mobile(rng: random.Random) -> str:
     """A mobile number with a prefix in use by a mainland operator."""
-    return f"{_pick(rng, _MOBILE_PREFIXES)}{int(rng.random() * 100_000_000):08d}"
+    return f"{_pick(rng, tables.MOBILE_PREFIXES)}{int(rng.random() * 100_000_000):08d}"
 
 
 def _street_address(rng: random.Random, township: Region) -> str:
     """Township, street and house number, sometimes with building, unit and flat."""
-    address = f"{township.full_name}{_pick(rng, _STREETS)}{_between(rng, 1, 299)}号"
+    address = f"{township.full_name}{_pick(rng, tables.STREETS)}{_between(rng, 1, 299)}号"
     if rng.random() < 0.5:
         floor, door = _between(rng, 1, 24), _between(rng, 1, 4)
         address += f"{_between(rng, 1, 30)}号楼{_between(rng, 1, 6)}单元{floor}0{door}室"
@@ -419,7 +342,7 @@ def _person(rng: random.Random, setting: _Setting, slot: int, block: int) -> Fak
         f"{household.region.code}{birth_date.year}{birth_date.month:02d}{birth_date.day:02d}"
         f"{2 * block + (1 if male else 2):03d}"
     )
-    ethnicity = _ETHNICITIES[_weighted(rng, _ETHNIC_CUMULATIVE)]
+    ethnicity = tables.ETHNICITIES[_weighted(rng, tables.ETHNIC_CUMULATIVE)]
     residence, township, community = _where(rng, setting, household)
     employer, insurances, status, death_date = _life(rng, setting, born)
     return FakePerson(
@@ -483,12 +406,12 @@ def _credit_code(prefix: str, county: str, number: int) -> str:
 
 def _employer_name(rng: random.Random, kind: str, city: str, county: Region) -> str:
     """A company, shop or public body name fitting the kind of code."""
-    trade = _pick(rng, _TRADE_NAMES)
+    trade = _pick(rng, tables.TRADE_NAMES)
     if kind == "92":
-        return f"{county.name}{trade}{_pick(rng, _SHOPS)}"
+        return f"{county.name}{trade}{_pick(rng, tables.SHOPS)}"
     if kind == "12":
-        return f"{county.name}{_pick(rng, _PUBLIC)}"
-    return f"{city}{trade}{_pick(rng, _INDUSTRIES)}有限公司"
+        return f"{county.name}{_pick(rng, tables.PUBLIC)}"
+    return f"{city}{trade}{_pick(rng, tables.INDUSTRIES)}有限公司"
 
 
 def employers(seed: int, region_code: str, n: int) -> list[FakeEmployer]:
@@ -520,8 +443,9 @@ def employers(seed: int, region_code: str, n: int) -> list[FakeEmployer]:
 def _community_name(rng: random.Random, township: Region) -> str:
     """A 社区 under a street (and some towns), otherwise a village: 张庄村."""
     if township.name.endswith("街道") or rng.random() < 0.3:
-        return f"{township.name}{_pick(rng, _COMMUNITY_WORDS)}社区"
-    return f"{township.name}{_pick(rng, _VILLAGE_SURNAMES)}{_pick(rng, _VILLAGE_SUFFIXES)}村"
+        return f"{township.name}{_pick(rng, tables.COMMUNITY_WORDS)}社区"
+    surname, suffix = _pick(rng, tables.VILLAGE_SURNAMES), _pick(rng, tables.VILLAGE_SUFFIXES)
+    return f"{township.name}{surname}{suffix}村"
 
 
 def communities(seed: int, region_code: str, n: int) -> list[FakeCommunity]:

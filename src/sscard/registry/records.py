@@ -66,11 +66,21 @@ class PersonRecord:
             for e in sorted(self.enrolments, key=lambda e: e.insurance_type)
         )
         values = (
-            self.id_number, self.document_type, self.name, self.gender, self.ethnicity,
-            self.birth_date.isoformat(), self.nationality, self.phone or "", self.address or "",
-            self.household_region_code, self.residence_region_code, str(self.employer_id or ""),
-            self.community_code or "", enrolments,
-        )  # fmt: skip
+            self.id_number,
+            self.document_type,
+            self.name,
+            self.gender,
+            self.ethnicity,
+            self.birth_date.isoformat(),
+            self.nationality,
+            self.phone or "",
+            self.address or "",
+            self.household_region_code,
+            self.residence_region_code,
+            str(self.employer_id or ""),
+            self.community_code or "",
+            enrolments,
+        )
         return "\x1f".join(values)
 
 

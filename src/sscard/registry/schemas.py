@@ -1,11 +1,12 @@
-"""Registry input and output. Inputs forbid unknown fields; outputs are masked by default."""
+"""Types every registry schema shares: the input base, bounded text, a code with its name."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from sscard.registry import codes, regions
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
@@ -15,196 +16,17 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EnrolmentIn(Input):
-    insurance_type: Code
-    status: Code = "enrolled"
-    start_date: date
-    end_date: date | None = None
-
-
-class PersonCreate(Input):
-    id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-    document_type: Code = "01"
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
-    gender: Code
-    ethnicity: Code = "01"
-    birth_date: date
-    nationality: Annotated[str, StringConstraints(strip_whitespace=True, max_length=3)] = "CHN"
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
-    address: Text | None = None
-    household_region_code: Code
-    residence_region_code: Code
-    employer_id: int | None = None
-    community_code: Code | None = None
-    enrolments: list[EnrolmentIn] = Field(default_factory=list, max_length=20)
-
-
-class PersonUpdate(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
-    gender: Code | None = None
-    ethnicity: Code | None = None
-    birth_date: date | None = None
-    nationality: Annotated[str, StringConstraints(strip_whitespace=True, max_length=3)] | None = (
-        None
-    )
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
-    address: Text | None = None
-    household_region_code: Code | None = None
-    residence_region_code: Code | None = None
-    employer_id: int | None = None
-    community_code: Code | None = None
-    enrolments: list[EnrolmentIn] | None = Field(default=None, max_length=20)
-    version: int | None = Field(default=None, description="The version read; refused if stale.")
-
-
-class DeathIn(Input):
-    death_date: date
-    source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = "counter"
-
-
-class RevealIn(Input):
-    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-
-
 class NamedCode(BaseModel):
     code: str
     name: str | None
 
 
-class EmployerRef(BaseModel):
-    id: int
-    credit_code: str
-    name: str
+def named(code_set: codes.CodeSet, code: str) -> NamedCode:
+    """A code with its name in ``code_set`` (None when unknown)."""
+    return NamedCode(code=code, name=codes.name_of(code_set, code))
 
 
-class CommunityRef(BaseModel):
-    code: str
-    name: str
-
-
-class EnrolmentOut(BaseModel):
-    insurance_type: NamedCode
-    status: NamedCode
-    start_date: date
-    end_date: date | None
-
-
-class PersonOut(BaseModel):
-    """A person as counters see them: masked unless revealed with a stated purpose."""
-
-    id: str
-    masked: bool
-    id_number: str
-    document_type: NamedCode
-    name: str
-    gender: NamedCode
-    ethnicity: NamedCode
-    birth_date: date
-    nationality: str
-    phone: str | None
-    address: str | None
-    household_region: NamedCode
-    residence_region: NamedCode
-    employer: EmployerRef | None
-    community: CommunityRef | None
-    status: NamedCode
-    death_date: date | None
-    enrolments: list[EnrolmentOut]
-    has_photo: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class PersonSummary(BaseModel):
-    id: str
-    id_number: str
-    name: str
-    gender: NamedCode
-    birth_date: date
-    residence_region: NamedCode
-    employer: EmployerRef | None
-    community: CommunityRef | None
-    status: NamedCode
-
-
-class PersonPage(BaseModel):
-    items: list[PersonSummary]
-    total: int
-    page: int
-    page_size: int
-
-
-class EmployerCreate(Input):
-    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-    region_code: Code
-    address: Text = ""
-    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
-    contact_phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
-
-
-class EmployerUpdate(Input):
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-        | None
-    ) = None
-    region_code: Code | None = None
-    address: Text | None = None
-    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = (
-        None
-    )
-    contact_phone: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None
-    ) = None
-    status: Annotated[str, StringConstraints(pattern=r"^(active|closed)$")] | None = None
-
-
-class EmployerOut(BaseModel):
-    id: int
-    credit_code: str
-    name: str
-    region: NamedCode
-    address: str
-    contact_name: str
-    contact_phone: str
-    status: str
-    persons: int
-
-
-class CommunityCreate(Input):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{12}$")]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
-
-
-class CommunityOut(BaseModel):
-    code: str
-    township: NamedCode
-    name: str
-    region: NamedCode
-    persons: int
-
-
-class PhotoInfo(BaseModel):
-    width: int
-    height: int
-    size_bytes: int
-    uploaded_at: datetime
-    uploaded_by: str
-
-
-class ImportJobOut(BaseModel):
-    id: int
-    file_name: str
-    source: str
-    status: str
-    rows_total: int
-    rows_created: int
-    rows_updated: int
-    rows_unchanged: int
-    rows_rejected: int
-    next_line: int
-    has_rejects: bool
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
+def region_named(code: str) -> NamedCode:
+    """A region code with its full name (山东省济宁市任城区), or None when unknown."""
+    found = regions.region(code)
+    return NamedCode(code=code, name=found.full_name if found else None)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sscard.crypto import fields
 from sscard.kit.masking import mask_id_number, mask_name, mask_phone
-from sscard.registry.models import PERSON_TABLE, Person
+from sscard.registry.persons.models import PERSON_TABLE, Person
 from sscard.registry.records import PersonRecord, managing_region
 
 ID_PURPOSE = "registry.person.id_number"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sscard.registry import service
+from sscard.registry import sealing
 
 
 def wire() -> None:
     """Declare the encrypted person table for key rotation."""
-    service.register_subscribers()
+    sealing.register()

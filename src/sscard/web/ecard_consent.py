@@ -41,11 +41,11 @@ from sscard.kit import access, context
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.guard import DatabaseGuard, get_guard
 from sscard.kit.masking import mask_text
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 from sscard.web import pages
 from sscard.web.pages import render
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 
 router = APIRouter(include_in_schema=False)
 

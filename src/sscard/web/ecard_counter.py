@@ -31,7 +31,7 @@ from sscard.kit.context import Actor
 from sscard.kit.masking import mask_card_number, mask_text
 from sscard.web import pages
 from sscard.web.pages import render
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 from sscard.web.terminal import allowed
 from sscard.web.wallet import app_channels
 

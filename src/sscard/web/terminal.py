@@ -35,7 +35,7 @@ from sscard.scenarios import service as scenarios_service
 from sscard.settings import get_settings
 from sscard.web import pages
 from sscard.web.pages import PageActor, render
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 
 router = APIRouter(prefix="/terminal", include_in_schema=False)
 

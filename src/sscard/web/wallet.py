@@ -39,7 +39,7 @@ from sscard.kit.masking import mask_card_number, mask_text
 from sscard.settings import get_settings
 from sscard.web import pages
 from sscard.web.pages import render
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
 

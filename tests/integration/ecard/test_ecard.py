@@ -26,7 +26,7 @@ from sscard.iam.catalog import ChannelType
 from sscard.iam.schemas import ChannelCreate
 from sscard.issuance.cards import service as issuance
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import service as registry_service
+from sscard.registry.photos import service as registry_photos
 from sscard.scenarios import service as scenarios
 
 TERMINAL = Actor(
@@ -73,7 +73,7 @@ def _signed(session: Session, signer: Actor, bank: str, person: Callable[..., st
         real_person=RealPerson(
             method="demo",
             image_base64=base64.b64encode(
-                registry_service.photo_bytes(session, person_id=card.person_id) or b""
+                registry_photos.photo_bytes(session, person_id=card.person_id) or b""
             ).decode(),
         ),
         ecard_pin=SecretStr("246810"),

@@ -23,9 +23,10 @@ from sscard.iam.schemas import ChannelCreate, InstitutionCreate
 from sscard.issuance.cards import number_service
 from sscard.issuance.cards.schemas import RangeIn
 from sscard.kit.context import SYSTEM, Actor, ActorKind, acting
-from sscard.registry import photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
 from sscard.scenarios import service as scenarios
 from sscard.settings import reset_settings
 
@@ -84,8 +85,8 @@ def copy_id(engine: Engine) -> int:
         registry_service.create_person(
             session, data=PersonCreate.model_validate(person_body(holder)), actor=SYSTEM
         )
-        registry_service.put_photo(
-            session, id_number=holder, data=photos.demo_portrait(2), actor=SYSTEM
+        registry_photos.put_photo(
+            session, id_number=holder, data=portraits.demo_portrait(2), actor=SYSTEM
         )
         _card, _ecard, copy = signed(session, SYSTEM, f"BK{tag}", holder, f"CH{tag}")
         return int(copy.id)

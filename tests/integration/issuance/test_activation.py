@@ -46,9 +46,10 @@ from sscard.issuance.instant import province_service
 from sscard.issuance.lifecycle import Action
 from sscard.kit import outbox
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
 from sscard.settings import reset_settings
 
 CLERK = Actor(
@@ -170,8 +171,8 @@ def _person(region: str = "370811") -> str:
         registry_service.create_person(
             session, data=PersonCreate.model_validate(person_body(number)), actor=CLERK
         )
-        registry_service.put_photo(
-            session, id_number=number, data=photos.demo_portrait(7), actor=CLERK
+        registry_photos.put_photo(
+            session, id_number=number, data=portraits.demo_portrait(7), actor=CLERK
         )
     return number
 

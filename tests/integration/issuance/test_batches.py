@@ -47,9 +47,14 @@ from sscard.issuance.cards import application_service, number_service
 from sscard.issuance.cards.models import Box, Card, CardEvent
 from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
 from sscard.kit.context import Actor, ActorKind
-from sscard.registry import fakes, photos
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import EmployerCreate, PersonCreate
+from sscard.registry import fakes
+from sscard.registry.bulk import service as registry_bulk
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
+from sscard.registry.units import service as registry_units
+from sscard.registry.units.schemas import EmployerCreate
 from sscard.settings import reset_settings
 
 PERMISSIONS = frozenset(
@@ -85,8 +90,11 @@ class City:
                 registry_service.create_person(
                     session, data=PersonCreate.model_validate(body), actor=CLERK
                 )
-                registry_service.put_photo(
-                    session, id_number=number, data=photos.demo_portrait(len(numbers)), actor=CLERK
+                registry_photos.put_photo(
+                    session,
+                    id_number=number,
+                    data=portraits.demo_portrait(len(numbers)),
+                    actor=CLERK,
                 )
                 application_service.apply(
                     session, data=ApplicationIn(id_number=number, bank_code=self.bank_code),
@@ -169,7 +177,7 @@ def city(
         number_service.add_range(session, data=RangeIn(region_code=region, prefix=prefix, start=1,
                                                 end=999_999))  # fmt: skip
         fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
-        employer = registry_service.create_employer(
+        employer = registry_units.create_employer(
             session,
             data=EmployerCreate(credit_code=fake.credit_code, name=fake.name,
                                 region_code=fake.region_code),
@@ -187,7 +195,7 @@ def city(
 
 def _cards(numbers: list[str]) -> list[Card]:
     with db.transaction() as session:
-        ids = registry_service.person_ids(session, id_numbers=numbers)
+        ids = registry_bulk.person_ids(session, id_numbers=numbers)
         stmt = select(Card).where(Card.person_id.in_(ids.values()))
         return list(session.scalars(stmt))
 

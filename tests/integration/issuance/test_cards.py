@@ -31,8 +31,8 @@ from sscard.issuance.events import CardStatusChanged
 from sscard.kit import events, outbox
 from sscard.kit.context import Actor
 from sscard.registry import fakes
-from sscard.registry import service as registry_service
-from sscard.registry.schemas import CommunityCreate, EmployerCreate
+from sscard.registry.units import service as registry_units
+from sscard.registry.units.schemas import CommunityCreate, EmployerCreate
 
 Person = Callable[..., str]
 
@@ -217,7 +217,7 @@ def test_card_holding_and_failures_are_counted_per_employer_and_community_with_n
     session: Session, clerk: Actor, bank: str, person: Person, numbers: None
 ) -> None:
     fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
-    employer = registry_service.create_employer(
+    employer = registry_units.create_employer(
         session,
         data=EmployerCreate(
             credit_code=fake.credit_code, name=fake.name, region_code=fake.region_code
@@ -225,9 +225,9 @@ def test_card_holding_and_failures_are_counted_per_employer_and_community_with_n
     )
     community = fakes.communities(secrets.randbelow(10**9), "370811", 400)[-1]
     code = community.code
-    if registry_service.community_names(session, codes=[code]):
+    if registry_units.community_names(session, codes=[code]):
         code = fakes.communities(secrets.randbelow(10**9), "370811", 400)[-2].code
-    registry_service.create_community(session, data=CommunityCreate(code=code, name="测试社区"))
+    registry_units.create_community(session, data=CommunityCreate(code=code, name="测试社区"))
     held = [
         _active(session, clerk, bank, person(employer_id=employer.id, community_code=code))
         for _ in range(2)

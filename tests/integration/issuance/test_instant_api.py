@@ -168,8 +168,9 @@ def test_a_branch_sees_only_the_cards_of_its_own_bank(
 def test_a_refused_call_leaves_the_key_free_for_the_retry(branch: Branch) -> None:
     holder = citizen_id("370811")
     with db.transaction() as session:
-        from sscard.registry import service as registry_service
-        from sscard.registry.schemas import PersonCreate
+        from sscard.registry.persons import service as registry_service
+        from sscard.registry.persons.schemas import PersonCreate
+        from sscard.registry.photos import service as registry_photos
 
         registry_service.create_person(
             session, data=PersonCreate.model_validate(person_body(holder)), actor=SYSTEM
@@ -178,11 +179,11 @@ def test_a_refused_call_leaves_the_key_free_for_the_retry(branch: Branch) -> Non
     refused = branch.post("/instant/accounts", {"id_number": holder}, key)
     assert refused.status_code == 422 and refused.json()["fields"][0]["field"] == "photo"
     with db.transaction() as session:
-        from sscard.registry import photos
-        from sscard.registry import service as registry_service
+        from sscard.registry.persons import service as registry_service
+        from sscard.registry.photos import portraits
 
-        registry_service.put_photo(
-            session, id_number=holder, data=photos.demo_portrait(3), actor=SYSTEM
+        registry_photos.put_photo(
+            session, id_number=holder, data=portraits.demo_portrait(3), actor=SYSTEM
         )
     assert branch.post("/instant/accounts", {"id_number": holder}, key).status_code == 201
 

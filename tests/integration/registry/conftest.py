@@ -8,7 +8,7 @@ import pytest
 
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import fakes
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons.schemas import PersonCreate
 
 PERMISSIONS = frozenset(
     {"registry.read", "registry.write", "registry.unmask", "registry.photo.read", "registry.import"}

@@ -17,15 +17,29 @@ from sscard import db
 from sscard.crypto import keyring
 from sscard.errors import SSCardError
 from sscard.kit.context import Actor
-from sscard.registry import fakes, importing, service
-from sscard.registry.errors import ImportFileInvalid, ImportJobBusy
-from sscard.registry.models import Enrolment, ImportJob, Person
-from sscard.registry.schemas import CommunityCreate, EmployerCreate, PersonUpdate
+from sscard.registry import fakes
+from sscard.registry.bulk import service as bulk_service
+from sscard.registry.imports import job as import_job
+from sscard.registry.imports import service as imports_service
+from sscard.registry.imports.errors import ImportFileInvalid, ImportJobBusy
+from sscard.registry.imports.models import ImportJob
+from sscard.registry.persons import service as persons_service
+from sscard.registry.persons.models import Enrolment, Person
+from sscard.registry.persons.schemas import PersonUpdate
+from sscard.registry.units import service as units_service
+from sscard.registry.units.schemas import CommunityCreate, EmployerCreate
 
 ENGLISH = [
-    "id_number", "name", "gender", "ethnicity", "birth_date", "phone", "address",
-    "household_region_code", "residence_region_code",
-]  # fmt: skip
+    "id_number",
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "phone",
+    "address",
+    "household_region_code",
+    "residence_region_code",
+]
 AAC = [
     "AAC002",
     "AAC003",
@@ -46,9 +60,16 @@ def people(seed: int, n: int) -> list[fakes.FakePerson]:
 
 def cells(p: fakes.FakePerson) -> list[str]:
     return [
-        p.id_number, p.name, p.gender, p.ethnicity, p.birth_date.strftime("%Y%m%d"), p.phone,
-        p.address, p.household_region_code, p.residence_region_code,
-    ]  # fmt: skip
+        p.id_number,
+        p.name,
+        p.gender,
+        p.ethnicity,
+        p.birth_date.strftime("%Y%m%d"),
+        p.phone,
+        p.address,
+        p.household_region_code,
+        p.residence_region_code,
+    ]
 
 
 def write_csv(
@@ -64,7 +85,7 @@ def write_csv(
 
 def read_rejects(job_id: int) -> list[dict[str, str]]:
     with db.transaction() as session:
-        path = importing.rejects_of(session, job_id=job_id)
+        path = imports_service.rejects_of(session, job_id=job_id)
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -72,7 +93,7 @@ def read_rejects(job_id: int) -> list[dict[str, str]]:
 
 def stored(id_numbers: Sequence[str]) -> dict[str, Person]:
     with db.transaction() as session:
-        found = service.person_ids(session, id_numbers=list(id_numbers))
+        found = bulk_service.person_ids(session, id_numbers=list(id_numbers))
         by_id = {
             p.id: p for p in session.scalars(select(Person).where(Person.id.in_(found.values())))
         }
@@ -93,7 +114,9 @@ def test_a_gb18030_file_with_aac_headers_imports_good_rows_and_rejects_bad_ones(
     body += [bad_check, cells(good[0]), bad_phone_and_region]
     path = write_csv(tmp_path / "人员.csv", AAC, body, encoding="gb18030")
 
-    job, ran = importing.import_file(path, actor=city_clerk, options=importing.RunOptions(chunk=4))
+    job, ran = import_job.import_file(
+        path, actor=city_clerk, options=import_job.RunOptions(chunk=4)
+    )
 
     assert ran and job.status == "completed"
     assert (job.rows_total, job.rows_created, job.rows_rejected) == (10, 6, 4)
@@ -134,18 +157,35 @@ def test_an_xlsx_file_is_read_with_its_date_and_number_cells(
         ]
     )  # noqa: E501
     for n, p in enumerate(chosen, 1):
-        sheet.append([
-            n, p.id_number, p.name, "男" if p.gender == "1" else "女",
-            datetime.combine(p.birth_date, datetime.min.time()), int(p.phone),
-            p.household_region_code, p.residence_region_code,
-        ])  # fmt: skip
+        sheet.append(
+            [
+                n,
+                p.id_number,
+                p.name,
+                "男" if p.gender == "1" else "女",
+                datetime.combine(p.birth_date, datetime.min.time()),
+                int(p.phone),
+                p.household_region_code,
+                p.residence_region_code,
+            ]
+        )
     extra = people(112, 1)[0]
-    sheet.append([4, int(extra.id_number[:15]), extra.name, extra.gender, extra.birth_date, None,
-                  extra.household_region_code, extra.residence_region_code])  # fmt: skip
+    sheet.append(
+        [
+            4,
+            int(extra.id_number[:15]),
+            extra.name,
+            extra.gender,
+            extra.birth_date,
+            None,
+            extra.household_region_code,
+            extra.residence_region_code,
+        ]
+    )
     path = tmp_path / "persons.xlsx"
     book.save(path)
 
-    job, _ = importing.import_file(path, actor=city_clerk)
+    job, _ = import_job.import_file(path, actor=city_clerk)
 
     assert (job.rows_created, job.rows_rejected) == (3, 1)
     assert read_rejects(job.id)[0]["line"] == "5"
@@ -162,15 +202,17 @@ def test_importing_the_same_file_again_changes_nothing(
 ) -> None:
     chosen = people(121, 7)
     path = write_csv(tmp_path / "p.csv", ENGLISH, [cells(p) for p in chosen])
-    first, _ = importing.import_file(path, actor=city_clerk, options=importing.RunOptions(chunk=3))
+    first, _ = import_job.import_file(
+        path, actor=city_clerk, options=import_job.RunOptions(chunk=3)
+    )
     before = {
         n: (p.updated_at, p.content_digest, p.version)
         for n, p in stored([c.id_number for c in chosen]).items()
     }  # noqa: E501
 
-    repeated, ran = importing.import_file(path, actor=city_clerk)
+    repeated, ran = import_job.import_file(path, actor=city_clerk)
     assert not ran and repeated.id == first.id and repeated.status == "completed"
-    again, ran = importing.import_file(path, actor=city_clerk, again=True)
+    again, ran = import_job.import_file(path, actor=city_clerk, again=True)
 
     assert ran and again.id != first.id
     assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 7)
@@ -192,13 +234,13 @@ def test_an_interrupted_import_resumes_where_it_stopped(
     body.insert(7, cells(chosen[0]))
     path = write_csv(tmp_path / "p.csv", ENGLISH, body)
 
-    def crash(progress: importing.Progress) -> None:
+    def crash(progress: import_job.Progress) -> None:
         if progress.next_line > 2:
             raise RuntimeError("the machine lost power")
 
     with pytest.raises(RuntimeError):
-        importing.import_file(
-            path, actor=city_clerk, options=importing.RunOptions(chunk=5, after_chunk=crash)
+        import_job.import_file(
+            path, actor=city_clerk, options=import_job.RunOptions(chunk=5, after_chunk=crash)
         )
     with db.transaction() as session:
         job = session.scalars(select(ImportJob).order_by(ImportJob.id.desc())).first()
@@ -213,8 +255,8 @@ def test_an_interrupted_import_resumes_where_it_stopped(
         job_id = job.id
     assert len(read_rejects(job_id)) == 1
 
-    resumed, ran = importing.import_file(
-        path, actor=city_clerk, options=importing.RunOptions(chunk=5)
+    resumed, ran = import_job.import_file(
+        path, actor=city_clerk, options=import_job.RunOptions(chunk=5)
     )
 
     assert ran and resumed.id == job_id and resumed.status == "completed"
@@ -223,7 +265,9 @@ def test_an_interrupted_import_resumes_where_it_stopped(
     assert read_rejects(job_id)[1]["reasons"] == "id_number: 与第 2 行的证件号码重复"
     assert len(stored([p.id_number for p in chosen])) == 11
     with db.transaction() as session:
-        ids = list(service.person_ids(session, id_numbers=[p.id_number for p in chosen]).values())
+        ids = list(
+            bulk_service.person_ids(session, id_numbers=[p.id_number for p in chosen]).values()
+        )
         count = session.scalar(select(func.count()).select_from(Person).where(Person.id.in_(ids)))
     assert count == 11
 
@@ -231,16 +275,16 @@ def test_an_interrupted_import_resumes_where_it_stopped(
 def test_a_running_job_is_not_run_twice(engine: Engine, tmp_path: Path, city_clerk: Actor) -> None:
     path = write_csv(tmp_path / "p.csv", ENGLISH, [cells(p) for p in people(141, 2)])
     with db.transaction() as session:
-        opened = importing.open_job(session, path, source="cli", actor=city_clerk)
+        opened = imports_service.open_job(session, path, source="cli", actor=city_clerk)
     with db.transaction() as session:
-        job = importing.get_job(session, job_id=opened.job.id)
+        job = imports_service.get_job(session, job_id=opened.job.id)
         job.status, job.updated_at = "running", db.utcnow()
     with pytest.raises(ImportJobBusy):
-        importing.run(opened.job.id, actor=city_clerk)
+        import_job.run(opened.job.id, actor=city_clerk)
     with db.transaction() as session:
-        job = importing.get_job(session, job_id=opened.job.id)
-        job.updated_at = db.utcnow() - importing.LEASE * 2
-    assert importing.run(opened.job.id, actor=city_clerk).rows_created == 2
+        job = imports_service.get_job(session, job_id=opened.job.id)
+        job.updated_at = db.utcnow() - imports_service.LEASE * 2
+    assert import_job.run(opened.job.id, actor=city_clerk).rows_created == 2
 
 
 def test_a_file_without_a_column_keeps_what_is_stored_and_updates_what_changed(
@@ -248,27 +292,34 @@ def test_a_file_without_a_column_keeps_what_is_stored_and_updates_what_changed(
 ) -> None:
     first, second = people(151, 2)
     write = write_csv(tmp_path / "a.csv", ENGLISH, [cells(first), cells(second)])
-    importing.import_file(write, actor=city_clerk)
+    import_job.import_file(write, actor=city_clerk)
     with db.transaction() as session:
-        service.update_person(
-            session, id_number=first.id_number,
-            data=PersonUpdate(ethnicity="03", address="原地址"), actor=city_clerk,
-        )  # fmt: skip
+        persons_service.update_person(
+            session,
+            id_number=first.id_number,
+            data=PersonUpdate(ethnicity="03", address="原地址"),
+            actor=city_clerk,
+        )
     narrow = [h for h in ENGLISH if h not in ("ethnicity", "address")]
     changed = [
-        first.id_number, first.name, first.gender, first.birth_date.isoformat(), "13900000000",
-        first.household_region_code, first.residence_region_code,
-    ]  # fmt: skip
+        first.id_number,
+        first.name,
+        first.gender,
+        first.birth_date.isoformat(),
+        "13900000000",
+        first.household_region_code,
+        first.residence_region_code,
+    ]
     same = [cells(second)[i] for i, h in enumerate(ENGLISH) if h in narrow]
-    job, _ = importing.import_file(
+    job, _ = import_job.import_file(
         write_csv(tmp_path / "b.csv", narrow, [changed, same]), actor=city_clerk
     )
 
     assert (job.rows_created, job.rows_updated, job.rows_unchanged) == (0, 1, 1)
     with db.transaction() as session:
-        person = service.find_person(session, id_number=first.id_number)
+        person = persons_service.find_person(session, id_number=first.id_number)
         assert person is not None
-        record = service.current_record(session, person)
+        record = persons_service.current_record(session, person)
     assert (record.phone, record.ethnicity, record.address) == ("13900000000", "03", "原地址")
 
 
@@ -278,17 +329,18 @@ def test_employers_and_communities_must_be_registered(
     employer = fakes.employers(161, "370800", 1)[0]
     community = fakes.communities(161, "370800", 200)[-1]
     with db.transaction() as session:
-        if not service.employer_ids(session, credit_codes=[employer.credit_code]):
+        if not units_service.employer_ids(session, credit_codes=[employer.credit_code]):
             data = EmployerCreate(
-                credit_code=employer.credit_code, name=employer.name,
+                credit_code=employer.credit_code,
+                name=employer.name,
                 region_code=employer.region_code,
-            )  # fmt: skip
-            service.create_employer(session, data=data)
-        _, missing = service.missing_references(
+            )
+            units_service.create_employer(session, data=data)
+        _, missing = units_service.missing_references(
             session, employer_ids=[], community_codes=[community.code]
         )
         if missing:
-            service.create_community(
+            units_service.create_community(
                 session, data=CommunityCreate(code=community.code, name=community.name)
             )  # noqa: E501
     chosen = people(162, 4)
@@ -299,7 +351,7 @@ def test_employers_and_communities_must_be_registered(
         [*cells(chosen[2]), fakes.employers(163, "370800", 1)[0].credit_code, ""],
         [*cells(chosen[3]), "", community.code[:9] + "999"],
     ]
-    job, _ = importing.import_file(write_csv(tmp_path / "e.csv", header, body), actor=city_clerk)
+    job, _ = import_job.import_file(write_csv(tmp_path / "e.csv", header, body), actor=city_clerk)
 
     assert (job.rows_created, job.rows_rejected) == (2, 2)
     reasons = [r["reasons"] for r in read_rejects(job.id)]
@@ -311,10 +363,11 @@ def test_employers_and_communities_must_be_registered(
     assert found.employer is not None and found.employer.credit_code == employer.credit_code
     assert found.community_code == community.code
 
-    whole, _ = importing.import_file(
+    whole, _ = import_job.import_file(
         write_csv(tmp_path / "f.csv", ENGLISH, [cells(p) for p in people(164, 2)]),
-        actor=city_clerk, employer_credit_code=employer.credit_code,
-    )  # fmt: skip
+        actor=city_clerk,
+        employer_credit_code=employer.credit_code,
+    )
     assert whole.rows_created == 2
 
 
@@ -324,7 +377,7 @@ def test_a_district_clerk_imports_only_persons_of_the_district(
     chosen = [p for p in people(171, 40) if p.residence_region_code != "370812"]
     inside = [p for p in people(172, 200) if p.residence_region_code == "370812"][:1]
     path = write_csv(tmp_path / "d.csv", ENGLISH, [cells(p) for p in chosen[:2] + inside])
-    job, _ = importing.import_file(path, actor=district_clerk)
+    job, _ = import_job.import_file(path, actor=district_clerk)
     rejected = [p for p in chosen[:2] if not p.household_region_code.startswith("370812")]
     assert job.rows_rejected == len(rejected) and job.rows_created == 3 - len(rejected)
     assert all("不在本机构服务区域内" in r["reasons"] for r in read_rejects(job.id))
@@ -336,10 +389,11 @@ def test_enrolments_are_imported_with_the_person(
     person = people(181, 1)[0]
     started = max(person.birth_date.year + 18, 2000)
     path = write_csv(
-        tmp_path / "en.csv", [*ENGLISH, "enrolments"],
+        tmp_path / "en.csv",
+        [*ENGLISH, "enrolments"],
         [[*cells(person), f"110:enrolled:{started}-01-01;310:enrolled:{started}-01-01"]],
-    )  # fmt: skip
-    importing.import_file(path, actor=city_clerk)
+    )
+    import_job.import_file(path, actor=city_clerk)
     person_id = stored([person.id_number])[person.id_number].id
     with db.transaction() as session:
         found = session.scalars(
@@ -355,11 +409,11 @@ def test_a_bad_file_is_refused_before_any_job_exists(
         jobs_before = session.scalar(select(func.count()).select_from(ImportJob))
     missing = write_csv(tmp_path / "m.csv", ["id_number", "name"], [["1", "张三"]])
     with pytest.raises(ImportFileInvalid, match="缺少必填列：性别（gender / AAC004）"):
-        importing.import_file(missing, actor=city_clerk)
+        import_job.import_file(missing, actor=city_clerk)
     broken = tmp_path / "broken.csv"
     broken.write_bytes(",".join(ENGLISH).encode() + "\n张".encode() + b"\xff\n")
     with pytest.raises(ImportFileInvalid, match="第 2 行"):
-        importing.import_file(broken, actor=city_clerk)
+        import_job.import_file(broken, actor=city_clerk)
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(ImportJob)) == jobs_before
 
@@ -373,8 +427,8 @@ def test_worker_processes_give_the_same_result(
     chosen = people(191, 30)
     body = [cells(p) for p in chosen] + [cells(chosen[3])]
     path = write_csv(tmp_path / "w.csv", ENGLISH, body)
-    job, _ = importing.import_file(
-        path, actor=city_clerk, options=importing.RunOptions(chunk=7, workers=2)
+    job, _ = import_job.import_file(
+        path, actor=city_clerk, options=import_job.RunOptions(chunk=7, workers=2)
     )
     assert (job.rows_created, job.rows_rejected) == (30, 1)
     assert read_rejects(job.id)[0]["reasons"] == "id_number: 与第 5 行的证件号码重复"
@@ -383,4 +437,4 @@ def test_worker_processes_give_the_same_result(
 
 def test_an_unknown_job_is_a_clear_error(engine: Engine, city_clerk: Actor) -> None:
     with pytest.raises(SSCardError, match="导入任务 999999 不存在"):
-        importing.run(999_999, actor=city_clerk)
+        import_job.run(999_999, actor=city_clerk)

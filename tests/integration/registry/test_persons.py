@@ -8,16 +8,16 @@ from sscard.audit.models import AuditEntry
 from sscard.errors import PermissionDenied, ValidationFailed
 from sscard.kit import context, events
 from sscard.kit.context import Actor
-from sscard.registry import service
-from sscard.registry.errors import (
+from sscard.registry.persons import service
+from sscard.registry.persons.errors import (
     OutOfRegion,
     PersonDeceasedAlready,
     PersonExists,
     PersonNotFound,
     StaleVersion,
 )
-from sscard.registry.events import PersonDeceased
-from sscard.registry.schemas import PersonCreate, PersonUpdate
+from sscard.registry.persons.events import PersonDeceased
+from sscard.registry.persons.schemas import PersonCreate, PersonUpdate
 
 from .conftest import JINING_MAN
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from sscard.registry import rows, tabular
+from sscard.registry.imports import rows, tabular
 from sscard.registry.records import EnrolmentRecord, PersonRecord
 
 TODAY = date(2026, 1, 1)
@@ -18,17 +18,32 @@ def _rules(*headers: str, **changes: object) -> rows.RowRules:
 
 
 ENGLISH = _rules(
-    "id_number", "name", "gender", "birth_date", "household_region_code",
-    "residence_region_code", "phone", "ethnicity", "employer_credit_code", "enrolments",
-)  # fmt: skip
+    "id_number",
+    "name",
+    "gender",
+    "birth_date",
+    "household_region_code",
+    "residence_region_code",
+    "phone",
+    "ethnicity",
+    "employer_credit_code",
+    "enrolments",
+)
 
 
 def _row(**cells: object) -> list[tabular.Cell]:
     values: dict[str, object] = {
-        "id_number": MAN, "name": "张建国", "gender": "1", "birth_date": "1985-03-15",
-        "household_region_code": "370811", "residence_region_code": "370811",
-        "phone": "", "ethnicity": "", "employer_credit_code": "", "enrolments": "",
-    }  # fmt: skip
+        "id_number": MAN,
+        "name": "张建国",
+        "gender": "1",
+        "birth_date": "1985-03-15",
+        "household_region_code": "370811",
+        "residence_region_code": "370811",
+        "phone": "",
+        "ethnicity": "",
+        "employer_credit_code": "",
+        "enrolments": "",
+    }
     values.update(cells)
     order = sorted(ENGLISH.header.columns, key=lambda f: ENGLISH.header.columns[f])
     return [values[f] for f in order]  # type: ignore[misc]
@@ -107,10 +122,20 @@ def test_a_row_outside_the_operators_region_is_refused() -> None:
 
 def test_a_merge_keeps_what_the_row_left_out() -> None:
     stored = PersonRecord(
-        MAN, "01", "张建国", "1", "03", date(1985, 3, 15), "CHN", "13853712345", "古槐路1号",
-        "370811", "370811", employer_id=4,
+        MAN,
+        "01",
+        "张建国",
+        "1",
+        "03",
+        date(1985, 3, 15),
+        "CHN",
+        "13853712345",
+        "古槐路1号",
+        "370811",
+        "370811",
+        employer_id=4,
         enrolments=(EnrolmentRecord("110", "enrolled", date(2010, 7, 1)),),
-    )  # fmt: skip
+    )
     parsed = rows.parse_row(_row(phone="13953700000"), ENGLISH, {})
     merged = rows.merged(stored, parsed.record, parsed.given)
     assert merged.phone == "13953700000"

@@ -4,7 +4,8 @@ import pytest
 from PIL import ExifTags, Image, ImageChops, ImageStat
 
 from sscard.errors import FieldProblem
-from sscard.registry.photos import PhotoRules, check_photo, demo_portrait, normalise_photo
+from sscard.registry.photos.portraits import demo_portrait
+from sscard.registry.photos.rules import PhotoRules, check_photo, normalise_photo
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", **options: object) -> bytes:

@@ -6,7 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-from sscard.registry.importing import Rejected, RejectFile, reject_lines
+from sscard.registry.imports.rejects import RejectFile, reject_lines
+from sscard.registry.imports.workers import Rejected
 
 
 def _lines(path: Path) -> list[list[str]]:

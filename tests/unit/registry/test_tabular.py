@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sscard.registry import rows, tabular
-from sscard.registry.errors import ImportFileInvalid
+from sscard.registry.imports import rows, tabular
+from sscard.registry.imports.errors import ImportFileInvalid
 
 HEADER = "id_number,name,gender,birth_date,household_region_code,residence_region_code\n"
 ROW = "370811198503154515,张建国,1,1985-03-15,370811,370811\n"
@@ -109,20 +109,34 @@ def test_xlsx_cells_keep_their_types_and_rows_their_numbers(tmp_path: Path) -> N
 
 def _match(*cells: str) -> tabular.Header:
     return tabular.match_header(
-        list(cells), rows.ALIASES, required=rows.REQUIRED, ignored=rows.IGNORED,
+        list(cells),
+        rows.ALIASES,
+        required=rows.REQUIRED,
+        ignored=rows.IGNORED,
         describe=rows.describe,
-    )  # fmt: skip
+    )
 
 
 def test_headers_match_english_indicator_and_chinese_names_in_any_case() -> None:
     header = _match(
-        "序号", "aac002", "ＡＡＣ００３", " Gender ", "出生日期", "HOUSEHOLD_region_code", "AAB301",
+        "序号",
+        "aac002",
+        "ＡＡＣ００３",
+        " Gender ",
+        "出生日期",
+        "HOUSEHOLD_region_code",
+        "AAB301",
         "AAE005",
-    )  # fmt: skip
+    )
     assert header.columns == {
-        "id_number": 1, "name": 2, "gender": 3, "birth_date": 4, "household_region_code": 5,
-        "residence_region_code": 6, "phone": 7,
-    }  # fmt: skip
+        "id_number": 1,
+        "name": 2,
+        "gender": 3,
+        "birth_date": 4,
+        "household_region_code": 5,
+        "residence_region_code": 6,
+        "phone": 7,
+    }
     assert header.titles["id_number"] == "aac002"
 
 
@@ -138,8 +152,17 @@ def test_unknown_repeated_and_missing_columns_are_named_together() -> None:
 
 def test_dates_are_read_in_the_forms_clerks_write_them() -> None:
     expected = date(1985, 3, 15)
-    for value in ("1985-03-15", "19850315", "1985/3/15", "1985年3月15日", "1985.03.15",
-                  "1985-03-15 00:00:00", 19850315, datetime(1985, 3, 15), expected):  # fmt: skip
+    for value in (
+        "1985-03-15",
+        "19850315",
+        "1985/3/15",
+        "1985年3月15日",
+        "1985.03.15",
+        "1985-03-15 00:00:00",
+        19850315,
+        datetime(1985, 3, 15),
+        expected,
+    ):
         assert rows.parse_date(value) == expected, value
     assert rows.parse_date("") is None and rows.parse_date(None) is None
     for bad in ("15/03/1985", "1985-02-30", "yesterday"):

@@ -49,7 +49,10 @@ from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_id_number
-from sscard.registry import service as registry_service
+from sscard.registry.bulk import service as registry_bulk
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
+from sscard.registry.units import service as registry_units
 from sscard.settings import get_settings
 
 
@@ -261,8 +264,8 @@ class _Checks:
     @classmethod
     def load(cls, session: Session, cards: Sequence[Card]) -> _Checks:
         person_ids = [c.person_id for c in cards]
-        records = registry_service.stored_records(session, person_ids=person_ids)
-        statuses = registry_service.person_statuses(session, person_ids=list(records))
+        records = registry_bulk.stored_records(session, person_ids=person_ids)
+        statuses = registry_bulk.person_statuses(session, person_ids=list(records))
         types = exchange_mapping.entity_codes_out(
             session,
             system=service.PROVINCE,
@@ -272,7 +275,7 @@ class _Checks:
         return cls(
             records,
             statuses,
-            registry_service.photo_owners(session, person_ids=person_ids),
+            registry_photos.photo_owners(session, person_ids=person_ids),
             exchange_codes.translator(session, system=service.PROVINCE),
             types,
         )
@@ -330,7 +333,7 @@ class _Coding:
         if employer_id is None:
             return "", ""
         if employer_id not in self.employers:
-            found = registry_service.get_employer(session, employer_id=employer_id)
+            found = registry_units.get_employer(session, employer_id=employer_id)
             self.employers[employer_id] = (found.credit_code, found.name)
         return self.employers[employer_id]
 
@@ -359,7 +362,7 @@ def _write_chunk(
         kind="card_type",
         codes={str(c.generation) for c, _ in cards},
     )
-    photos = registry_service.photos_bytes(session, person_ids=[c.person_id for c, _ in cards])
+    photos = registry_photos.photos_bytes(session, person_ids=[c.person_id for c, _ in cards])
     for card, record in cards:
         code, name = credit[card.id]
         community = record.community_code or ""
@@ -449,7 +452,7 @@ def _rewrite_package(run: _Export, coding: _Coding) -> None:
                 if not cards:
                     break
                 cursor = cards[-1].card_number or ""
-                records = registry_service.stored_records(
+                records = registry_bulk.stored_records(
                     session, person_ids=[c.person_id for c in cards]
                 )
                 _write_chunk(session, writer, [(c, records[c.person_id]) for c in cards], coding)
@@ -491,6 +494,6 @@ def _queue_outward(session: Session, coding: _Coding, batch_no: str) -> int:
 
 def _community_name(session: Session, code: str) -> str:
     try:
-        return registry_service.get_community(session, code=code).name
+        return registry_units.get_community(session, code=code).name
     except SSCardError:
         return ""

@@ -41,7 +41,9 @@ from sscard.issuance.cards.models import Box, Card
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_id_number
-from sscard.registry import service as registry_service
+from sscard.registry.bulk import service as registry_bulk
+from sscard.registry.persons import service as registry_service
+from sscard.registry.units import service as registry_units
 from sscard.settings import get_settings
 
 ChunkHook = Callable[[int], None]
@@ -246,7 +248,7 @@ class _ChunkApplier:
     def _load(self, rows: Sequence[Any]) -> None:
         numbers = [r["AAZ500"] for r in rows if r["AAZ500"]]
         self.cards = repository.cards_by_numbers(self.session, numbers)
-        self.persons = registry_service.person_ids(
+        self.persons = registry_bulk.person_ids(
             self.session, id_numbers=sorted({r["AAC002"] for r in rows if r["AAC002"]})
         )
         self.failed_cards = repository.failed_card_ids(
@@ -426,7 +428,7 @@ def _inward(session: Session, kind: str, code: str, person_id: str) -> Any:
     person = registry_service.get_person_by_id(session, person_id=person_id)
     suggestion, name = None, ""
     if kind == "employer" and person.employer_id is not None:
-        employer = registry_service.get_employer(session, employer_id=person.employer_id)
+        employer = registry_units.get_employer(session, employer_id=person.employer_id)
         suggestion, name = employer.credit_code, employer.name
     elif kind == "community" and person.community_code:
         suggestion = person.community_code

@@ -33,7 +33,7 @@ from sscard.issuance.lifecycle import Action, Status
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 
 PROVINCE = "province"

@@ -16,7 +16,8 @@ from sscard.issuance.cards.models import Card
 from sscard.issuance.cards.schemas import ApplicationIn, ReplacementIn
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import Actor
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
 from sscard.settings import get_settings
 
 
@@ -42,7 +43,7 @@ def _applicant(session: Session, data: ApplicationIn, actor: Actor) -> str:
             "申请人已登记死亡或迁出，不能申领社会保障卡",
             fields=[FieldProblem("id_number", "申请人状态不是正常")],
         )
-    if not registry_service.has_photo(session, person_id=person.id):
+    if not registry_photos.has_photo(session, person_id=person.id):
         raise ApplicationRefused(
             "申请人尚无合格照片，请先采集照片", fields=[FieldProblem("photo", "缺少照片")]
         )

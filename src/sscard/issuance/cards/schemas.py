@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons.schemas import PersonCreate
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]

@@ -42,7 +42,7 @@ from sscard.kit import access, events
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import SYSTEM, Actor
 from sscard.kit.masking import mask_card_number
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 
 __all__ = ["CardStatusChanged", "Status", "Action"]

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from sscard.issuance import lifecycle
 from sscard.issuance.cards import repository
 from sscard.issuance.cards.schemas import CountRow
-from sscard.registry import service as registry_service
+from sscard.registry.units import service as registry_units
 
 
 def making_progress(session: Session, *, batch_id: int | None = None) -> dict[str, int]:
@@ -31,8 +31,8 @@ def _named_counts(session: Session, by: str, rows: list[tuple[str, int]]) -> lis
     """The counts with the employers' or communities' names (one query for all names)."""
     keys = [key for key, _ in rows]
     if by == "employer":
-        by_id = registry_service.employer_names(session, ids=[int(k) for k in keys])
+        by_id = registry_units.employer_names(session, ids=[int(k) for k in keys])
         names = {str(k): v for k, v in by_id.items()}
     else:
-        names = registry_service.community_names(session, codes=keys)
+        names = registry_units.community_names(session, codes=keys)
     return [CountRow(key=key, name=names.get(key, key), count=count) for key, count in rows]

@@ -46,8 +46,8 @@ from sscard.issuance.lifecycle import HELD, Action, Status
 from sscard.kit import outbox
 from sscard.kit.context import SYSTEM, Actor
 from sscard.kit.masking import mask_card_number, mask_name
-from sscard.registry import service as registry_service
-from sscard.registry.errors import PersonNotFound
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.errors import PersonNotFound
 from sscard.settings import get_settings
 
 PROVINCE = "issuance.province"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, StringConstraints
 
 from sscard.issuance.cards.schemas import CardOut, Input, NamedStatus
-from sscard.registry.schemas import PersonCreate
+from sscard.registry.persons.schemas import PersonCreate
 
 
 class TransferIn(Input):

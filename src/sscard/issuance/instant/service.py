@@ -44,7 +44,8 @@ from sscard.issuance.instant.models import IdempotentCall
 from sscard.issuance.instant.schemas import InstantAccountIn, InstantAccountOut, InstantMadeIn
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import SYSTEM, Actor
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
+from sscard.registry.photos import service as registry_photos
 from sscard.settings import get_settings
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -152,7 +153,7 @@ def _account_out(session: Session, card: Card) -> InstantAccountOut:
 
 def _replacement(session: Session, data: InstantAccountIn, bank: str, actor: Actor) -> Card:
     person = registry_service.get_person(session, id_number=data.id_number, actor=actor)
-    if person.status != "normal" or not registry_service.has_photo(session, person_id=person.id):
+    if person.status != "normal" or not registry_photos.has_photo(session, person_id=person.id):
         raise ApplicationRefused(
             "申请人状态不是正常或尚无合格照片，不能即时补换卡",
             fields=[FieldProblem("id_number", "状态不正常或缺少照片")],
@@ -288,4 +289,4 @@ def photo(session: Session, *, card_ref: str, actor: Actor) -> bytes:
     if card.status != Status.applied:
         raise NotInstantCard("卡片已制成，不再提供制卡照片")
     id_number = registry_service.id_number_of(session, person_id=card.person_id, actor=SYSTEM)
-    return registry_service.get_photo(session, id_number=id_number, actor=SYSTEM)
+    return registry_photos.get_photo(session, id_number=id_number, actor=SYSTEM)

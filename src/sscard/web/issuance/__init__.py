@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from sscard.web.issuance import applications, batches, cards, handover
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 
 
 async def _refused(_request: Request, exc: Exception) -> Response:

@@ -14,7 +14,7 @@ from sscard.issuance.cards import application_service, handover_service, service
 from sscard.issuance.cards.schemas import ApplicationIn
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.web import pages
 from sscard.web.issuance.cards import offered
 from sscard.web.issuance.common import (

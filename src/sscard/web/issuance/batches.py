@@ -17,7 +17,7 @@ from sscard.issuance.batches import service as batch_service
 from sscard.issuance.cards import stats_service
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
-from sscard.registry import service as registry_service
+from sscard.registry.units import service as registry_units
 from sscard.web import pages
 from sscard.web.issuance.common import (
     FAILURE_STATUSES,
@@ -82,7 +82,7 @@ def _failures_page(
     employer = None
     with refusing(request):
         if employer_id.isdigit():
-            employer = registry_service.get_employer(session, employer_id=int(employer_id))
+            employer = registry_units.get_employer(session, employer_id=int(employer_id))
         values = {
             "section": "stats",
             "employer": employer,

@@ -28,7 +28,7 @@ from sscard.issuance.instant import province_service
 from sscard.issuance.lifecycle import Status
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_id_number, mask_text
-from sscard.registry import service as registry_service
+from sscard.registry.persons import service as registry_service
 from sscard.web import pages
 from sscard.web.issuance.common import (
     DETAIL_LABELS,

@@ -22,7 +22,7 @@ from sscard.kit.context import Actor, ActorKind
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.pages import PageActor, render
-from sscard.web.registry import PageRefused
+from sscard.web.registry.common import PageRefused
 
 T = TypeVar("T")
 

@@ -22,8 +22,8 @@ from datetime import date, datetime
 from sscard.errors import FieldProblem
 from sscard.kit.masking import mask_text
 from sscard.registry import codes, identifiers, records
+from sscard.registry.imports.tabular import Cell, Header, header_key
 from sscard.registry.records import EnrolmentRecord, PersonRecord
-from sscard.registry.tabular import Cell, Header, header_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,20 @@ IGNORED = frozenset(header_key(n) for n in ("序号", "备注", "no", "seq", "re
 """Columns a spreadsheet often has that carry nothing to import: skipped without a word."""
 DEFAULTS: Mapping[str, str] = {"document_type": "01", "ethnicity": "01", "nationality": "CHN"}
 MERGED_FIELDS = (
-    "document_type", "name", "gender", "ethnicity", "birth_date", "nationality", "phone",
-    "address", "household_region_code", "residence_region_code", "employer_id",
-    "community_code", "enrolments",
-)  # fmt: skip
+    "document_type",
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "nationality",
+    "phone",
+    "address",
+    "household_region_code",
+    "residence_region_code",
+    "employer_id",
+    "community_code",
+    "enrolments",
+)
 """Fields a row may change on a registered person (only where the row gives a value)."""
 
 _DATE = re.compile(

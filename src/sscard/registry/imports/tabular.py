@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from sscard.crypto import primitives
-from sscard.registry.errors import ImportFileInvalid
+from sscard.registry.imports.errors import ImportFileInvalid
 
 Cell = str | int | float | bool | date | datetime | None
 FileKind = Literal["csv", "xlsx"]

@@ -1,4 +1,4 @@
-"""Registry tables: persons (personal fields encrypted), employers, communities, photos.
+"""Person tables: persons (personal fields encrypted) and their insurance enrolments.
 
 A person's ID number, name, phone and address are stored only as field tokens (SM4-GCM
 bound to table, column and row id) with HMAC-SM3 blind indexes for equality look-ups and
@@ -9,52 +9,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sscard.db import Base, BigIntPK
+from sscard.db import Base
 from sscard.kit.access import PersonalData
+from sscard.registry.units.models import Community, Employer
 
 PERSON_TABLE = "registry_person"
-
-
-class Employer(Base):
-    """A unit (单位) identified by its unified social credit code."""
-
-    __tablename__ = "registry_employer"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    region_code: Mapped[str] = mapped_column(String(6), index=True)
-    address: Mapped[str] = mapped_column(String(200), default="")
-    contact_name: Mapped[str] = mapped_column(String(64), default="")
-    contact_phone: Mapped[str] = mapped_column(String(32), default="")
-    status: Mapped[str] = mapped_column(String(16), default="active")
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-
-class Community(Base):
-    """A community (社区/村) under a street or township (街道/乡镇, 9-digit code)."""
-
-    __tablename__ = "registry_community"
-
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    township_code: Mapped[str] = mapped_column(String(9), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    region_code: Mapped[str] = mapped_column(String(6), index=True)
-    """County-level code the township belongs to."""
-    created_at: Mapped[datetime]
 
 
 class Person(Base, PersonalData):
@@ -142,48 +104,3 @@ class Enrolment(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime]
-
-
-class Photo(Base):
-    """A person's card photo, stored encrypted, EXIF stripped."""
-
-    __tablename__ = "registry_photo"
-
-    person_id: Mapped[str] = mapped_column(
-        ForeignKey("registry_person.id", ondelete="CASCADE"), primary_key=True
-    )
-    content_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    uploaded_at: Mapped[datetime]
-    uploaded_by: Mapped[str] = mapped_column(String(64))
-
-
-class ImportJob(Base):
-    """A bulk import of persons from a file: resumable, with counts and a reject file."""
-
-    __tablename__ = "registry_import_job"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    file_name: Mapped[str] = mapped_column(String(255))
-    file_digest: Mapped[str] = mapped_column(String(64), index=True)
-    """SM3 of the file's bytes: the same file resumes the same job."""
-    source: Mapped[str] = mapped_column(String(16))
-    """cli or api."""
-    employer_id: Mapped[int | None] = mapped_column(ForeignKey("registry_employer.id"))
-    status: Mapped[str] = mapped_column(String(16))
-    """pending, running, completed or failed."""
-    rows_total: Mapped[int] = mapped_column(Integer, default=0)
-    rows_created: Mapped[int] = mapped_column(Integer, default=0)
-    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
-    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    next_line: Mapped[int] = mapped_column(Integer, default=0)
-    """First data line not yet committed; an interrupted import resumes here."""
-    reject_path: Mapped[str | None] = mapped_column(String(500))
-    error: Mapped[str | None] = mapped_column(String(500))
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]

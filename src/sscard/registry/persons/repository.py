@@ -1,33 +1,36 @@
-"""Every query of the registry."""
+"""Every query of persons and their enrolments: one at a time, or in bulk for imports.
+
+Bulk writes take rows as tuples in :data:`PERSON_COLUMNS` order and go in with ``COPY`` on
+PostgreSQL (one driver-level executemany elsewhere). :func:`has_photo` reads the photo table
+of the photos sub-package, for a person's view only.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
-    CursorResult,
     Dialect,
     Integer,
     LargeBinary,
     Select,
     String,
     Table,
-    and_,
     bindparam,
     delete,
     func,
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.orm import Session
 
-from sscard.registry.models import Community, Employer, Enrolment, ImportJob, Person, Photo
+from sscard.registry.persons.models import Enrolment, Person
+from sscard.registry.photos.models import Photo
 
 PERSON = cast(Table, Person.__table__)
 ENROLMENT = cast(Table, Enrolment.__table__)
@@ -40,6 +43,11 @@ def person_by_index(session: Session, indexes: Sequence[bytes]) -> Person | None
 
 def person_by_id(session: Session, person_id: str) -> Person | None:
     return session.get(Person, person_id)
+
+
+def add_person(session: Session, person: Person) -> None:
+    session.add(person)
+    session.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,112 +132,11 @@ def enrolments_of(session: Session, person_id: str) -> list[Enrolment]:
     return list(session.scalars(stmt.order_by(Enrolment.insurance_type)))
 
 
-def photo_of(session: Session, person_id: str) -> Photo | None:
-    return session.get(Photo, person_id)
-
-
 def has_photo(session: Session, person_id: str) -> bool:
     return session.scalar(select(func.count()).where(Photo.person_id == person_id)) == 1
 
 
-def employer(session: Session, employer_id: int) -> Employer | None:
-    return session.get(Employer, employer_id)
-
-
-def employer_by_credit_code(session: Session, credit_code: str) -> Employer | None:
-    return session.scalars(select(Employer).where(Employer.credit_code == credit_code)).first()
-
-
-def employers(
-    session: Session, *, name: str | None, region_prefix: str, offset: int, limit: int
-) -> tuple[list[Employer], int]:
-    stmt = select(Employer)
-    if name:
-        stmt = stmt.where(Employer.name.contains(name))
-    if region_prefix:
-        stmt = stmt.where(Employer.region_code.startswith(region_prefix))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Employer.name).offset(offset).limit(limit))
-    return list(rows), total
-
-
-def employer_ids_by_credit_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
-    stmt = select(Employer.credit_code, Employer.id).where(Employer.credit_code.in_(codes))
-    return {row[0]: row[1] for row in session.execute(stmt)}
-
-
-def employer_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    stmt = select(Employer.id, Employer.name).where(Employer.id.in_(ids))
-    return {row[0]: row[1] for row in session.execute(stmt)}
-
-
-def community_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
-    stmt = select(Community.code, Community.name).where(Community.code.in_(codes))
-    return {row[0]: row[1] for row in session.execute(stmt)}
-
-
-def count_persons(
-    session: Session, *, employer_id: int | None = None, community_code: str | None = None
-) -> int:
-    stmt = select(func.count()).select_from(Person)
-    if employer_id is not None:
-        stmt = stmt.where(Person.employer_id == employer_id)
-    if community_code is not None:
-        stmt = stmt.where(Person.community_code == community_code)
-    return session.scalar(stmt) or 0
-
-
-def community(session: Session, code: str) -> Community | None:
-    return session.get(Community, code)
-
-
-def communities(
-    session: Session, *, township_code: str | None, region_prefix: str, offset: int, limit: int
-) -> tuple[list[Community], int]:
-    stmt = select(Community)
-    if township_code:
-        stmt = stmt.where(Community.township_code == township_code)
-    if region_prefix:
-        stmt = stmt.where(Community.region_code.startswith(region_prefix))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Community.code).offset(offset).limit(limit))
-    return list(rows), total
-
-
-def existing_community_codes(session: Session, codes: Sequence[str]) -> set[str]:
-    return set(session.scalars(select(Community.code).where(Community.code.in_(codes))))
-
-
-def existing_employer_ids(session: Session, ids: Sequence[int]) -> set[int]:
-    return set(session.scalars(select(Employer.id).where(Employer.id.in_(ids))))
-
-
-def import_job(session: Session, job_id: int) -> ImportJob | None:
-    return session.get(ImportJob, job_id)
-
-
-def unfinished_job(session: Session, digest: str, employer_id: int | None) -> ImportJob | None:
-    stmt = (
-        select(ImportJob)
-        .where(
-            ImportJob.file_digest == digest,
-            ImportJob.employer_id.is_(None)
-            if employer_id is None
-            else ImportJob.employer_id == employer_id,
-        )
-        .order_by(ImportJob.id.desc())
-    )
-    return session.scalars(stmt).first()
-
-
-def import_jobs(session: Session, *, employer_id: int | None, limit: int) -> list[ImportJob]:
-    stmt = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
-    if employer_id is not None:
-        stmt = stmt.where(ImportJob.employer_id == employer_id)
-    return list(session.scalars(stmt))
-
-
-# ---- bulk import ---------------------------------------------------------------------
+# ---- bulk writes ---------------------------------------------------------------------
 
 PERSON_COLUMNS: tuple[str, ...] = tuple(c.name for c in PERSON.columns)
 """The person table's columns, in the order :func:`insert_person_rows` takes values."""
@@ -299,41 +206,6 @@ def persons_by_ids(session: Session, person_ids: Sequence[str]) -> list[Person]:
     return list(session.scalars(select(Person).where(Person.id.in_(person_ids))))
 
 
-def employer_directory(session: Session) -> dict[str, int]:
-    """credit code -> id of every employer."""
-    return {row[0]: row[1] for row in session.execute(select(Employer.credit_code, Employer.id))}
-
-
-def claim_import_job(
-    session: Session, job_id: int, *, now: datetime, stale_before: datetime
-) -> bool:
-    """Mark the job running unless another process is running it (fresh heartbeat)."""
-    stmt = (
-        update(ImportJob)
-        .where(
-            ImportJob.id == job_id,
-            or_(
-                ImportJob.status.in_(("pending", "failed")),
-                and_(ImportJob.status == "running", ImportJob.updated_at < stale_before),
-            ),
-        )
-        .values(status="running", updated_at=now, error=None)
-        .execution_options(synchronize_session=False)
-    )
-    return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
-
-
-def add_import_job(session: Session, job: ImportJob) -> ImportJob:
-    session.add(job)
-    session.flush()
-    return job
-
-
-def photo_owners(session: Session, person_ids: Sequence[str]) -> set[str]:
-    """Which of these persons have a photo."""
-    return set(session.scalars(select(Photo.person_id).where(Photo.person_id.in_(person_ids))))
-
-
 def brief(session: Session, person_id: str) -> dict[str, Any] | None:
     """A person's masked identity columns, without loading the mapped object."""
     columns = (
@@ -349,18 +221,6 @@ def brief(session: Session, person_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def upload_in_use(session: Session, digest: str, *, besides: int | None = None) -> bool:
-    """Whether an unfinished API job (other than ``besides``) still reads this upload."""
-    stmt = select(func.count()).where(
-        ImportJob.file_digest == digest,
-        ImportJob.source == "api",
-        ImportJob.status != "completed",
-    )
-    if besides is not None:
-        stmt = stmt.where(ImportJob.id != besides)
-    return bool(session.scalar(stmt))
-
-
 def enrolments_for(session: Session, person_ids: Sequence[str]) -> dict[str, list[Enrolment]]:
     """Enrolments of many persons at once, by person id."""
     found: dict[str, list[Enrolment]] = {pid: [] for pid in person_ids}
@@ -368,9 +228,3 @@ def enrolments_for(session: Session, person_ids: Sequence[str]) -> dict[str, lis
     for enrolment in session.scalars(stmt.order_by(Enrolment.insurance_type)):
         found[enrolment.person_id].append(enrolment)
     return found
-
-
-def photos_for(session: Session, person_ids: Sequence[str]) -> dict[str, bytes]:
-    """Encrypted photo content of many persons at once, by person id."""
-    stmt = select(Photo.person_id, Photo.content_enc).where(Photo.person_id.in_(person_ids))
-    return {row[0]: row[1] for row in session.execute(stmt)}

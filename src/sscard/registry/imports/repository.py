@@ -1,0 +1,78 @@
+"""Every query of import jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from sscard.registry.imports.models import ImportJob
+
+
+def import_job(session: Session, job_id: int) -> ImportJob | None:
+    return session.get(ImportJob, job_id)
+
+
+def unfinished_job(session: Session, digest: str, employer_id: int | None) -> ImportJob | None:
+    stmt = (
+        select(ImportJob)
+        .where(
+            ImportJob.file_digest == digest,
+            ImportJob.employer_id.is_(None)
+            if employer_id is None
+            else ImportJob.employer_id == employer_id,
+        )
+        .order_by(ImportJob.id.desc())
+    )
+    return session.scalars(stmt).first()
+
+
+def import_jobs(session: Session, *, employer_id: int | None, limit: int) -> list[ImportJob]:
+    stmt = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
+    if employer_id is not None:
+        stmt = stmt.where(ImportJob.employer_id == employer_id)
+    return list(session.scalars(stmt))
+
+
+def add_import_job(session: Session, job: ImportJob) -> ImportJob:
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim_import_job(
+    session: Session, job_id: int, *, now: datetime, stale_before: datetime
+) -> bool:
+    """Mark the job running unless another process is running it (fresh heartbeat)."""
+    stmt = (
+        update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            or_(
+                ImportJob.status.in_(("pending", "failed")),
+                and_(ImportJob.status == "running", ImportJob.updated_at < stale_before),
+            ),
+        )
+        .values(status="running", updated_at=now, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
+
+
+def upload_in_use(session: Session, digest: str, *, besides: int | None = None) -> bool:
+    """Whether an unfinished API job (other than ``besides``) still reads this upload."""
+    stmt = select(func.count()).where(
+        ImportJob.file_digest == digest,
+        ImportJob.source == "api",
+        ImportJob.status != "completed",
+    )
+    if besides is not None:
+        stmt = stmt.where(ImportJob.id != besides)
+    return bool(session.scalar(stmt))
+
+
+def reload(session: Session, job: ImportJob) -> None:
+    """Read the job's row again (after a bulk update that bypassed the session)."""
+    session.refresh(job)

@@ -1,0 +1,185 @@
+"""The import's workers: each reads, checks and seals a batch of rows, without the database.
+
+Workers are separate processes (spawned, so that a threaded server can start them) that
+load the settings and keys themselves; small files are read in the importing process
+(:class:`Preparer` with no workers). Rows of new persons are sealed by the workers under
+fresh ids, ready to be inserted as they are. At most two batches per worker are in flight,
+so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from sscard import db
+from sscard.crypto import fields
+from sscard.db import new_id, utcnow
+from sscard.errors import SSCardError
+from sscard.kit.masking import mask_id_number
+from sscard.registry import sealing
+from sscard.registry.imports import rows, tabular
+from sscard.registry.imports.rows import RowRules
+from sscard.registry.persons.repository import ENROLMENT_COLUMNS, PERSON_COLUMNS
+from sscard.registry.records import PersonRecord
+from sscard.settings import get_settings
+
+Batch = list[tuple[int, list[tabular.Cell]]]
+_IN_COLUMN_ORDER = itemgetter(*PERSON_COLUMNS)
+
+
+class Accepted(NamedTuple):
+    """A good row, sealed under a fresh id (used as is when the person is new).
+
+    Results are named tuples rather than dataclasses: they cross from the workers by
+    pickle, where a tuple is the cheaper thing to send.
+    """
+
+    line: int
+    id_key: bytes
+    """Blind index of the ID number: the person's key, and the duplicate check's."""
+    digest: bytes
+    community_code: str | None
+    row: tuple[Any, ...]
+    enrolments: tuple[tuple[Any, ...], ...]
+
+
+class Rejected(NamedTuple):
+    """A bad row: its line, the ID number masked, and every reason."""
+
+    line: int
+    id_key: bytes | None
+    id_number: str
+    reasons: str
+
+
+Result = Accepted | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every worker checks rows against: the import's rules and its employer directory."""
+
+    rules: RowRules
+    employers: dict[str, int]
+
+
+_worker: Context | None = None
+
+
+def id_index(id_number: str) -> bytes | None:
+    """The blind index of an ID number (the duplicate check's key), None when empty."""
+    if not id_number:
+        return None
+    return fields.blind_index(id_number, purpose=sealing.ID_PURPOSE)
+
+
+def _seal(line: int, record: PersonRecord, now: datetime) -> Accepted:
+    """The row of a new person under a fresh id (keys are cached: no database needed)."""
+    person_id = new_id()
+    row = sealing.person_row(record, person_id=person_id, session=None, now=now)
+    enrolments = tuple(
+        tuple(
+            {
+                "person_id": person_id,
+                "insurance_type": e.insurance_type,
+                "status": e.status,
+                "start_date": e.start_date,
+                "end_date": e.end_date,
+                "updated_at": now,
+            }[c]
+            for c in ENROLMENT_COLUMNS
+        )
+        for e in record.enrolments
+    )
+    return Accepted(
+        line=line,
+        id_key=row["id_number_index"],
+        digest=row["content_digest"],
+        community_code=record.community_code,
+        row=_IN_COLUMN_ORDER(row),
+        enrolments=enrolments,
+    )
+
+
+def prepare(batch: Batch, ctx: Context) -> list[Result]:
+    """Read, check and seal a batch of rows (in a worker, or here for small files)."""
+    now = utcnow()
+    results: list[Result] = []
+    for line, cells in batch:
+        parsed = rows.parse_row(cells, ctx.rules, ctx.employers)
+        if parsed.problems:
+            reasons = rows.reasons(parsed.problems, ctx.rules.header.titles)
+            masked = mask_id_number(parsed.id_number)
+            results.append(Rejected(line, id_index(parsed.id_number), masked, reasons))
+        else:
+            results.append(_seal(line, parsed.record, now))
+    return results
+
+
+def _start_worker(database_url: str, ctx: Context) -> None:
+    """Worker start: own engine, keys cached, the import's rules; Ctrl-C is for the parent."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    db.configure(database_url)
+    fields.prepare_keys()
+    _worker = ctx
+
+
+def _prepare_in_worker(batch: Batch) -> list[Result]:
+    if _worker is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("import worker not started")
+    return prepare(batch, _worker)
+
+
+class Preparer:
+    """Prepares batches in order, in worker processes or in this one, a bounded few ahead."""
+
+    def __init__(self, ctx: Context, workers: int) -> None:
+        self.ctx = ctx
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Preparer:
+        if self.workers > 0:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(get_settings().database_url, self.ctx),
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list[Result]]]:
+        if self.pool is None:
+            for batch in batches:
+                yield batch, prepare(batch, self.ctx)
+            return
+        pending: deque[tuple[Batch, Future[list[Result]]]] = deque()
+        for batch in batches:
+            pending.append((batch, self.pool.submit(_prepare_in_worker, batch)))
+            if len(pending) >= 2 * self.workers:
+                done, future = pending.popleft()
+                yield done, _result(future)
+        while pending:
+            done, future = pending.popleft()
+            yield done, _result(future)
+
+
+def _result(future: Future[list[Result]]) -> list[Result]:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise SSCardError(f"导入工作进程意外退出（{exc}），请查看日志后重试") from exc
