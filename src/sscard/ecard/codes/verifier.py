@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sscard.crypto import primitives
-from sscard.ecard import qr
+from sscard.ecard.codes import qr
 
 CLOCK_SKEW = 5
 """Seconds a terminal's clock may be ahead of ours."""
