@@ -15,10 +15,9 @@ import platform
 import secrets
 import time
 
-from sscard.ecard.verifier import CopyState, Verifier
-
 from sscard.crypto import primitives
-from sscard.ecard import qr
+from sscard.ecard.codes import qr
+from sscard.ecard.codes.verifier import CopyState, Verifier
 
 
 def _rate(count: int, seconds: float) -> float:

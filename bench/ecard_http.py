@@ -103,6 +103,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
     from sscard import bootstrap, db
     from sscard.db import migrate
     from sscard.ecard import service as ecard
+    from sscard.ecard.codes import service as codes
     from sscard.ecard.schemas import RealPerson, SignIn
     from sscard.iam import service as iam
     from sscard.iam.catalog import ChannelType, InstitutionType
@@ -197,7 +198,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
     with db.transaction() as session, codes_file.open("w") as out:
         for n in range(codes_needed):
             copy = session.merge(copies[n % len(copies)])
-            out.write(ecard.issue_code(session, copy=copy, business=1).code + "\n")
+            out.write(codes.issue_code(session, copy=copy, business=1).code + "\n")
     return token
 
 

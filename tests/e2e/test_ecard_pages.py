@@ -27,6 +27,7 @@ from tests.integration.conftest import PERMISSIONS
 from tests.support import Account, LiveServer, citizen_id, person_body
 
 from sscard import db
+from sscard.ecard import caches as ecard_caches
 from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import RealPerson, SignIn
 from sscard.errors import ValidationFailed
@@ -151,8 +152,8 @@ def sign_in(id_number: str, card_number: str, channel: str) -> SignIn:
 def bind_minor(guardian: Holder, minor: Holder) -> bool:
     """Bind ``minor`` to the guardian's wallet (亲情服务); False without a family service."""
     try:
-        from sscard.ecard import family
-        from sscard.ecard.schemas import FamilyBindIn
+        from sscard.ecard.family import service as family
+        from sscard.ecard.family.schemas import FamilyBindIn
     except ImportError:
         return False
     with db.transaction() as session:
@@ -484,7 +485,7 @@ def test_a_library_sees_only_the_masked_name_and_a_lost_card_is_refused(
         tampered = verify_on_terminal(console, scenario="library", code=altered)
         assert 'data-outcome="code_invalid"' in tampered.text
         report_loss(holder)
-        time.sleep(ecard_service.STATE_SECONDS + 0.2)
+        time.sleep(ecard_caches.STATE_SECONDS + 0.2)
         refused = verify_on_terminal(console, scenario="library", code=code)
         assert 'data-outcome="card_suspended"' in refused.text
         assert "卡已挂失" in refused.text

@@ -10,7 +10,8 @@ from sscard.registry.service import HolderBrief
 
 COPY_KEYS: TTLCache[tuple[int, int], bytes] = TTLCache(max_entries=100_000, ttl=None)
 """Derived MAC keys by (copy, key version): they never change for a version."""
-COPY_STATES: TTLCache[int, CopyState | None] = TTLCache(max_entries=100_000, ttl=0.5)
+STATE_SECONDS = 0.5
+COPY_STATES: TTLCache[int, CopyState | None] = TTLCache(max_entries=100_000, ttl=STATE_SECONDS)
 """Copy states for half a second, so a suspension is refused everywhere within a second."""
 HOLDER_BRIEFS: TTLCache[str, HolderBrief] = TTLCache(max_entries=50_000, ttl=30.0)
 """Masked holder details by person id (disclosure and audit display)."""

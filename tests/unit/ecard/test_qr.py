@@ -4,8 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sscard.crypto import primitives
-from sscard.ecard import qr
-from sscard.ecard.verifier import CopyState, Refused, Verifier
+from sscard.ecard.codes import qr
+from sscard.ecard.codes.verifier import CopyState, Refused, Verifier
 
 KEY = bytes(range(16))
 
