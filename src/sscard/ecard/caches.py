@@ -4,7 +4,7 @@ them all (tests, or after restoring a database)."""
 
 from __future__ import annotations
 
-from sscard.ecard.codes.verifier import CopyState
+from sscard.ecard.schemas import CopyState
 from sscard.kit.cache import TTLCache
 from sscard.registry.service import HolderBrief
 

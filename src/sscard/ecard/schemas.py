@@ -3,6 +3,7 @@ and credential display."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -77,6 +78,21 @@ class ResidentSessionOut(BaseModel):
     channel_code: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CopyState:
+    """What verification needs to know about a copy (cached per process; a copy's status
+    is its e-card's while the copy itself is active)."""
+
+    copy_id: int
+    ecard_id: str
+    person_id: str
+    card_id: str
+    holder_person_id: str
+    proxy: bool
+    status: str
+    key_version: int
 
 
 class RevocationOut(BaseModel):

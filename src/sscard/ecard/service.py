@@ -32,7 +32,6 @@ from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.db import new_id, utcnow
 from sscard.ecard import caches, realperson, repository
-from sscard.ecard.codes.verifier import CopyState
 from sscard.ecard.errors import (
     ECardNotFound,
     EcardPinIncorrect,
@@ -43,6 +42,7 @@ from sscard.ecard.errors import (
 from sscard.ecard.models import Copy, ECard, ResidentSession, Usage
 from sscard.ecard.schemas import (
     CopyOut,
+    CopyState,
     ECardOut,
     ResidentSessionOut,
     RevocationOut,

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from sscard.crypto import primitives
 from sscard.ecard.codes import qr
-from sscard.ecard.codes.verifier import CopyState, Refused, Verifier
+from sscard.ecard.codes.verifier import Refused, Verifier
+from sscard.ecard.schemas import CopyState
 
 KEY = bytes(range(16))
 

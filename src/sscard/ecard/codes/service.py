@@ -25,7 +25,7 @@ from sscard.ecard import caches
 from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import qr
 from sscard.ecard.codes.schemas import CodeOut, VerificationOut
-from sscard.ecard.codes.verifier import CLOCK_SKEW, CopyState, Refused, Verifier
+from sscard.ecard.codes.verifier import CLOCK_SKEW, Refused, Verifier
 from sscard.ecard.errors import (
     CardRevoked,
     CardSuspended,
@@ -35,6 +35,7 @@ from sscard.ecard.errors import (
     ECardNotFound,
 )
 from sscard.ecard.models import Copy
+from sscard.ecard.schemas import CopyState
 from sscard.issuance import service as issuance_service
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
