@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from sscard.crypto import service as crypto_service
 from sscard.db import utcnow
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import qr
 from sscard.ecard.errors import CardRevoked, CardSuspended
@@ -171,7 +172,7 @@ def issue(session: Session, *, person_id: str) -> CredentialOut:
     text = encode(credential, qr.rs_from_der(signature.signature))
     with access.suppress_reads(session):
         _, name_masked = registry_service.person_display(session, person_id=person_id)
-    ecard_service.record_about(session, "ecard.credential.issue", person_id, {"ecard": ecard.id})
+    ecard_records.record_about(session, "ecard.credential.issue", person_id, {"ecard": ecard.id})
     return CredentialOut(
         credential=text,
         svg=qr_svg(text),
@@ -244,7 +245,7 @@ def verify(session: Session, *, text: str) -> CredentialCheck:
     with access.suppress_reads(session):
         id_masked, name_masked = registry_service.person_display(session, person_id=ecard.person_id)
     holder = {"name_masked": name_masked, "id_number_masked": id_masked}
-    ecard_service.record_about(
+    ecard_records.record_about(
         session,
         "ecard.credential.verify",
         ecard.person_id,

@@ -12,6 +12,7 @@ Design overview
   work, and every change is numbered in the revocation list offline terminals follow.
 - Codes and their verification live in :mod:`sscard.ecard.codes.service`; they read the
   copy states and keys this module keeps.
+- Usage rows and audit records about a person are written by :mod:`sscard.ecard.records`.
 - Hot path caches (per process, bounded, in :mod:`sscard.ecard.caches`): derived copy keys
   (they never change for a version) and copy states for half a second, so a suspension is
   refused everywhere within a second; masked holder details for 30 seconds.
@@ -23,7 +24,6 @@ import base64
 import re
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from sscard import db
 from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.db import new_id, utcnow
-from sscard.ecard import caches, realperson, repository
+from sscard.ecard import caches, realperson, records, repository
 from sscard.ecard.errors import (
     ECardNotFound,
     EcardPinIncorrect,
@@ -39,7 +39,7 @@ from sscard.ecard.errors import (
     ResidentSessionInvalid,
     SigningRefused,
 )
-from sscard.ecard.models import Copy, ECard, ResidentSession, Usage
+from sscard.ecard.models import Copy, ECard, ResidentSession
 from sscard.ecard.schemas import (
     CopyOut,
     CopyState,
@@ -53,8 +53,7 @@ from sscard.errors import FieldProblem
 from sscard.iam import passwords
 from sscard.iam import service as iam_service
 from sscard.issuance import service as issuance_service
-from sscard.kit import access, context
-from sscard.kit.access import AccessRecord
+from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry import service as registry_service
 from sscard.settings import get_settings
@@ -127,13 +126,6 @@ def forget_states() -> None:
     caches.clear()
 
 
-def holder_brief(session: Session, person_id: str) -> registry_service.HolderBrief:
-    """The holder's masked details (cached for half a minute)."""
-    return caches.HOLDER_BRIEFS.get_or_load(
-        person_id, lambda: registry_service.holder_brief(session, person_id=person_id)
-    )
-
-
 # ---- signing and copies --------------------------------------------------------------
 
 
@@ -199,7 +191,7 @@ def sign(session: Session, *, data: SignIn, actor: Actor) -> tuple[ECard, Copy]:
     ecard = repository.ecard_of_card(session, card.id)
     if ecard is None:
         ecard = _new_ecard(session, data, card.id, card.person_id)
-    record(session, "ecard.sign", ecard.person_id, {"channel": data.channel_code})
+    records.record(session, "ecard.sign", ecard.person_id, {"channel": data.channel_code})
     copy = add_copy(
         session, ecard=ecard, channel_code=data.channel_code, holder_person_id=ecard.person_id
     )
@@ -336,93 +328,6 @@ def revocations(session: Session, *, since: int = 0, limit: int = 1000) -> Revoc
     return RevocationPage(items=items, next_since=rows[-1].seq if rows else since)
 
 
-# ---- usage and audit -----------------------------------------------------------------
-
-
-def record_usage(
-    session: Session,
-    *,
-    ecard_id: str | None,
-    copy_id: int | None,
-    kind: str,
-    business: int | None,
-    scenario_code: str | None,
-    actor_id: str,
-    outcome: str,
-) -> None:
-    """One use of an e-card (verify, authorise, scan_login ...), written with the unit of work."""
-    repository.insert_usage(
-        session,
-        ecard_id=ecard_id,
-        copy_id=copy_id,
-        kind=kind,
-        business=business,
-        scenario_code=scenario_code,
-        actor_id=actor_id,
-        outcome=outcome,
-        occurred_at=utcnow(),
-    )
-
-
-def record_refused_usage(
-    session: Session, *, copy_id: int | None, scenario_code: str, actor_id: str, outcome: str
-) -> None:
-    """A refused verification, kept even though the unit of work rolls back."""
-    values = {
-        "copy_id": copy_id,
-        "kind": "verify",
-        "scenario_code": scenario_code,
-        "actor_id": actor_id,
-        "outcome": outcome,
-        "occurred_at": utcnow(),
-    }
-    db.after_rollback(session, lambda fresh: repository.add_usage(fresh, Usage(**values)))
-
-
-def record(
-    session: Session,
-    action: str,
-    person_id: str,
-    detail: dict[str, Any],
-    fields: tuple[str, ...] = (),
-) -> None:
-    """Queue an audit record about the person, displayed by the cached masked ID number."""
-    display = holder_brief(session, person_id).id_number_masked
-    entry = AccessRecord(
-        action=action,
-        subject_type="person",
-        subject_id=person_id,
-        subject_display=display,
-        fields=fields,
-        detail=detail,
-    )
-    access.record(session, entry)
-
-
-def record_about(
-    session: Session,
-    action: str,
-    person_id: str,
-    detail: dict[str, Any],
-    fields: tuple[str, ...] = (),
-    outcome: str = "success",
-    keep: bool = False,
-) -> None:
-    """Queue an audit record whose subject is the person (what they see in their access log)."""
-    with access.suppress_reads(session):
-        display, _ = registry_service.person_display(session, person_id=person_id)
-    entry = AccessRecord(
-        action=action,
-        subject_type="person",
-        subject_id=person_id,
-        subject_display=display,
-        fields=fields,
-        detail=detail,
-        outcome=outcome,
-    )
-    access.record(session, entry, keep_on_failure=keep)
-
-
 # ---- e-card PIN and resident sessions ------------------------------------------------
 
 
@@ -481,11 +386,11 @@ def login(
     )
     repository.add_session(session, resident)
     add_copy(session, ecard=ecard, channel_code=channel_code, holder_person_id=person_id)
-    name = holder_brief(session, person_id).name_masked
+    name = records.holder_brief(session, person_id).name_masked
     with context.acting(
         Actor(kind=ActorKind.resident, id=person_id, name=name), channel=channel_code
     ):
-        record(session, "ecard.login", person_id, {"channel": channel_code})
+        records.record(session, "ecard.login", person_id, {"channel": channel_code})
     session.flush()
     return raw, ResidentSessionOut.model_validate(resident)
 
@@ -503,7 +408,7 @@ def resolve_session(session: Session, *, raw: str) -> tuple[Actor, ResidentSessi
     actor = Actor(
         kind=ActorKind.resident,
         id=found.person_id,
-        name=holder_brief(session, found.person_id).name_masked,
+        name=records.holder_brief(session, found.person_id).name_masked,
         permissions=frozenset({"ecard.self"}),
     )
     return actor, ResidentSessionOut.model_validate(found)

@@ -37,7 +37,7 @@ from sscard.ecard.errors import ResidentSessionInvalid
 from sscard.ecard.oauth import rules as oauth_rules
 from sscard.ecard.oauth import service as oauth
 from sscard.ecard.oauth.errors import OAuthError
-from sscard.ecard.oauth.schemas import ClientIn, ClientOut
+from sscard.ecard.oauth.schemas import AuthorizationRequest, ClientIn, ClientOut
 from sscard.ecard.scanlogin import service as scanlogin
 from sscard.ecard.schemas import CredentialCheck
 from sscard.errors import NotFound, SSCardError
@@ -135,7 +135,7 @@ def _refusal(request: Request, error: SSCardError) -> HTMLResponse:
 
 def _checked(
     request: Request, session: Session, params: Mapping[str, str]
-) -> oauth.AuthorizationRequest | Response:
+) -> AuthorizationRequest | Response:
     """The request checked, or the response that ends it (back to the client, or a page)."""
     try:
         return oauth.check_authorization(session, params=params)
@@ -148,7 +148,7 @@ def _checked(
 
 def _consent_page(
     request: Request,
-    checked: oauth.AuthorizationRequest,
+    checked: AuthorizationRequest,
     resident: Actor | None,
     *,
     error: str | None = None,

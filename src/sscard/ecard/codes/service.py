@@ -22,6 +22,7 @@ from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.db import utcnow
 from sscard.ecard import caches
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import qr
 from sscard.ecard.codes.schemas import CodeOut, VerificationOut
@@ -150,7 +151,7 @@ def verify_code(
         _refused(session, text, scenario_code, refused.code, actor)
         raise
     holder = disclose(session, state=state, attributes=attributes)
-    ecard_service.record_usage(
+    ecard_records.record_usage(
         session,
         ecard_id=state.ecard_id,
         copy_id=state.copy_id,
@@ -161,7 +162,7 @@ def verify_code(
         outcome="accepted",
     )
     detail = {"scenario": scenario_code, "copy": state.copy_id}
-    ecard_service.record(session, "ecard.verify", state.person_id, detail, fields=tuple(holder))
+    ecard_records.record(session, "ecard.verify", state.person_id, detail, fields=tuple(holder))
     return VerificationOut(
         valid=True,
         scenario=scenario_code,
@@ -178,7 +179,7 @@ def _refused(session: Session, text: str, scenario: str, outcome: str, actor: Ac
         copy_id = qr.parse_online(text)[0].copy_id
     except qr.CodeInvalid:
         copy_id = None
-    ecard_service.record_refused_usage(
+    ecard_records.record_refused_usage(
         session, copy_id=copy_id, scenario_code=scenario, actor_id=actor.id, outcome=outcome
     )
     denied = AccessRecord(
@@ -233,7 +234,7 @@ def _clear(session: Session, person_id: str) -> tuple[str, str]:
 
 def disclose(session: Session, *, state: CopyState, attributes: list[str]) -> dict[str, Any]:
     """The holder's attributes among ``attributes``, each computed only when asked for."""
-    brief = ecard_service.holder_brief(session, state.person_id)
+    brief = ecard_records.holder_brief(session, state.person_id)
     values: dict[str, Any] = {}
     for name in attributes:
         if name == "name_masked":

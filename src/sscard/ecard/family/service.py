@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import service as codes_service
 from sscard.ecard.codes.schemas import CodeOut
@@ -115,7 +116,7 @@ def request_out(session: Session, binding: FamilyBinding) -> FamilyRequestOut:
 
 
 def _record(session: Session, action: str, binding: FamilyBinding) -> None:
-    ecard_service.record_about(
+    ecard_records.record_about(
         session,
         action,
         binding.member_person_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -54,3 +55,30 @@ class TokenOut(BaseModel):
 class ScopeOut(BaseModel):
     scope: str
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """A checked authorisation request, as the consent page shows it."""
+
+    client_id: str
+    client_name: str
+    institution_name: str | None
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str
+
+    def params(self) -> dict[str, str]:
+        """The request as query parameters (the consent form sends them back)."""
+        values = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": " ".join(self.scopes),
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
+        if self.state is not None:
+            values["state"] = self.state
+        return values

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +41,7 @@ from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.db import utcnow
 from sscard.ecard import online
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import ECardNotFound
 from sscard.ecard.models import ECard
@@ -56,7 +56,7 @@ from sscard.ecard.oauth.rules import (
     verifier_matches,
     with_params,
 )
-from sscard.ecard.oauth.schemas import ClientIn, ClientOut, TokenOut
+from sscard.ecard.oauth.schemas import AuthorizationRequest, ClientIn, ClientOut, TokenOut
 from sscard.errors import FieldProblem, NotFound, ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.issuance import service as issuance_service
@@ -229,33 +229,6 @@ def institution_name(session: Session, client: ClientOut) -> str | None:
 # ---- the authorisation request and the resident's consent ----------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationRequest:
-    """A checked authorisation request, as the consent page shows it."""
-
-    client_id: str
-    client_name: str
-    institution_name: str | None
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    state: str | None
-    code_challenge: str
-
-    def params(self) -> dict[str, str]:
-        """The request as query parameters (the consent form sends them back)."""
-        values = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scope": " ".join(self.scopes),
-            "code_challenge": self.code_challenge,
-            "code_challenge_method": "S256",
-        }
-        if self.state is not None:
-            values["state"] = self.state
-        return values
-
-
 def _usable_client(session: Session, params: Mapping[str, str]) -> ClientOut:
     found = repository.client(session, params.get("client_id", ""))
     if found is None or found.status != "active":
@@ -329,7 +302,7 @@ def grant(session: Session, *, request: AuthorizationRequest, person_id: str) ->
         expires_at=now + timedelta(seconds=CODE_SECONDS),
     )
     repository.add_code(session, code)
-    ecard_service.record_usage(
+    ecard_records.record_usage(
         session,
         ecard_id=ecard.id,
         copy_id=None,
@@ -340,14 +313,14 @@ def grant(session: Session, *, request: AuthorizationRequest, person_id: str) ->
         outcome="granted",
     )
     detail = {"client": request.client_id, "scopes": " ".join(request.scopes)}
-    ecard_service.record_about(session, "ecard.oauth.grant", person_id, detail)
+    ecard_records.record_about(session, "ecard.oauth.grant", person_id, detail)
     return with_params(request.redirect_uri, {"code": raw, "state": request.state})
 
 
 def deny(session: Session, *, request: AuthorizationRequest, person_id: str | None) -> str:
     """The resident refuses: the redirect URL with access_denied."""
     if person_id is not None:
-        ecard_service.record_about(
+        ecard_records.record_about(
             session, "ecard.oauth.deny", person_id, {"client": request.client_id}, outcome="denied"
         )
     refused = OAuthError("access_denied", "用户拒绝了授权")
@@ -370,7 +343,7 @@ def _redeemable(session: Session, client: ClientOut, raw_code: str) -> OAuthCode
         raise OAuthError("invalid_grant", "授权码无效")
     if code.used_at is not None:
         db.after_rollback(session, _revoke_tokens_of(code.id))
-        ecard_service.record_about(
+        ecard_records.record_about(
             session,
             "ecard.oauth.token",
             code.person_id,
@@ -423,7 +396,7 @@ def exchange(
     )
     repository.add_token(session, token)
     detail = {"client": client.client_id, "scopes": " ".join(found.scopes)}
-    ecard_service.record_about(session, "ecard.oauth.token", found.person_id, detail)
+    ecard_records.record_about(session, "ecard.oauth.token", found.person_id, detail)
     return TokenOut(
         access_token=raw,
         token_type="Bearer",  # noqa: S106 - the token type, not a secret
@@ -457,7 +430,7 @@ def userinfo(session: Session, *, token: OAuthToken) -> dict[str, Any]:
         client_id=token.client_id,
         scopes=list(token.scopes),
     )
-    ecard_service.record_about(
+    ecard_records.record_about(
         session,
         "ecard.oauth.userinfo",
         token.person_id,

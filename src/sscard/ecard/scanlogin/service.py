@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import CardRevoked, CardSuspended
 from sscard.ecard.oauth import service as oauth_service
@@ -156,7 +157,7 @@ def confirm(
     )
     if not confirmed:
         raise LoginTicketUsed()
-    ecard_service.record_usage(
+    ecard_records.record_usage(
         session,
         ecard_id=ecard.id,
         copy_id=None,
@@ -166,7 +167,7 @@ def confirm(
         actor_id=resident.person_id,
         outcome="confirmed",
     )
-    ecard_service.record_about(
+    ecard_records.record_about(
         session, "ecard.scanlogin.confirm", resident.person_id, {"client": ticket.client_id}
     )
     return _preview(session, ticket)
@@ -176,7 +177,7 @@ def refuse(session: Session, *, ticket_id: str, resident: ResidentSessionOut) ->
     """The resident declines: the portal learns only that the login was refused."""
     ticket = _pending(session, ticket_id)
     ticket.status = "refused"
-    ecard_service.record_about(
+    ecard_records.record_about(
         session,
         "ecard.scanlogin.refuse",
         resident.person_id,
@@ -205,7 +206,7 @@ def poll(session: Session, *, ticket_id: str, client: ClientOut) -> LoginTicketS
         client_id=client.client_id,
         scopes=list(ticket.scopes),
     )
-    ecard_service.record_about(
+    ecard_records.record_about(
         session,
         "ecard.scanlogin.login",
         ticket.person_id,
