@@ -215,9 +215,12 @@ def main() -> None:
         "--profile", help="write a py-spy flame graph of the server here (needs --workers 1)"
     )
     parser.add_argument(
-        "--set", action="append", default=[], metavar="SSCARD_NAME=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="SSCARD_NAME=VALUE",
         help="a setting for the server, e.g. SSCARD_AUDIT_CHAINS=16 (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -301,10 +304,22 @@ def main() -> None:
         spy = None
         if args.profile and shutil.which("py-spy") and args.workers == 1:
             spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(server.pid), "--duration", str(args.duration),
-                 "--format", "speedscope", "-o", args.profile, "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--duration",
+                    str(args.duration),
+                    "--format",
+                    "speedscope",
+                    "-o",
+                    args.profile,
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         verify = _wrk(url, seconds=args.duration, script=script, **common)
         if spy is not None:
             spy.wait(timeout=60)

@@ -77,6 +77,7 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 def authenticated(session: DbSession, credentials: tuple[str, str] | None) -> ClientOut:
+    """The active client these credentials name (now the request's actor), or invalid_client."""
     if credentials is None:
         raise OAuthError("invalid_client", "须提供应用凭据（HTTP Basic client_id:client_secret）")
     client = oauth.authenticate_client(session, client_id=credentials[0], secret=credentials[1])
