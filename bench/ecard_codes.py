@@ -16,8 +16,9 @@ import secrets
 import time
 
 from sscard.crypto import primitives
-from sscard.ecard import qr
-from sscard.ecard.verifier import CopyState, Verifier
+from sscard.ecard.codes import qr
+from sscard.ecard.codes.verifier import Verifier
+from sscard.ecard.schemas import CopyState
 
 
 def _rate(count: int, seconds: float) -> float:

@@ -103,6 +103,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
     from sscard import bootstrap, db
     from sscard.db import migrate
     from sscard.ecard import service as ecard
+    from sscard.ecard.codes import service as codes
     from sscard.ecard.schemas import RealPerson, SignIn
     from sscard.iam import service as iam
     from sscard.iam.catalog import ChannelType, InstitutionType
@@ -199,7 +200,7 @@ def _setup(holders: int, codes_needed: int, codes_file: Path) -> str:
     with db.transaction() as session, codes_file.open("w") as out:
         for n in range(codes_needed):
             copy = session.merge(copies[n % len(copies)])
-            out.write(ecard.issue_code(session, copy=copy, business=1).code + "\n")
+            out.write(codes.issue_code(session, copy=copy, business=1).code + "\n")
     return token
 
 
@@ -216,9 +217,12 @@ def main() -> None:
         "--profile", help="write a py-spy flame graph of the server here (needs --workers 1)"
     )
     parser.add_argument(
-        "--set", action="append", default=[], metavar="SSCARD_NAME=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="SSCARD_NAME=VALUE",
         help="a setting for the server, e.g. SSCARD_AUDIT_CHAINS=16 (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -302,10 +306,22 @@ def main() -> None:
         spy = None
         if args.profile and shutil.which("py-spy") and args.workers == 1:
             spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(server.pid), "--duration", str(args.duration),
-                 "--format", "speedscope", "-o", args.profile, "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--duration",
+                    str(args.duration),
+                    "--format",
+                    "speedscope",
+                    "-o",
+                    args.profile,
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         verify = _wrk(url, seconds=args.duration, script=script, **common)
         if spy is not None:
             spy.wait(timeout=60)

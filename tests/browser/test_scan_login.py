@@ -12,7 +12,7 @@ from tests.conftest import needs_chromium
 from tests.e2e.test_ecard_online_support import resident
 from tests.support import LiveServer
 
-from sscard.ecard import scanlogin
+from sscard.ecard.scanlogin import service as scanlogin
 
 pytestmark = [needs_chromium, pytest.mark.browser]
 

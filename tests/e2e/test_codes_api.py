@@ -57,8 +57,12 @@ def test_a_clerk_reads_the_sets_and_tables_and_translates_both_ways(
         gender = http.get("/api/v1/code-sets/gender").json()
         assert gender["codes"][1] == {"code": "1", "name": "男"}
         systems = {s["key"]: s for s in http.get("/api/v1/systems").json()}
-        assert {"code_set": "gender", "code_set_name": "性别", "external_field": "SEX",
-                "mappings": 3} in systems["medical_insurance"]["tables"]  # fmt: skip
+        assert {
+            "code_set": "gender",
+            "code_set_name": "性别",
+            "external_field": "SEX",
+            "mappings": 3,
+        } in systems["medical_insurance"]["tables"]
         rows = http.get(
             "/api/v1/systems/medical_insurance/mappings", params={"code_set": "gender"}
         ).json()
@@ -74,9 +78,13 @@ def test_a_clerk_reads_the_sets_and_tables_and_translates_both_ways(
         assert (out["external_field"], out["result"]) == ("AAC004", "2")
         back = http.get(
             "/api/v1/translate",
-            params={"system": "medical_insurance", "code_set": "gender", "value": "M",
-                    "direction": "in"},
-        ).json()  # fmt: skip
+            params={
+                "system": "medical_insurance",
+                "code_set": "gender",
+                "value": "M",
+                "direction": "in",
+            },
+        ).json()
         assert back["result"] == "1"
 
 

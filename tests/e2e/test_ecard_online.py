@@ -30,7 +30,7 @@ from tests.e2e.test_ecard_online_support import (
 )
 from tests.support import Account, LiveServer, login
 
-from sscard.ecard import oauth
+from sscard.ecard.oauth import rules as oauth_rules
 
 REDIRECT = "https://bank.example.cn/oauth/callback"
 
@@ -77,7 +77,7 @@ def _authorize_params(client_id: str, verifier: str, scope: str = "profile card"
         "redirect_uri": REDIRECT,
         "scope": scope,
         "state": "st-42",
-        "code_challenge": oauth.s256(verifier),
+        "code_challenge": oauth_rules.s256(verifier),
         "code_challenge_method": "S256",
     }
 

@@ -27,6 +27,7 @@ from tests.integration.conftest import PERMISSIONS
 from tests.support import Account, LiveServer, citizen_id, person_body
 
 from sscard import db
+from sscard.ecard import caches as ecard_caches
 from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import RealPerson, SignIn
 from sscard.errors import ValidationFailed
@@ -83,10 +84,12 @@ def _setting(database: str) -> Setting:
         iam_service.create_channel(
             session,
             data=ChannelCreate(
-                code=channel, name="测试人社APP", type=ChannelType.hrss_app,
+                code=channel,
+                name="测试人社APP",
+                type=ChannelType.hrss_app,
                 owner_institution_code=owner,
             ),
-        )  # fmt: skip
+        )
         bank = f"BW{suffix}"
         iam_service.create_institution(
             session,
@@ -123,9 +126,9 @@ def active_holder(*, signed: bool = True, born: str | None = None) -> Holder:
     where = setting()
     number = citizen_id("370811", born)
     body = person_body(
-        number, enrolments=[{"insurance_type": "110", "status": "enrolled",
-                             "start_date": "2015-07-01"}],
-    )  # fmt: skip
+        number,
+        enrolments=[{"insurance_type": "110", "status": "enrolled", "start_date": "2015-07-01"}],
+    )
     with db.transaction() as session, context.acting(SIGNER):
         registry_service.create_person(
             session, data=PersonCreate.model_validate(body), actor=SIGNER
@@ -136,25 +139,30 @@ def active_holder(*, signed: bool = True, born: str | None = None) -> Holder:
         card = _active(session, SIGNER, where.bank, number)
         issuance_service.set_pin(session, card_ref=card.id, pin=CARD_PIN, actor=SIGNER)
         if signed:
-            ecard_service.sign(session, data=sign_in(number, card.card_number or "", where.channel),
-                               actor=SIGNER)  # fmt: skip
+            ecard_service.sign(
+                session, data=sign_in(number, card.card_number or "", where.channel), actor=SIGNER
+            )
         holder = Holder(number, card.person_id, card.id, card.card_number or "", where.channel)
     return holder
 
 
 def sign_in(id_number: str, card_number: str, channel: str) -> SignIn:
     return SignIn(
-        id_number=id_number, name=HOLDER_NAME, card_number=card_number,
-        card_pin=SecretStr(CARD_PIN), channel_code=channel,
-        real_person=RealPerson(method="counter"), ecard_pin=SecretStr(ECARD_PIN),
-    )  # fmt: skip
+        id_number=id_number,
+        name=HOLDER_NAME,
+        card_number=card_number,
+        card_pin=SecretStr(CARD_PIN),
+        channel_code=channel,
+        real_person=RealPerson(method="counter"),
+        ecard_pin=SecretStr(ECARD_PIN),
+    )
 
 
 def bind_minor(guardian: Holder, minor: Holder) -> bool:
     """Bind ``minor`` to the guardian's wallet (亲情服务); False without a family service."""
     try:
-        from sscard.ecard import family
-        from sscard.ecard.schemas import FamilyBindIn
+        from sscard.ecard.family import service as family
+        from sscard.ecard.family.schemas import FamilyBindIn
     except ImportError:
         return False
     with db.transaction() as session:
@@ -191,9 +199,13 @@ def wallet_login(http: httpx.Client, holder: Holder, pin: str = ECARD_PIN) -> ht
     http.get("/wallet/login")
     return http.post(
         "/wallet/login",
-        data={"csrf_token": csrf(http), "id_number": holder.id_number, "ecard_pin": pin,
-              "channel": holder.channel},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf(http),
+            "id_number": holder.id_number,
+            "ecard_pin": pin,
+            "channel": holder.channel,
+        },
+    )
 
 
 @contextmanager
@@ -212,9 +224,12 @@ def console_as(server: LiveServer, account: Account) -> Iterator[httpx.Client]:
         http.get("/login")
         answer = http.post(
             "/login",
-            data={"username": account.username, "password": account.password,
-                  "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                "username": account.username,
+                "password": account.password,
+                "csrf_token": csrf(http),
+            },
+        )
         assert answer.status_code == 303, answer.text
         yield http
 
@@ -284,9 +299,13 @@ def test_wallet_forms_and_code_requests_without_the_csrf_token_are_refused(
         http.get("/wallet/login")
         refused = http.post(
             "/wallet/login",
-            data={"id_number": holder.id_number, "ecard_pin": ECARD_PIN,
-                  "channel": holder.channel, "csrf_token": "forged"},
-        )  # fmt: skip
+            data={
+                "id_number": holder.id_number,
+                "ecard_pin": ECARD_PIN,
+                "channel": holder.channel,
+                "csrf_token": "forged",
+            },
+        )
         assert refused.status_code == 403
         assert "页面已过期" in refused.text
     with wallet_of(live_server, holder) as http:
@@ -486,7 +505,7 @@ def test_a_library_sees_only_the_masked_name_and_a_lost_card_is_refused(
         tampered = verify_on_terminal(console, scenario="library", code=altered)
         assert 'data-outcome="code_invalid"' in tampered.text
         report_loss(holder)
-        time.sleep(ecard_service.STATE_SECONDS + 0.2)
+        time.sleep(ecard_caches.STATE_SECONDS + 0.2)
         refused = verify_on_terminal(console, scenario="library", code=code)
         assert 'data-outcome="card_suspended"' in refused.text
         assert "卡已挂失" in refused.text
@@ -509,10 +528,15 @@ def test_a_clerk_finds_the_card_and_signs_the_ecard_after_the_three_checks(
         assert holder.card_number not in found.text
         assert 'id="sign-form"' in found.text
         form = {
-            "csrf_token": csrf(http), "card_id": holder.card_id, "name": HOLDER_NAME,
-            "id_number": holder.id_number, "card_pin": CARD_PIN, "ecard_pin": ECARD_PIN,
-            "ecard_pin_confirm": ECARD_PIN, "channel": holder.channel,
-        }  # fmt: skip
+            "csrf_token": csrf(http),
+            "card_id": holder.card_id,
+            "name": HOLDER_NAME,
+            "id_number": holder.id_number,
+            "card_pin": CARD_PIN,
+            "ecard_pin": ECARD_PIN,
+            "ecard_pin_confirm": ECARD_PIN,
+            "channel": holder.channel,
+        }
         unconfirmed = http.post("/ecard/counter/sign", data=form)
         assert unconfirmed.status_code == 422
         assert "请当面核对持卡人本人后勾选确认" in unconfirmed.text

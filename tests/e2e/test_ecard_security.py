@@ -20,7 +20,7 @@ from tests.support import (
 )
 
 from sscard import db
-from sscard.ecard import service
+from sscard.ecard.codes import service as codes_service
 from sscard.ecard.models import Copy
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType, InstitutionType
@@ -91,7 +91,7 @@ def _codes(copy_id: int, count: int) -> list[str]:
     with db.transaction() as session:
         copy = session.get(Copy, copy_id)
         assert copy is not None
-        return [service.issue_code(session, copy=copy).code for _ in range(count)]
+        return [codes_service.issue_code(session, copy=copy).code for _ in range(count)]
 
 
 def test_a_suspended_copy_is_refused_within_one_second_of_the_loss_report(

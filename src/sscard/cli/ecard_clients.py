@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from sscard.cli.common import console, unit_of_work
-from sscard.ecard import oauth
-from sscard.ecard.schemas import ClientIn
+from sscard.ecard.oauth import service as oauth
+from sscard.ecard.oauth.schemas import ClientIn
 from sscard.errors import SSCardError
 
 app = typer.Typer(help="Clients of e-card authorisation and scan login.", no_args_is_help=True)
@@ -62,7 +62,7 @@ def register(
 def list_clients() -> None:
     """Every client with its scopes, grants and status."""
     with unit_of_work() as session:
-        rows = [oauth.client_out(c) for c in oauth.list_clients(session)]
+        rows = oauth.list_clients(session)
     table = Table("client_id", "name", "institution", "scopes", "grants", "status")
     for c in rows:
         table.add_row(

@@ -34,8 +34,9 @@ from sqlalchemy.orm import Session
 
 from sscard.crypto import service as crypto_service
 from sscard.db import utcnow
-from sscard.ecard import oauth, qr
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
+from sscard.ecard.codes import qr
 from sscard.ecard.errors import CardRevoked, CardSuspended
 from sscard.ecard.models import ECard
 from sscard.ecard.schemas import CredentialCheck, CredentialOut
@@ -171,7 +172,7 @@ def issue(session: Session, *, person_id: str) -> CredentialOut:
     text = encode(credential, qr.rs_from_der(signature.signature))
     with access.suppress_reads(session):
         _, name_masked = registry_service.person_display(session, person_id=person_id)
-    oauth.record_about(session, "ecard.credential.issue", person_id, {"ecard": ecard.id})
+    ecard_records.record_about(session, "ecard.credential.issue", person_id, {"ecard": ecard.id})
     return CredentialOut(
         credential=text,
         svg=qr_svg(text),
@@ -237,14 +238,14 @@ def verify(session: Session, *, text: str) -> CredentialCheck:
         return _answer("malformed")
     if not _signature_good(session, credential, body_bytes, signature):
         return _answer("signature", credential)
-    ecard = session.get(ECard, credential.ecard_id)
+    ecard = ecard_service.get_ecard(session, ecard_id=credential.ecard_id)
     reason = _reason(credential, ecard, int(time.time()))
     if ecard is None:
         return _answer(reason, credential)
     with access.suppress_reads(session):
         id_masked, name_masked = registry_service.person_display(session, person_id=ecard.person_id)
     holder = {"name_masked": name_masked, "id_number_masked": id_masked}
-    oauth.record_about(
+    ecard_records.record_about(
         session,
         "ecard.credential.verify",
         ecard.person_id,

@@ -1,5 +1,5 @@
-"""E-card tables: the e-card (one per physical card), its channel copies, family bindings,
-resident sessions, usage events and the revocation list offline terminals follow."""
+"""E-card tables: the e-card (one per physical card), its channel copies, resident
+sessions, usage events and the revocation list offline terminals follow."""
 
 from __future__ import annotations
 
@@ -55,24 +55,6 @@ class Copy(Base):
     )
 
 
-class FamilyBinding(Base):
-    """A guardian holds a family member's e-card (亲情服务)."""
-
-    __tablename__ = "ecard_family_binding"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    guardian_person_id: Mapped[str] = mapped_column(String(26), index=True)
-    member_person_id: Mapped[str] = mapped_column(String(26), index=True)
-    relation: Mapped[str] = mapped_column(String(16))
-    """minor or elder."""
-    consent: Mapped[str] = mapped_column(String(16))
-    """by_age (a minor), member_ecard (the elder confirmed in their own app) or counter."""
-    status: Mapped[str] = mapped_column(String(16))
-    """pending (waiting for the elder's consent), active or ended."""
-    created_at: Mapped[datetime]
-    ended_at: Mapped[datetime | None]
-
-
 class ResidentSession(Base):
     """A resident's session in a channel app after e-card authentication."""
 
@@ -116,6 +98,3 @@ class Revocation(Base):
     copy_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime]
-
-
-from sscard.ecard import oauth_models as oauth_models  # noqa: E402  (tables of the same component)

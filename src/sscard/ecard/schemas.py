@@ -1,9 +1,13 @@
+"""E-card core schemas: signing, copies, resident sessions, revocations, online services
+and credential display."""
+
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
@@ -53,30 +57,6 @@ class ECardOut(BaseModel):
     copies: list[CopyOut]
 
 
-class CodeOut(BaseModel):
-    code: str
-    copy_id: int
-    business: int
-    expires_at: datetime
-    ttl_seconds: int
-
-
-class VerifyIn(Input):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)]
-    business: int | None = Field(default=None, ge=1, le=4)
-    scenario_code: Code | None = None
-
-
-class VerificationOut(BaseModel):
-    valid: bool
-    scenario: str
-    business: int
-    proxy: bool
-    holder: dict[str, Any]
-    """Only the attributes the terminal's scenario may see."""
-    verified_at: datetime
-
-
 class LoginIn(Input):
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
     ecard_pin: SecretStr
@@ -86,6 +66,33 @@ class LoginIn(Input):
 class SessionOut(BaseModel):
     token: str
     expires_at: datetime
+
+
+class ResidentSessionOut(BaseModel):
+    """A resident's live session in a channel app (what pages and routes act on)."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    person_id: str
+    ecard_id: str
+    channel_code: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CopyState:
+    """What verification needs to know about a copy (cached per process; a copy's status
+    is its e-card's while the copy itself is active)."""
+
+    copy_id: int
+    ecard_id: str
+    person_id: str
+    card_id: str
+    holder_person_id: str
+    proxy: bool
+    status: str
+    key_version: int
 
 
 class RevocationOut(BaseModel):
@@ -98,14 +105,6 @@ class RevocationOut(BaseModel):
 class RevocationPage(BaseModel):
     items: list[RevocationOut]
     next_since: int
-
-
-# ---- online services, authorisation, scan login, family service, credentials --------------
-
-from datetime import date  # noqa: E402
-
-ScopeName = Literal["profile", "identity", "card", "insurance"]
-GrantType = Literal["authorization_code", "scan_login"]
 
 
 class InsuranceItem(BaseModel):
@@ -153,122 +152,6 @@ class AccessLogPage(BaseModel):
     total: int
     page: int
     page_size: int
-
-
-class ClientIn(Input):
-    """A client of online authorisation or scan login, registered by an administrator."""
-
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    institution_code: Code
-    channel_code: Code | None = None
-    redirect_uris: Annotated[list[Annotated[str, StringConstraints(max_length=500)]],
-                             Field(max_length=10)] = []  # fmt: skip
-    scopes: Annotated[list[ScopeName], Field(min_length=1)]
-    grant_types: Annotated[list[GrantType], Field(min_length=1)] = ["authorization_code"]
-
-
-class ClientOut(BaseModel):
-    client_id: str
-    name: str
-    institution_code: str
-    channel_code: str | None
-    redirect_uris: list[str]
-    scopes: list[str]
-    grant_types: list[str]
-    status: str
-    created_at: datetime
-
-
-class ClientCreated(BaseModel):
-    client: ClientOut
-    client_secret: str
-    """Shown once; the platform keeps only its hash."""
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str
-    expires_in: int
-    scope: str
-
-
-class ScopeOut(BaseModel):
-    scope: str
-    description: str
-
-
-class LoginTicketIn(Input):
-    scope: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-
-
-class LoginTicketOut(BaseModel):
-    ticket_id: str
-    qr_text: str
-    expires_at: datetime
-    expires_in: int
-
-
-class LoginTicketPreview(BaseModel):
-    """What the wallet shows before the resident confirms a scan login."""
-
-    ticket_id: str
-    client_name: str
-    institution_name: str | None
-    scopes: list[ScopeOut]
-    status: str
-    expires_at: datetime
-
-
-class LoginTicketStatus(BaseModel):
-    """What the portal learns when it polls: the identity once, after the confirmation."""
-
-    ticket_id: str
-    status: str
-    expires_at: datetime
-    identity: dict[str, Any] | None = None
-
-
-class FamilyBindIn(Input):
-    member_id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-    member_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                  max_length=64)]  # fmt: skip
-    relation: Literal["minor", "elder"] | None = None
-    """Left out: decided by the member's age."""
-
-
-class FamilyMemberOut(BaseModel):
-    """A family member as the guardian's app shows them (masked)."""
-
-    id: int
-    member_name: str
-    member_id_number: str
-    relation: str
-    relation_name: str
-    status: str
-    status_name: str
-    consent: str
-    created_at: datetime
-    ecard_status: str | None
-
-
-class FamilyRequestOut(BaseModel):
-    """A binding as the family member (or a clerk) sees it."""
-
-    id: int
-    guardian_name: str
-    guardian_id_number: str
-    member_name: str
-    member_id_number: str
-    relation: str
-    relation_name: str
-    status: str
-    status_name: str
-    consent: str
-    created_at: datetime
-
-
-class FamilyLookupIn(Input):
-    member_id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 
 
 class CredentialOut(BaseModel):

@@ -26,7 +26,7 @@ def list_scenarios(_actor: Read, session: DbSession) -> list[ScenarioOut]:
 def put_scenario(code: str, data: ScenarioIn, _actor: Manage, session: DbSession) -> ScenarioOut:
     """Create a scenario or change what it may see (``code`` must match the body)."""
     data = data.model_copy(update={"code": code})
-    return service.scenario_out(service.upsert_scenario(session, data=data))
+    return service.upsert_scenario(session, data=data)
 
 
 @router.get("/terminals", response_model=list[TerminalOut])
@@ -50,9 +50,9 @@ def rotate_token(code: str, _actor: Manage, session: DbSession) -> TerminalToken
 
 @router.post("/terminals/{code}/disable", response_model=TerminalOut)
 def disable(code: str, _actor: Manage, session: DbSession) -> TerminalOut:
-    return service.terminal_out(service.set_terminal_status(session, code=code, status="disabled"))
+    return service.set_terminal_status(session, code=code, status="disabled")
 
 
 @router.post("/terminals/{code}/enable", response_model=TerminalOut)
 def enable(code: str, _actor: Manage, session: DbSession) -> TerminalOut:
-    return service.terminal_out(service.set_terminal_status(session, code=code, status="active"))
+    return service.set_terminal_status(session, code=code, status="active")

@@ -8,6 +8,12 @@ from sqlalchemy.orm import Session
 from sscard.scenarios.models import Scenario, Terminal
 
 
+def save(session: Session, row: Scenario | Terminal) -> None:
+    """Add a new scenario or terminal (or keep a changed one) and flush."""
+    session.add(row)
+    session.flush()
+
+
 def scenario(session: Session, code: str) -> Scenario | None:
     return session.get(Scenario, code)
 

@@ -28,12 +28,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from sscard import db
-from sscard.ecard import credentials, oauth, scanlogin
+from sscard.ecard import credentials
 from sscard.ecard import service as ecard_service
 from sscard.ecard.api import online as online_api
+from sscard.ecard.api import scanlogin as scanlogin_api
 from sscard.ecard.errors import ResidentSessionInvalid
-from sscard.ecard.oauth_models import OAuthClient
-from sscard.ecard.schemas import ClientIn, CredentialCheck
+from sscard.ecard.oauth import rules as oauth_rules
+from sscard.ecard.oauth import service as oauth
+from sscard.ecard.oauth.errors import OAuthError
+from sscard.ecard.oauth.schemas import AuthorizationRequest, ClientIn, ClientOut
+from sscard.ecard.scanlogin import service as scanlogin
+from sscard.ecard.schemas import CredentialCheck
 from sscard.errors import NotFound, SSCardError
 from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
@@ -130,11 +135,11 @@ def _refusal(request: Request, error: SSCardError) -> HTMLResponse:
 
 def _checked(
     request: Request, session: Session, params: Mapping[str, str]
-) -> oauth.AuthorizationRequest | Response:
+) -> AuthorizationRequest | Response:
     """The request checked, or the response that ends it (back to the client, or a page)."""
     try:
         return oauth.check_authorization(session, params=params)
-    except oauth.OAuthError as exc:
+    except OAuthError as exc:
         if exc.redirectable:
             target = oauth.error_redirect(params["redirect_uri"], exc, params.get("state"))
             return RedirectResponse(target, status_code=303)
@@ -143,7 +148,7 @@ def _checked(
 
 def _consent_page(
     request: Request,
-    checked: oauth.AuthorizationRequest,
+    checked: AuthorizationRequest,
     resident: Actor | None,
     *,
     error: str | None = None,
@@ -153,7 +158,7 @@ def _consent_page(
         "request_params": checked.params(),
         "client_name": checked.client_name,
         "institution_name": checked.institution_name,
-        "scopes": oauth.scope_list(list(checked.scopes)),
+        "scopes": oauth_rules.scope_list(list(checked.scopes)),
         "resident": resident,
         "error": error,
     }
@@ -213,7 +218,7 @@ def consent_submit(request: Request, session: DbSession, form: pages.FormFields)
 # ---- the demo portal -----------------------------------------------------------------
 
 
-def _demo_client(session: Session) -> OAuthClient:
+def _demo_client(session: Session) -> ClientOut:
     institution = iam_service.ensure_platform_institution(session)
     data = ClientIn(
         name="政务服务网（演示）",
@@ -262,7 +267,7 @@ async def portal_status(request: Request, wait: int = 20) -> JSONResponse:
     if not ticket_id:
         return JSONResponse({"status": "missing"}, headers=PAGE_HEADERS)
     context.update(actor=await run_in_threadpool(_demo_actor))
-    out = await online_api.wait_for_ticket(ticket_id, DEMO_CLIENT_ID, wait)
+    out = await scanlogin_api.wait_for_ticket(ticket_id, DEMO_CLIENT_ID, wait)
     identity = out.identity or {}
     body = {
         "status": out.status,

@@ -38,8 +38,15 @@ from sscard.web.wallet import app_channels
 router = APIRouter(prefix="/ecard/counter", include_in_schema=False)
 Signer = Annotated[Actor, Depends(allowed("ecard.sign"))]
 
-INPUTS = ("name", "id_number", "card_pin", "real_person", "ecard_pin", "ecard_pin_confirm",
-          "channel")  # fmt: skip
+INPUTS = (
+    "name",
+    "id_number",
+    "card_pin",
+    "real_person",
+    "ecard_pin",
+    "ecard_pin_confirm",
+    "channel",
+)
 FIELD_OF = {"pin": "card_pin", "card_number": "card", "real_person.method": "real_person"}
 """Problems the services name by their own field names, as this form names them."""
 
@@ -65,9 +72,12 @@ def _page(
         **values,
     }
     response = render(
-        request, "ecard_counter/counter.html", context_values, status_code=status_code,
+        request,
+        "ecard_counter/counter.html",
+        context_values,
+        status_code=status_code,
         actor=actor,
-    )  # fmt: skip
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -111,11 +121,17 @@ def find(
 def _sign_input(form: Mapping[str, str], card_number: str) -> SignIn:
     """The signing request, or ValidationFailed naming each input in a clerk's words."""
     typed = {key: form.get(key, "").strip() for key in INPUTS}
-    problems = [FieldProblem(key, reason) for key, reason in (
-        ("name", "请填写持卡人姓名"), ("id_number", "请填写持卡人证件号码"),
-        ("card_pin", "请持卡人输入社会保障卡密码"), ("ecard_pin", "请持卡人设置电子社保卡密码"),
-        ("channel", "请选择渠道"),
-    ) if not typed[key]]  # fmt: skip
+    problems = [
+        FieldProblem(key, reason)
+        for key, reason in (
+            ("name", "请填写持卡人姓名"),
+            ("id_number", "请填写持卡人证件号码"),
+            ("card_pin", "请持卡人输入社会保障卡密码"),
+            ("ecard_pin", "请持卡人设置电子社保卡密码"),
+            ("channel", "请选择渠道"),
+        )
+        if not typed[key]
+    ]
     if typed["real_person"] != "confirmed":
         problems.append(FieldProblem("real_person", "请当面核对持卡人本人后勾选确认"))
     if typed["ecard_pin"] and typed["ecard_pin"] != typed["ecard_pin_confirm"]:
@@ -124,10 +140,14 @@ def _sign_input(form: Mapping[str, str], card_number: str) -> SignIn:
         raise ValidationFailed(problems)
     try:
         return SignIn(
-            id_number=typed["id_number"], name=typed["name"], card_number=card_number,
-            card_pin=form.get("card_pin", ""), channel_code=typed["channel"],
-            real_person={"method": "counter"}, ecard_pin=form.get("ecard_pin", ""),
-        )  # fmt: skip
+            id_number=typed["id_number"],
+            name=typed["name"],
+            card_number=card_number,
+            card_pin=form.get("card_pin", ""),
+            channel_code=typed["channel"],
+            real_person={"method": "counter"},
+            ecard_pin=form.get("ecard_pin", ""),
+        )
     except ValidationError as exc:
         fields = [FieldProblem(str(e["loc"][0]), "格式不正确") for e in exc.errors()]
         raise ValidationFailed(fields) from exc
@@ -160,5 +180,8 @@ def sign(
 
 
 def _signed_view(signed: ECardOut, card: CardOut) -> dict[str, Any]:
-    return {"ecard": signed, "card_number": mask_card_number(signed.card_number),
-            "card_status": card.status.name}  # fmt: skip
+    return {
+        "ecard": signed,
+        "card_number": mask_card_number(signed.card_number),
+        "card_status": card.status.name,
+    }

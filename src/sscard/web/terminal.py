@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from sscard.ecard import qr
-from sscard.ecard import service as ecard_service
-from sscard.ecard.schemas import VerificationOut
+from sscard.ecard.codes import qr
+from sscard.ecard.codes import service as codes_service
+from sscard.ecard.codes.schemas import VerificationOut
 from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
@@ -228,10 +228,13 @@ def verify(
     try:
         pages.check_form_csrf(request, csrf_token)
         text = _code_text(code, image)
-        result = ecard_service.verify_code(
-            session, text=text, business=int(business) if business.isdigit() else None,
-            scenario_code=scenario, actor=actor,
-        )  # fmt: skip
+        result = codes_service.verify_code(
+            session,
+            text=text,
+            business=int(business) if business.isdigit() else None,
+            scenario_code=scenario,
+            actor=actor,
+        )
     except SSCardError as exc:
         values |= _refused_values(exc)
         page = _page(request, actor, session, values, status_code=exc.status_code)
@@ -243,8 +246,14 @@ def verify(
 def _refused_values(exc: SSCardError) -> dict[str, Any]:
     if exc.code in REFUSALS:
         headline, colour, advice = REFUSALS[exc.code]
-        return {"refused": {"code": exc.code, "headline": headline, "colour": colour,
-                            "message": mask_text(exc.message), "advice": advice}}  # fmt: skip
+        refused = {
+            "code": exc.code,
+            "headline": headline,
+            "colour": colour,
+            "message": mask_text(exc.message),
+            "advice": advice,
+        }
+        return {"refused": refused}
     return {
         "alert": mask_text(exc.message),
         "errors": {p.field: p.reason for p in exc.fields},

@@ -24,11 +24,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sscard.ecard import family, online, qr
+from sscard.ecard import online
 from sscard.ecard import service as ecard_service
+from sscard.ecard.codes import qr
+from sscard.ecard.codes import service as codes_service
+from sscard.ecard.codes.schemas import CodeOut
 from sscard.ecard.errors import ECardNotFound, ResidentSessionInvalid
-from sscard.ecard.models import ResidentSession
-from sscard.ecard.schemas import CodeOut, ECardOut
+from sscard.ecard.family import service as family_service
+from sscard.ecard.schemas import ECardOut, ResidentSessionOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
@@ -81,7 +84,7 @@ def install(app: FastAPI) -> None:
 @dataclass(frozen=True, slots=True)
 class Resident:
     actor: Actor
-    session: ResidentSession
+    session: ResidentSessionOut
 
 
 def _resident(request: Request, session: DbSession) -> Resident:
@@ -113,8 +116,11 @@ def _page(
 
 def app_channels(session: Session) -> list[tuple[str, str]]:
     """(code, name) of the channel apps a wallet opens in, the HRSS app first."""
-    found = [c for c in iam_service.list_channels(session)
-             if c.status == "active" and c.type in APP_CHANNEL_TYPES]  # fmt: skip
+    found = [
+        c
+        for c in iam_service.list_channels(session)
+        if c.status == "active" and c.type in APP_CHANNEL_TYPES
+    ]
     found.sort(key=lambda c: (APP_CHANNEL_TYPES.index(c.type), c.code))
     return [(c.code, c.name) for c in found]
 
@@ -148,8 +154,9 @@ def _throttle(request: Request, session: Session) -> None:
     if not decision.allowed:
         raise SSCardError(
             f"操作过于频繁，请 {decision.retry_after_seconds} 秒后再试",
-            status_code=429, code="too_many_requests",
-        )  # fmt: skip
+            status_code=429,
+            code="too_many_requests",
+        )
 
 
 def _login_input(form: Mapping[str, str]) -> tuple[str, str, str]:
@@ -185,9 +192,13 @@ def login(request: Request, session: DbSession, form: pages.FormFields) -> Respo
         raise PageRefused(page) from exc
     response = RedirectResponse(WALLET_PATH, status_code=303)
     response.set_cookie(
-        WALLET_COOKIE, raw, httponly=True, samesite="strict", path=WALLET_PATH,
+        WALLET_COOKIE,
+        raw,
+        httponly=True,
+        samesite="strict",
+        path=WALLET_PATH,
         secure=get_settings().is_production,
-    )  # fmt: skip
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -215,9 +226,17 @@ def qr_svg(text: str) -> str:
     """The code as an inline SVG that scales with its box (segno, error level M)."""
     buffer = io.BytesIO()
     segno.make(text, error="m").save(
-        buffer, kind="svg", scale=1, border=2, xmldecl=False, svgns=True, omitsize=True,
-        svgclass="qr-svg", lineclass="qr-dark", dark="#111",
-    )  # fmt: skip
+        buffer,
+        kind="svg",
+        scale=1,
+        border=2,
+        xmldecl=False,
+        svgns=True,
+        omitsize=True,
+        svgclass="qr-svg",
+        lineclass="qr-dark",
+        dark="#111",
+    )
     return buffer.getvalue().decode()
 
 
@@ -257,7 +276,7 @@ def _ecard(session: Session, resident: Resident) -> ECardOut | None:
 def _first_code(session: Session, resident: Resident) -> dict[str, Any] | None:
     try:
         copy = ecard_service.own_copy(session, resident=resident.session)
-        return _code_json(ecard_service.issue_code(session, copy=copy, business=1))
+        return _code_json(codes_service.issue_code(session, copy=copy, business=1))
     except SSCardError:
         return None
 
@@ -304,7 +323,7 @@ def new_code(
 ) -> JSONResponse:
     """A fresh code for the page's script (JSON with the SVG)."""
     copy = ecard_service.own_copy(session, resident=resident.session)
-    code = ecard_service.issue_code(session, copy=copy, business=business)
+    code = codes_service.issue_code(session, copy=copy, business=business)
     return JSONResponse(_code_json(code), headers={"Cache-Control": "no-store"})
 
 
@@ -314,10 +333,18 @@ def new_code(
 @router.get("/family")
 def family_members(resident: CurrentResident, session: DbSession) -> JSONResponse:
     """The family members whose codes I may show (the switcher appears when there are any)."""
-    found = family.members(session, guardian_person_id=resident.actor.id)
-    members = [family.member_out(session, b) for b in found if b.status == "active"]
-    body = {"members": [{"id": m.id, "label": f"{m.member_name}（{m.relation_name}）",
-                         "ecard_status": m.ecard_status} for m in members]}  # fmt: skip
+    found = family_service.members(session, guardian_person_id=resident.actor.id)
+    members = [family_service.member_out(session, b) for b in found if b.status == "active"]
+    body = {
+        "members": [
+            {
+                "id": m.id,
+                "label": f"{m.member_name}（{m.relation_name}）",
+                "ecard_status": m.ecard_status,
+            }
+            for m in members
+        ]
+    }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -326,7 +353,7 @@ def family_code(
     binding_id: int, resident: CurrentResident, session: DbSession, business: BusinessAsked
 ) -> JSONResponse:
     """A family member's code shown by me (marked as proxy; never for payment)."""
-    code = family.issue_proxy_code(
+    code = family_service.issue_proxy_code(
         session, guardian=resident.session, binding_id=binding_id, business=business
     )
     return JSONResponse(_code_json(code), headers={"Cache-Control": "no-store"})

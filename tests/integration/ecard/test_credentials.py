@@ -108,7 +108,7 @@ def test_the_signature_checks_with_the_published_public_key(
     shown = credentials.issue(session, person_id=holder().person_id).credential
     _item, body, signature = credentials.parse(shown)
     from sscard.crypto import primitives
-    from sscard.ecard import qr
+    from sscard.ecard.codes import qr
 
     public = crypto_service.public_key(session, name=ecard_service.SIGN_KEY)
     message = credentials.signed_message(body)

@@ -12,6 +12,7 @@ from tests.integration.cards import _active
 from tests.integration.conftest import PERMISSIONS
 
 from sscard.ecard import service
+from sscard.ecard.codes import service as codes_service
 from sscard.ecard.errors import (
     CardRevoked,
     CardSuspended,
@@ -92,8 +93,8 @@ def test_an_active_card_is_signed_and_its_code_is_verified_once(
 ) -> None:
     _, card, ecard, copy = _signed(session, signer, bank, person, channel)
     assert ecard.status == "active" and copy.channel_code == channel
-    code = service.issue_code(session, copy=copy, business=1)
-    result = service.verify_code(
+    code = codes_service.issue_code(session, copy=copy, business=1)
+    result = codes_service.verify_code(
         session, text=code.code, business=1, scenario_code="library", actor=TERMINAL
     )
     assert result.holder == {
@@ -102,12 +103,12 @@ def test_an_active_card_is_signed_and_its_code_is_verified_once(
         "age_band": result.holder["age_band"],
     }
     with pytest.raises(CodeAlreadyUsed):
-        service.verify_code(
+        codes_service.verify_code(
             session, text=code.code, business=1, scenario_code="library", actor=TERMINAL
         )
-    hospital = service.verify_code(
+    hospital = codes_service.verify_code(
         session,
-        text=service.issue_code(session, copy=copy).code,
+        text=codes_service.issue_code(session, copy=copy).code,
         business=None,
         scenario_code="hospital",
         actor=TERMINAL,
@@ -125,22 +126,22 @@ def test_the_copies_follow_the_card_lost_unlocked_cancelled(
     channel: str,
 ) -> None:
     _, card, ecard, copy = _signed(session, signer, bank, person, channel)
-    code = service.issue_code(session, copy=copy)
+    code = codes_service.issue_code(session, copy=copy)
     issuance.report_loss(session, card_ref=card.id, temporary=True, actor=signer)
     assert ecard.status == "suspended" and copy.status == "suspended"
     with pytest.raises(CardSuspended):
-        service.verify_code(
+        codes_service.verify_code(
             session, text=code.code, business=None, scenario_code="library", actor=TERMINAL
         )
     issuance.unlock(session, card_ref=card.id, actor=signer, temporary=True)
-    fresh = service.issue_code(session, copy=copy)
-    assert service.verify_code(
+    fresh = codes_service.issue_code(session, copy=copy)
+    assert codes_service.verify_code(
         session, text=fresh.code, business=None, scenario_code="library", actor=TERMINAL
     ).valid
     issuance.cancel(session, card_ref=card.id, reason="测试注销", actor=signer)
     service.forget_states()
     with pytest.raises(CardRevoked):
-        service.issue_code(session, copy=copy)
+        codes_service.issue_code(session, copy=copy)
     page = service.revocations(session, since=0)
     assert [r.status for r in page.items if r.copy_id == copy.id] == [
         "suspended",
@@ -159,20 +160,22 @@ def test_an_altered_stale_or_mismatched_code_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, _, _, copy = _signed(session, signer, bank, person, channel)
-    code = service.issue_code(session, copy=copy, business=2).code
+    code = codes_service.issue_code(session, copy=copy, business=2).code
     altered = code[:-1] + ("A" if code[-1] != "A" else "B")
     with pytest.raises(CodeInvalid):
-        service.verify_code(
+        codes_service.verify_code(
             session, text=altered, business=None, scenario_code="library", actor=TERMINAL
         )
     with pytest.raises(CodeInvalid):
-        service.verify_code(session, text=code, business=1, scenario_code="library", actor=TERMINAL)
+        codes_service.verify_code(
+            session, text=code, business=1, scenario_code="library", actor=TERMINAL
+        )
     import time as real_time
 
     later = real_time.time() + 61
-    monkeypatch.setattr(service.time, "time", lambda: later)
+    monkeypatch.setattr(codes_service.time, "time", lambda: later)
     with pytest.raises(CodeExpired):
-        service.verify_code(
+        codes_service.verify_code(
             session, text=code, business=None, scenario_code="library", actor=TERMINAL
         )
 

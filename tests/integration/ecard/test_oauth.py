@@ -18,10 +18,12 @@ from tests.integration.ecard.test_online_support import (
 )
 
 from sscard.db import utcnow
-from sscard.ecard import oauth
 from sscard.ecard.errors import EcardPinIncorrect
-from sscard.ecard.oauth_models import OAuthClient, OAuthCode, OAuthToken
-from sscard.ecard.schemas import ClientIn
+from sscard.ecard.oauth import rules as oauth_rules
+from sscard.ecard.oauth import service as oauth
+from sscard.ecard.oauth.errors import OAuthError
+from sscard.ecard.oauth.models import OAuthClient, OAuthCode, OAuthToken
+from sscard.ecard.oauth.schemas import ClientIn, ClientOut
 from sscard.errors import ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.issuance.cards import service as issuance
@@ -34,7 +36,7 @@ REDIRECT = "https://bank.example.cn/oauth/callback"
 
 def _client(
     session: Session, *scopes: str, grant_types: tuple[str, ...] = ("authorization_code",)
-) -> tuple[OAuthClient, str]:
+) -> tuple[ClientOut, str]:
     inst = iam_service.ensure_platform_institution(session).code
     data = ClientIn(
         name="某银行APP",
@@ -46,14 +48,14 @@ def _client(
     return oauth.register_client(session, data=data)
 
 
-def _params(client: OAuthClient, scope: str, verifier: str, **changes: str) -> dict[str, str]:
+def _params(client: ClientOut, scope: str, verifier: str, **changes: str) -> dict[str, str]:
     values = {
         "response_type": "code",
         "client_id": client.client_id,
         "redirect_uri": REDIRECT,
         "scope": scope,
         "state": "xyz",
-        "code_challenge": oauth.s256(verifier),
+        "code_challenge": oauth_rules.s256(verifier),
         "code_challenge_method": "S256",
     }
     values.update(changes)
@@ -75,13 +77,16 @@ def _verifier() -> str:
 def test_a_client_is_registered_with_a_secret_shown_once(session: Session) -> None:
     client, secret = _client(session, "profile", "card")
     assert client.client_id.startswith("oc_") and secret.startswith("ocs_")
-    assert client.secret_hash != secret and len(client.secret_hash) == 64
-    assert oauth.authenticate_client(session, client_id=client.client_id, secret=secret) is client
-    with pytest.raises(oauth.OAuthError) as wrong:
+    row = session.scalars(
+        select(OAuthClient).where(OAuthClient.client_id == client.client_id)
+    ).one()
+    assert row.secret_hash != secret and len(row.secret_hash) == 64
+    assert oauth.authenticate_client(session, client_id=client.client_id, secret=secret) == client
+    with pytest.raises(OAuthError) as wrong:
         oauth.authenticate_client(session, client_id=client.client_id, secret=secret + "x")
     assert (wrong.value.code, wrong.value.status_code) == ("invalid_client", 401)
     _, new_secret = oauth.rotate_secret(session, client_id=client.client_id)
-    with pytest.raises(oauth.OAuthError):
+    with pytest.raises(OAuthError):
         oauth.authenticate_client(session, client_id=client.client_id, secret=secret)
     assert oauth.authenticate_client(session, client_id=client.client_id, secret=new_secret)
     inst = iam_service.ensure_platform_institution(session).code
@@ -168,7 +173,7 @@ def test_a_code_is_refused_with_a_wrong_verifier_redirect_or_client_and_after_60
             "code_verifier": verifier,
             **changes,
         }
-        with pytest.raises(oauth.OAuthError) as caught:
+        with pytest.raises(OAuthError) as caught:
             oauth.exchange(session, **args)  # type: ignore[arg-type]
         return caught.value.code
 
@@ -191,7 +196,7 @@ def test_a_code_used_twice_is_refused(session: Session, holder: Callable[..., Ho
     token = oauth.exchange(
         session, client=client, code=code, redirect_uri=REDIRECT, code_verifier=verifier
     )
-    with pytest.raises(oauth.OAuthError) as reused:
+    with pytest.raises(OAuthError) as reused:
         oauth.exchange(
             session, client=client, code=code, redirect_uri=REDIRECT, code_verifier=verifier
         )
@@ -206,7 +211,7 @@ def test_authorisation_requests_are_checked_before_anything_is_shown(session: Se
 
     def refusal(**changes: str) -> tuple[str, bool]:
         params = {**_params(client, "profile", verifier), **changes}
-        with pytest.raises(oauth.OAuthError) as caught:
+        with pytest.raises(OAuthError) as caught:
             oauth.check_authorization(session, params=params)
         return caught.value.code, caught.value.redirectable
 
@@ -233,7 +238,7 @@ def test_a_client_without_the_code_grant_is_an_unauthorized_client(session: Sess
             grant_types=["scan_login"],
         ),
     )
-    with pytest.raises(oauth.OAuthError) as caught:
+    with pytest.raises(OAuthError) as caught:
         oauth.check_authorization(session, params=_params(client, "profile", _verifier()))
     assert (caught.value.code, caught.value.redirectable) == ("unauthorized_client", True)
 
@@ -249,7 +254,7 @@ def test_consent_needs_the_right_pin_and_a_usable_ecard(
     client, _ = _client(session, "profile")
     request = oauth.check_authorization(session, params=_params(client, "profile", _verifier()))
     issuance.report_loss(session, card_ref=who.card.id, temporary=True, actor=signer)
-    with pytest.raises(oauth.OAuthError) as refused:
+    with pytest.raises(OAuthError) as refused:
         oauth.grant(session, request=request, person_id=who.person_id)
     assert refused.value.code == "access_denied"
     denied = oauth.deny(session, request=request, person_id=who.person_id)

@@ -15,7 +15,7 @@ from tests.integration.ecard.test_online_support import (
 )
 
 from sscard.ecard import online
-from sscard.ecard import service as ecard_service
+from sscard.ecard.codes import service as codes_service
 from sscard.iam import service as iam_service
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
@@ -45,9 +45,9 @@ def test_the_access_log_shows_who_read_my_data_and_leaves_out_my_own_acts(
     session: Session, holder: Callable[..., Holder]
 ) -> None:
     who = holder()
-    code = ecard_service.issue_code(session, copy=who.copy, business=1)
+    code = codes_service.issue_code(session, copy=who.copy, business=1)
     with context.acting(TERMINAL):
-        ecard_service.verify_code(
+        codes_service.verify_code(
             session, text=code.code, business=1, scenario_code="library", actor=TERMINAL
         )
     me = Actor(kind=ActorKind.resident, id=who.person_id, name="测***")

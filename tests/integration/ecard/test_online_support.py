@@ -15,8 +15,8 @@ from tests.integration.cards import _active
 from tests.integration.conftest import PERMISSIONS
 
 from sscard.ecard import service as ecard_service
-from sscard.ecard.models import Copy, ECard, ResidentSession
-from sscard.ecard.schemas import RealPerson, SignIn
+from sscard.ecard.models import Copy, ECard
+from sscard.ecard.schemas import RealPerson, ResidentSessionOut, SignIn
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType
 from sscard.iam.schemas import ChannelCreate
@@ -104,10 +104,10 @@ def holder(
 
 
 @pytest.fixture
-def wallet(session: Session, app_channel: str) -> Callable[[Holder], ResidentSession]:
+def wallet(session: Session, app_channel: str) -> Callable[[Holder], ResidentSessionOut]:
     """Open a holder's e-card in the channel app (their wallet session)."""
 
-    def open_wallet(who: Holder) -> ResidentSession:
+    def open_wallet(who: Holder) -> ResidentSessionOut:
         _raw, record = ecard_service.login(
             session, id_number=who.id_number, pin=ECARD_PIN, channel_code=app_channel
         )

@@ -16,21 +16,24 @@ from tests.integration.ecard.test_online_support import (
 )
 
 from sscard.db import utcnow
-from sscard.ecard import oauth, scanlogin
 from sscard.ecard.errors import CardSuspended
-from sscard.ecard.models import ResidentSession
-from sscard.ecard.oauth_models import LoginTicket, OAuthClient
-from sscard.ecard.schemas import ClientIn
+from sscard.ecard.oauth import service as oauth
+from sscard.ecard.oauth.errors import OAuthError
+from sscard.ecard.oauth.schemas import ClientIn, ClientOut
+from sscard.ecard.scanlogin import service as scanlogin
+from sscard.ecard.scanlogin.errors import LoginTicketExpired, LoginTicketNotFound, LoginTicketUsed
+from sscard.ecard.scanlogin.models import LoginTicket
+from sscard.ecard.schemas import ResidentSessionOut
 from sscard.iam import service as iam_service
 from sscard.issuance.cards import service as issuance
 from sscard.kit.context import Actor
 
 __all__ = ["app_channel", "holder", "signer", "wallet"]
 
-Wallet = Callable[[Holder], ResidentSession]
+Wallet = Callable[[Holder], ResidentSessionOut]
 
 
-def _portal(session: Session, *scopes: str, scan: bool = True) -> OAuthClient:
+def _portal(session: Session, *scopes: str, scan: bool = True) -> ClientOut:
     inst = iam_service.ensure_platform_institution(session).code
     data = ClientIn(
         name="市政务服务网",
@@ -72,7 +75,7 @@ def test_a_confirmed_ticket_tells_the_portal_who_logged_in_exactly_once(
     assert first.identity["name_masked"] == "测***"
     second = scanlogin.poll(session, ticket_id=ticket.ticket_id, client=portal)
     assert (second.status, second.identity) == ("used", None)
-    with pytest.raises(scanlogin.LoginTicketUsed):
+    with pytest.raises(LoginTicketUsed):
         scanlogin.confirm(session, ticket_id=ticket.ticket_id, resident=wallet(who))
 
 
@@ -81,12 +84,12 @@ def test_only_the_portal_that_asked_may_poll_and_only_clients_with_scan_login_ma
 ) -> None:
     portal, other = _portal(session), _portal(session)
     ticket = scanlogin.create_ticket(session, client=portal, scope=None)
-    with pytest.raises(scanlogin.LoginTicketNotFound):
+    with pytest.raises(LoginTicketNotFound):
         scanlogin.poll(session, ticket_id=ticket.ticket_id, client=other)
-    with pytest.raises(oauth.OAuthError) as refused:
+    with pytest.raises(OAuthError) as refused:
         scanlogin.create_ticket(session, client=_portal(session, scan=False), scope=None)
     assert refused.value.code == "unauthorized_client"
-    with pytest.raises(oauth.OAuthError) as scope:
+    with pytest.raises(OAuthError) as scope:
         scanlogin.create_ticket(session, client=portal, scope="identity")
     assert scope.value.code == "invalid_scope"
 
@@ -100,9 +103,9 @@ def test_a_ticket_expires_after_two_minutes(
     assert row is not None
     assert timedelta(seconds=119) < row.expires_at - row.created_at <= timedelta(seconds=120)
     row.expires_at = utcnow() - timedelta(seconds=1)
-    with pytest.raises(scanlogin.LoginTicketExpired):
+    with pytest.raises(LoginTicketExpired):
         scanlogin.preview(session, ticket_id=ticket.ticket_id)
-    with pytest.raises(scanlogin.LoginTicketExpired):
+    with pytest.raises(LoginTicketExpired):
         scanlogin.confirm(session, ticket_id=ticket.ticket_id, resident=wallet(holder()))
     assert scanlogin.poll(session, ticket_id=ticket.ticket_id, client=portal).status == "expired"
 
@@ -133,5 +136,5 @@ def test_a_refused_login_and_a_suspended_ecard(
     fresh = scanlogin.create_ticket(session, client=portal, scope=None)
     with pytest.raises(CardSuspended):
         scanlogin.confirm(session, ticket_id=fresh.ticket_id, resident=resident)
-    with pytest.raises(scanlogin.LoginTicketNotFound):
+    with pytest.raises(LoginTicketNotFound):
         scanlogin.preview(session, ticket_id="A" * 26)

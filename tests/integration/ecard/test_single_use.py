@@ -14,7 +14,7 @@ from tests.integration.cards import signed
 from tests.support import citizen_id, person_body
 
 from sscard import db
-from sscard.ecard import service
+from sscard.ecard.codes import service as codes_service
 from sscard.ecard.models import Copy
 from sscard.errors import SSCardError
 from sscard.iam import service as iam_service
@@ -96,7 +96,7 @@ def _attempt(text: str, actor: Actor, barrier: threading.Barrier, results: list[
     barrier.wait()
     try:
         with acting(actor), db.transaction() as session:
-            service.verify_code(
+            codes_service.verify_code(
                 session, text=text, business=None, scenario_code="library", actor=actor
             )
         results.append("accepted")
@@ -111,7 +111,7 @@ def test_the_same_code_presented_by_eight_terminals_at_once_is_accepted_exactly_
         with db.transaction() as session:
             copy = session.get(Copy, copy_id)
             assert copy is not None
-            text = service.issue_code(session, copy=copy).code
+            text = codes_service.issue_code(session, copy=copy).code
         results: list[str] = []
         barrier = threading.Barrier(len(TERMINALS))
         threads = [

@@ -4,8 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sscard.crypto import primitives
-from sscard.ecard import qr
-from sscard.ecard.verifier import CopyState, Refused, Verifier
+from sscard.ecard.codes import qr
+from sscard.ecard.codes.verifier import Refused, Verifier
+from sscard.ecard.schemas import CopyState
 
 KEY = bytes(range(16))
 

@@ -1,9 +1,10 @@
-"""E-card routes: signing and codes, verification, online services, authorisation."""
+"""E-card routes: signing, sessions and codes, verification, online services, authorisation,
+scan login and the family service (one ``router``, all under ``/ecard``)."""
 
 from fastapi import APIRouter
 
-from sscard.ecard.api import codes, online
+from sscard.ecard.api import codes, family, oauth, online, scanlogin
 
 router = APIRouter()
-for module in (codes, online):
+for module in (codes, online, oauth, scanlogin, family):
     router.include_router(module.router)

@@ -13,47 +13,20 @@ from fastapi.responses import PlainTextResponse
 from sscard import db
 from sscard.crypto import service as crypto_service
 from sscard.ecard import service
-from sscard.ecard.errors import ResidentSessionInvalid
-from sscard.ecard.models import ResidentSession
-from sscard.ecard.schemas import (
-    CodeOut,
-    ECardOut,
-    LoginIn,
-    RevocationPage,
-    SessionOut,
-    SignIn,
-    VerificationOut,
-    VerifyIn,
-)
-from sscard.errors import FieldProblem, SSCardError, ValidationFailed
-from sscard.httpkit.deps import CurrentActor, DbSession, authenticate, bearer_token, require
+from sscard.ecard.api.deps import Resident, throttle
+from sscard.ecard.codes import service as codes_service
+from sscard.ecard.codes.schemas import CodeOut, VerificationOut, VerifyIn
+from sscard.ecard.schemas import ECardOut, LoginIn, RevocationPage, SessionOut, SignIn
+from sscard.errors import FieldProblem, ValidationFailed
+from sscard.httpkit.deps import DbSession, authenticate, bearer_token, require
 from sscard.iam import service as iam_service
 from sscard.kit.context import SYSTEM, Actor, ActorKind
-from sscard.kit.guard import get_guard
 
 router = APIRouter(prefix="/ecard", tags=["e-card"])
 
 
-def _resident(request: Request, actor: CurrentActor) -> ResidentSession:
-    resident: ResidentSession | None = getattr(request.state, "resident", None)
-    if actor.kind is not ActorKind.resident or resident is None:
-        raise ResidentSessionInvalid()
-    return resident
-
-
-Resident = Annotated[ResidentSession, Depends(_resident)]
-
-
-def _throttle(request: Request, session: DbSession, what: str) -> None:
-    client = request.client.host if request.client else "unknown"
-    decision = get_guard(session, namespace="ecard-rate").hit(
-        f"{what}:{client}", limit=30, window_seconds=60
-    )
-    if not decision.allowed:
-        raise SSCardError(
-            f"操作过于频繁，请 {decision.retry_after_seconds} 秒后再试",
-            status_code=429, code="too_many_requests",
-        )  # fmt: skip
+LIMIT = 30
+"""Self-signings and logins per client address a minute."""
 
 
 @router.post("/sign", response_model=ECardOut, status_code=status.HTTP_201_CREATED)
@@ -70,7 +43,7 @@ def sign(
 @router.post("/self-sign", response_model=ECardOut, status_code=status.HTTP_201_CREATED)
 def self_sign(data: SignIn, request: Request, session: DbSession) -> ECardOut:
     """A resident signs their own e-card in a channel app (face check, card PIN)."""
-    _throttle(request, session, "sign")
+    throttle(request, session, "sign", LIMIT)
     if data.real_person.method == "counter":
         raise ValidationFailed([FieldProblem("real_person.method", "自助签发须进行人脸核验")])
     ecard, _copy = service.sign(session, data=data, actor=SYSTEM)
@@ -80,11 +53,13 @@ def self_sign(data: SignIn, request: Request, session: DbSession) -> ECardOut:
 @router.post("/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
 def login(data: LoginIn, request: Request, session: DbSession) -> SessionOut:
     """Open the e-card in a channel app with the e-card PIN (验密)."""
-    _throttle(request, session, "login")
+    throttle(request, session, "login", LIMIT)
     raw, record = service.login(
-        session, id_number=data.id_number, pin=data.ecard_pin.get_secret_value(),
+        session,
+        id_number=data.id_number,
+        pin=data.ecard_pin.get_secret_value(),
         channel_code=data.channel_code,
-    )  # fmt: skip
+    )
     return SessionOut(token=raw, expires_at=record.expires_at)
 
 
@@ -114,14 +89,14 @@ def _svg(code: str) -> str:
 def new_code(resident: Resident, session: DbSession, business: int = 1) -> CodeOut:
     """A fresh dynamic QR code of my e-card in this channel."""
     copy = service.own_copy(session, resident=resident)
-    return service.issue_code(session, copy=copy, business=business)
+    return codes_service.issue_code(session, copy=copy, business=business)
 
 
 @router.get("/me/codes/current.svg", response_class=Response)
 def code_svg(resident: Resident, session: DbSession, business: int = 1) -> Response:
     """A fresh code as an SVG image (segno)."""
-    code = service.issue_code(session, copy=service.own_copy(session, resident=resident),
-                              business=business)  # fmt: skip
+    copy = service.own_copy(session, resident=resident)
+    code = codes_service.issue_code(session, copy=copy, business=business)
     headers = {"Cache-Control": "no-store", "X-Code-Expires": code.expires_at.isoformat()}
     return Response(_svg(code.code), media_type="image/svg+xml", headers=headers)
 
@@ -129,8 +104,8 @@ def code_svg(resident: Resident, session: DbSession, business: int = 1) -> Respo
 @router.get("/me/codes/current.png", response_class=Response)
 def code_png(resident: Resident, session: DbSession, business: int = 1) -> Response:
     """A fresh code as a PNG image (segno)."""
-    code = service.issue_code(session, copy=service.own_copy(session, resident=resident),
-                              business=business)  # fmt: skip
+    copy = service.own_copy(session, resident=resident)
+    code = codes_service.issue_code(session, copy=copy, business=business)
     buffer = io.BytesIO()
     segno.make(code.code, error="m").save(buffer, kind="png", scale=6, border=2)
     return Response(
@@ -141,8 +116,8 @@ def code_png(resident: Resident, session: DbSession, business: int = 1) -> Respo
 @router.post("/me/offline-code", response_class=PlainTextResponse)
 def offline(resident: Resident, session: DbSession, business: int = 1) -> str:
     """An offline code signed by the platform (for terminals without a network)."""
-    return service.offline_code(session, copy=service.own_copy(session, resident=resident),
-                                business=business)  # fmt: skip
+    copy = service.own_copy(session, resident=resident)
+    return codes_service.offline_code(session, copy=copy, business=business)
 
 
 @router.post("/codes/verify", response_model=VerificationOut)
@@ -163,10 +138,13 @@ def _verify(data: VerifyIn, request: Request) -> VerificationOut:
         if actor.kind is not ActorKind.terminal:
             iam_service.authorize(actor, "ecard.verify")
             scenario = data.scenario_code or "counter"
-        return service.verify_code(
-            session, text=data.code, business=data.business,
-            scenario_code=scenario or "counter", actor=actor,
-        )  # fmt: skip
+        return codes_service.verify_code(
+            session,
+            text=data.code,
+            business=data.business,
+            scenario_code=scenario or "counter",
+            actor=actor,
+        )
 
 
 @router.get("/revocations", response_model=RevocationPage)

@@ -23,17 +23,21 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
-from sscard.ecard import oauth
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import CardRevoked, CardSuspended
-from sscard.ecard.models import ResidentSession, Usage
-from sscard.ecard.oauth_models import LoginTicket, OAuthClient
-from sscard.ecard.schemas import LoginTicketOut, LoginTicketPreview, LoginTicketStatus
-from sscard.errors import Conflict, NotFound, SSCardError
+from sscard.ecard.oauth import service as oauth_service
+from sscard.ecard.oauth.errors import OAuthError
+from sscard.ecard.oauth.rules import allowed_scopes, parse_scope, scope_list
+from sscard.ecard.oauth.schemas import ClientOut
+from sscard.ecard.scanlogin import repository
+from sscard.ecard.scanlogin.errors import LoginTicketExpired, LoginTicketNotFound, LoginTicketUsed
+from sscard.ecard.scanlogin.models import LoginTicket
+from sscard.ecard.scanlogin.schemas import LoginTicketOut, LoginTicketPreview, LoginTicketStatus
+from sscard.ecard.schemas import ResidentSessionOut
 
 TICKET_SECONDS = 120
 QR_PREFIX = "ELT"
@@ -45,28 +49,6 @@ STATUS_NAMES = {
     "used": "已登录",
     "expired": "已过期",
 }
-
-
-class LoginTicketNotFound(NotFound):
-    code = "login_ticket_not_found"
-
-    def __init__(self) -> None:
-        super().__init__("登录二维码不存在，请在网站上刷新二维码后重新扫码")
-
-
-class LoginTicketExpired(SSCardError):
-    status_code = 410
-    code = "login_ticket_expired"
-
-    def __init__(self) -> None:
-        super().__init__("登录二维码已过期，请在网站上刷新二维码后重新扫码")
-
-
-class LoginTicketUsed(Conflict):
-    code = "login_ticket_used"
-
-    def __init__(self) -> None:
-        super().__init__("该登录二维码已处理，请勿重复扫码")
 
 
 def new_ticket_id() -> str:
@@ -95,11 +77,11 @@ def status_of(ticket: LoginTicket, now: datetime | None = None) -> str:
     return ticket.status
 
 
-def create_ticket(session: Session, *, client: OAuthClient, scope: str | None) -> LoginTicketOut:
+def create_ticket(session: Session, *, client: ClientOut, scope: str | None) -> LoginTicketOut:
     """A portal's login ticket (two minutes) and the text of its QR."""
     if "scan_login" not in client.grant_types:
-        raise oauth.OAuthError("unauthorized_client", "该应用未开通扫码登录")
-    scopes = oauth.allowed_scopes(oauth.parse_scope(scope or "profile"), list(client.scopes))
+        raise OAuthError("unauthorized_client", "该应用未开通扫码登录")
+    scopes = allowed_scopes(parse_scope(scope or "profile"), list(client.scopes))
     now = utcnow()
     ticket = LoginTicket(
         id=new_ticket_id(),
@@ -109,8 +91,7 @@ def create_ticket(session: Session, *, client: OAuthClient, scope: str | None) -
         created_at=now,
         expires_at=now + timedelta(seconds=TICKET_SECONDS),
     )
-    session.add(ticket)
-    session.flush()
+    repository.add(session, ticket)
     return LoginTicketOut(
         ticket_id=ticket.id,
         qr_text=qr_text(ticket.id),
@@ -120,19 +101,19 @@ def create_ticket(session: Session, *, client: OAuthClient, scope: str | None) -
 
 
 def _ticket(session: Session, ticket_id: str) -> LoginTicket:
-    found = session.get(LoginTicket, ticket_id.strip().upper()[:32])
+    found = repository.ticket(session, ticket_id.strip().upper()[:32])
     if found is None:
         raise LoginTicketNotFound()
     return found
 
 
 def _preview(session: Session, ticket: LoginTicket) -> LoginTicketPreview:
-    client = oauth.get_client(session, client_id=ticket.client_id)
+    client = oauth_service.get_client(session, client_id=ticket.client_id)
     return LoginTicketPreview(
         ticket_id=ticket.id,
         client_name=client.name,
-        institution_name=oauth.institution_name(session, client),
-        scopes=oauth.scope_list(list(ticket.scopes)),
+        institution_name=oauth_service.institution_name(session, client),
+        scopes=scope_list(list(ticket.scopes)),
         status=status_of(ticket),
         expires_at=ticket.expires_at,
     )
@@ -156,7 +137,9 @@ def _pending(session: Session, ticket_id: str) -> LoginTicket:
     return ticket
 
 
-def confirm(session: Session, *, ticket_id: str, resident: ResidentSession) -> LoginTicketPreview:
+def confirm(
+    session: Session, *, ticket_id: str, resident: ResidentSessionOut
+) -> LoginTicketPreview:
     """The resident confirms in the wallet: the portal may now learn who logged in."""
     ticket = _pending(session, ticket_id)
     ecard = ecard_service.get_ecard_of_person(session, person_id=resident.person_id)
@@ -164,44 +147,37 @@ def confirm(session: Session, *, ticket_id: str, resident: ResidentSession) -> L
         raise CardSuspended()
     if ecard.status != "active":
         raise CardRevoked()
-    now = utcnow()
-    claimed = session.execute(
-        update(LoginTicket)
-        .where(LoginTicket.id == ticket.id, LoginTicket.status == "pending")
-        .values(
-            status="confirmed",
-            person_id=resident.person_id,
-            ecard_id=ecard.id,
-            channel_code=resident.channel_code,
-            confirmed_at=now,
-        )
+    confirmed = repository.confirm(
+        session,
+        ticket,
+        person_id=resident.person_id,
+        ecard_id=ecard.id,
+        channel_code=resident.channel_code,
+        at=utcnow(),
     )
-    if getattr(claimed, "rowcount", 0) != 1:
+    if not confirmed:
         raise LoginTicketUsed()
-    session.refresh(ticket)
-    session.add(
-        Usage(
-            ecard_id=ecard.id,
-            copy_id=None,
-            kind="scan_login",
-            business=None,
-            scenario_code=None,
-            actor_id=resident.person_id,
-            outcome="confirmed",
-            occurred_at=now,
-        )
+    ecard_records.record_usage(
+        session,
+        ecard_id=ecard.id,
+        copy_id=None,
+        kind="scan_login",
+        business=None,
+        scenario_code=None,
+        actor_id=resident.person_id,
+        outcome="confirmed",
     )
-    oauth.record_about(
+    ecard_records.record_about(
         session, "ecard.scanlogin.confirm", resident.person_id, {"client": ticket.client_id}
     )
     return _preview(session, ticket)
 
 
-def refuse(session: Session, *, ticket_id: str, resident: ResidentSession) -> LoginTicketPreview:
+def refuse(session: Session, *, ticket_id: str, resident: ResidentSessionOut) -> LoginTicketPreview:
     """The resident declines: the portal learns only that the login was refused."""
     ticket = _pending(session, ticket_id)
     ticket.status = "refused"
-    oauth.record_about(
+    ecard_records.record_about(
         session,
         "ecard.scanlogin.refuse",
         resident.person_id,
@@ -212,35 +188,25 @@ def refuse(session: Session, *, ticket_id: str, resident: ResidentSession) -> Lo
     return _preview(session, ticket)
 
 
-def poll(session: Session, *, ticket_id: str, client: OAuthClient) -> LoginTicketStatus:
+def poll(session: Session, *, ticket_id: str, client: ClientOut) -> LoginTicketStatus:
     """The ticket's state for the portal that asked for it; the identity exactly once."""
-    ticket = session.scalars(
-        select(LoginTicket).where(
-            LoginTicket.id == ticket_id.strip().upper()[:32],
-            LoginTicket.client_id == client.client_id,
-        )
-    ).first()
+    ticket = repository.ticket_of_client(session, ticket_id.strip().upper()[:32], client.client_id)
     if ticket is None:
         raise LoginTicketNotFound()
     state = status_of(ticket)
     out = LoginTicketStatus(ticket_id=ticket.id, status=state, expires_at=ticket.expires_at)
     if state != "confirmed" or ticket.person_id is None:
         return out
-    taken = session.execute(
-        update(LoginTicket)
-        .where(LoginTicket.id == ticket.id, LoginTicket.status == "confirmed")
-        .values(status="used", used_at=utcnow())
-    )
-    if getattr(taken, "rowcount", 0) != 1:
+    if not repository.take(session, ticket.id, utcnow()):
         return out.model_copy(update={"status": "used"})
-    identity = oauth.disclose(
+    identity = oauth_service.disclose(
         session,
         person_id=ticket.person_id,
         ecard_id=ticket.ecard_id,
         client_id=client.client_id,
         scopes=list(ticket.scopes),
     )
-    oauth.record_about(
+    ecard_records.record_about(
         session,
         "ecard.scanlogin.login",
         ticket.person_id,

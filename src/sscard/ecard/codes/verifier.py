@@ -13,24 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sscard.crypto import primitives
-from sscard.ecard import qr
+from sscard.ecard.codes import qr
+from sscard.ecard.schemas import CopyState
 
 CLOCK_SKEW = 5
 """Seconds a terminal's clock may be ahead of ours."""
-
-
-@dataclass(frozen=True, slots=True)
-class CopyState:
-    """What verification needs to know about a copy (cached per process)."""
-
-    copy_id: int
-    ecard_id: str
-    person_id: str
-    card_id: str
-    holder_person_id: str
-    proxy: bool
-    status: str
-    key_version: int
 
 
 class Refused(Exception):

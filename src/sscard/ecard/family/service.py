@@ -28,90 +28,42 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
-from sscard.ecard import oauth, qr
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
+from sscard.ecard.codes import service as codes_service
+from sscard.ecard.codes.schemas import CodeOut
 from sscard.ecard.errors import ECardNotFound
-from sscard.ecard.models import Copy, ECard, FamilyBinding, ResidentSession, Revocation
-from sscard.ecard.schemas import CodeOut, FamilyBindIn, FamilyMemberOut, FamilyRequestOut
-from sscard.errors import Conflict, FieldProblem, NotFound, SSCardError
+from sscard.ecard.family import repository
+from sscard.ecard.family.errors import (
+    FamilyBindingExists,
+    FamilyBindingNotFound,
+    FamilyLimitReached,
+    FamilyRefused,
+    ProxyPaymentRefused,
+)
+from sscard.ecard.family.models import FamilyBinding
+from sscard.ecard.family.rules import (
+    ADULT_AGE,
+    RELATIONS,
+    age_on,
+    birth_date_from_id,
+    proxy_may,
+    relation_for,
+)
+from sscard.ecard.family.schemas import FamilyBindIn, FamilyMemberOut, FamilyRequestOut
+from sscard.ecard.models import Copy
+from sscard.ecard.schemas import ResidentSessionOut
+from sscard.errors import FieldProblem, NotFound
 from sscard.kit import access
 from sscard.kit.context import Actor
 from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 
-ADULT_AGE = 18
-ELDER_AGE = 60
 LIVE = ("pending", "active")
-RELATIONS = {"minor": "未成年人", "elder": "老人"}
 STATUS_NAMES = {"pending": "待老人同意", "active": "已绑定", "ended": "已解除"}
-PROXY_BUSINESSES = frozenset({qr.Business.query, qr.Business.other, qr.Business.offsite_medical})
-"""What a proxy code may be used for: everything but payment."""
-
-
-class FamilyRefused(SSCardError):
-    status_code = 422
-    code = "family_refused"
-
-
-class FamilyLimitReached(Conflict):
-    code = "family_limit_reached"
-
-
-class FamilyBindingExists(Conflict):
-    code = "family_binding_exists"
-
-    def __init__(self) -> None:
-        super().__init__("已绑定该家庭成员（或正在等待其同意）")
-
-
-class FamilyBindingNotFound(NotFound):
-    code = "family_binding_not_found"
-
-    def __init__(self) -> None:
-        super().__init__("未找到该亲情服务绑定")
-
-
-class ProxyPaymentRefused(SSCardError):
-    status_code = 422
-    code = "proxy_payment_refused"
-
-    def __init__(self) -> None:
-        super().__init__("亲情服务（代办）二维码不能用于支付")
-
-
-# ---- pure rules ----------------------------------------------------------------------
-
-
-def birth_date_from_id(id_number: str) -> date | None:
-    """The birth date carried by an 18-character ID number (positions 7-14), or None."""
-    number = id_number.strip()
-    if len(number) != 18 or not number[6:14].isdigit():
-        return None
-    try:
-        return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return None
-
-
-def age_on(born: date, today: date) -> int:
-    """Whole years of age on ``today``."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def relation_for(age: int) -> str | None:
-    """``minor`` under 18, ``elder`` from 60, None for the ages in between."""
-    if age < ADULT_AGE:
-        return "minor"
-    return "elder" if age >= ELDER_AGE else None
-
-
-def proxy_may(business: int) -> bool:
-    """Whether a guardian may show a family member's code for this business type."""
-    return business in {int(b) for b in PROXY_BUSINESSES}
 
 
 # ---- views ---------------------------------------------------------------------------
@@ -164,7 +116,7 @@ def request_out(session: Session, binding: FamilyBinding) -> FamilyRequestOut:
 
 
 def _record(session: Session, action: str, binding: FamilyBinding) -> None:
-    oauth.record_about(
+    ecard_records.record_about(
         session,
         action,
         binding.member_person_id,
@@ -201,18 +153,15 @@ def _check_guardian(session: Session, guardian_id: str, member_id: str) -> None:
         guardian = registry_service.get_person_by_id(session, person_id=guardian_id)
     if age_on(guardian.birth_date, _today()) < ADULT_AGE:
         raise FamilyRefused("办理亲情服务的监护人须年满 18 周岁")
-    live = select(FamilyBinding).where(
-        FamilyBinding.guardian_person_id == guardian_id, FamilyBinding.status.in_(LIVE)
-    )
-    if session.scalars(live.where(FamilyBinding.member_person_id == member_id)).first():
+    if repository.live_binding(session, guardian_id, member_id, LIVE) is not None:
         raise FamilyBindingExists()
-    count = session.scalar(select(func.count()).select_from(live.subquery())) or 0
+    count = repository.count_live(session, guardian_id, LIVE)
     limit = get_settings().ecard_family_max
     if count >= limit:
         raise FamilyLimitReached(f"亲情服务最多绑定 {limit} 位家庭成员")
 
 
-def bind(session: Session, *, guardian: ResidentSession, data: FamilyBindIn) -> FamilyBinding:
+def bind(session: Session, *, guardian: ResidentSessionOut, data: FamilyBindIn) -> FamilyBinding:
     """Bind a minor (active at once) or an elder (pending until the elder consents)."""
     member_id, age = _member(session, data)
     if member_id == guardian.person_id:
@@ -240,8 +189,7 @@ def bind(session: Session, *, guardian: ResidentSession, data: FamilyBindIn) -> 
         created_at=utcnow(),
         ended_at=None,
     )
-    session.add(binding)
-    session.flush()
+    repository.add(session, binding)
     if minor:
         proxy_copy(session, binding=binding, channel_code=guardian.channel_code)
     _record(session, "ecard.family.bind", binding)
@@ -250,34 +198,17 @@ def bind(session: Session, *, guardian: ResidentSession, data: FamilyBindIn) -> 
 
 def members(session: Session, *, guardian_person_id: str) -> list[FamilyBinding]:
     """The guardian's bindings that are pending or active, oldest first."""
-    return list(
-        session.scalars(
-            select(FamilyBinding)
-            .where(
-                FamilyBinding.guardian_person_id == guardian_person_id,
-                FamilyBinding.status.in_(LIVE),
-            )
-            .order_by(FamilyBinding.id)
-        )
-    )
+    return repository.bindings_of_guardian(session, guardian_person_id, LIVE)
 
 
 def guardian_binding(
     session: Session, *, guardian_person_id: str, binding_id: int
 ) -> FamilyBinding:
     """One of the guardian's live bindings, or FamilyBindingNotFound."""
-    found = session.get(FamilyBinding, binding_id)
+    found = repository.binding(session, binding_id)
     if found is None or found.guardian_person_id != guardian_person_id or found.status not in LIVE:
         raise FamilyBindingNotFound()
     return found
-
-
-def _set_copy_status(session: Session, copy: Copy, status: str) -> None:
-    now = utcnow()
-    copy.status, copy.updated_at = status, now
-    session.add(Revocation(copy_id=copy.id, status=status, recorded_at=now))
-    session.flush()
-    ecard_service.forget_states()
 
 
 def proxy_copy(session: Session, *, binding: FamilyBinding, channel_code: str) -> Copy:
@@ -293,12 +224,12 @@ def proxy_copy(session: Session, *, binding: FamilyBinding, channel_code: str) -
         proxy=True,
     )
     if copy.status == "revoked" and ecard.status != "revoked":
-        _set_copy_status(session, copy, ecard.status)
+        ecard_service.set_copy_status(session, copy=copy, status=ecard.status)
     return copy
 
 
 def issue_proxy_code(
-    session: Session, *, guardian: ResidentSession, binding_id: int, business: int = 1
+    session: Session, *, guardian: ResidentSessionOut, binding_id: int, business: int = 1
 ) -> CodeOut:
     """A family member's dynamic code shown by the guardian (proxy flag set; no payment)."""
     if not proxy_may(business):
@@ -307,24 +238,16 @@ def issue_proxy_code(
         session, guardian_person_id=guardian.person_id, binding_id=binding_id
     )
     copy = proxy_copy(session, binding=binding, channel_code=guardian.channel_code)
-    return ecard_service.issue_code(session, copy=copy, business=business)
+    return codes_service.issue_code(session, copy=copy, business=business)
 
 
 def _end(session: Session, binding: FamilyBinding) -> None:
     binding.status, binding.ended_at = "ended", utcnow()
-    copies = session.scalars(
-        select(Copy)
-        .join(ECard, ECard.id == Copy.ecard_id)
-        .where(
-            ECard.person_id == binding.member_person_id,
-            Copy.holder_person_id == binding.guardian_person_id,
-            Copy.proxy.is_(True),
-            Copy.status != "revoked",
-        )
+    ecard_service.revoke_proxy_copies(
+        session,
+        member_person_id=binding.member_person_id,
+        holder_person_id=binding.guardian_person_id,
     )
-    for copy in list(copies):
-        _set_copy_status(session, copy, "revoked")
-    session.flush()
 
 
 def unbind(session: Session, *, guardian_person_id: str, binding_id: int) -> None:
@@ -341,19 +264,11 @@ def unbind(session: Session, *, guardian_person_id: str, binding_id: int) -> Non
 
 def requests_for(session: Session, *, member_person_id: str) -> list[FamilyBinding]:
     """Bindings of me as the family member that are pending or active."""
-    return list(
-        session.scalars(
-            select(FamilyBinding)
-            .where(
-                FamilyBinding.member_person_id == member_person_id, FamilyBinding.status.in_(LIVE)
-            )
-            .order_by(FamilyBinding.id)
-        )
-    )
+    return repository.bindings_of_member(session, member_person_id, LIVE)
 
 
 def _member_binding(session: Session, member_person_id: str, binding_id: int) -> FamilyBinding:
-    found = session.get(FamilyBinding, binding_id)
+    found = repository.binding(session, binding_id)
     if found is None or found.member_person_id != member_person_id or found.status not in LIVE:
         raise FamilyBindingNotFound()
     return found
@@ -396,7 +311,7 @@ def bindings_of_member(session: Session, *, id_number: str, actor: Actor) -> lis
 
 def counter_consent(session: Session, *, binding_id: int, actor: Actor) -> FamilyBinding:
     """A clerk records the elder's consent given in person at a counter."""
-    binding = session.get(FamilyBinding, binding_id)
+    binding = repository.binding(session, binding_id)
     if binding is None or binding.status not in LIVE:
         raise FamilyBindingNotFound()
     try:

@@ -23,23 +23,17 @@ Design overview
   platform's one error body. Every grant, refusal, token and userinfo read is audited with the
   resident as the subject.
 
-The pure rules (scopes, PKCE, redirect URIs) come first and need no database.
+Clients leave this module as :class:`ClientOut`; the pure rules are in ``rules.py``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sscard import db
@@ -47,12 +41,23 @@ from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.db import utcnow
 from sscard.ecard import online
+from sscard.ecard import records as ecard_records
 from sscard.ecard import service as ecard_service
-from sscard.ecard.errors import ECardNotFound, EcardPinIncorrect
-from sscard.ecard.models import ECard, Usage
-from sscard.ecard.oauth_models import OAuthClient, OAuthCode, OAuthToken
-from sscard.ecard.schemas import ClientIn, ClientOut, ScopeOut, TokenOut
-from sscard.errors import FieldProblem, NotFound, SSCardError, ValidationFailed
+from sscard.ecard.errors import ECardNotFound
+from sscard.ecard.models import ECard
+from sscard.ecard.oauth import repository
+from sscard.ecard.oauth.errors import ClientNotFound, OAuthError
+from sscard.ecard.oauth.models import OAuthClient, OAuthCode, OAuthToken
+from sscard.ecard.oauth.rules import (
+    allowed_scopes,
+    challenge_problem,
+    parse_scope,
+    redirect_uri_problem,
+    verifier_matches,
+    with_params,
+)
+from sscard.ecard.oauth.schemas import AuthorizationRequest, ClientIn, ClientOut, TokenOut
+from sscard.errors import FieldProblem, NotFound, ValidationFailed
 from sscard.iam import service as iam_service
 from sscard.issuance.cards import service as issuance_service
 from sscard.kit import access
@@ -61,13 +66,6 @@ from sscard.kit.context import Actor, ActorKind
 from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
 
-SCOPES: dict[str, str] = {
-    "profile": "姓名（脱敏）",
-    "identity": "姓名和身份证件号码",
-    "card": "社会保障卡卡号和卡状态",
-    "insurance": "参保信息",
-}
-"""What a client may ask for, as the consent page names it."""
 GRANT_TYPES = ("authorization_code", "scan_login")
 CODE_SECONDS = 60
 TOKEN_SECONDS = 600
@@ -81,115 +79,6 @@ CONSENT_PATH = "/wallet/consent"
 """The consent page (sscard.web.ecard_consent): under the wallet's path, so that a resident
 logged in to the wallet is recognised by its session cookie."""
 
-_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-class OAuthError(SSCardError):
-    """A refusal named as RFC 6749 names it; ``redirectable`` ones go back to the client."""
-
-    status_code = 400
-
-    def __init__(
-        self,
-        error: str,
-        message: str,
-        *,
-        status_code: int | None = None,
-        redirectable: bool = False,
-    ) -> None:
-        if status_code is None and error in ("invalid_client", "invalid_token"):
-            status_code = 401
-        super().__init__(message, status_code=status_code, code=error)
-        self.redirectable = redirectable
-
-
-class ClientNotFound(NotFound):
-    code = "client_not_found"
-
-    def __init__(self) -> None:
-        super().__init__("应用不存在")
-
-
-# ---- pure rules ----------------------------------------------------------------------
-
-
-def parse_scope(text: str | None) -> list[str]:
-    """Space-separated scopes, each known, in order, without repeats."""
-    names = list(dict.fromkeys((text or "").split()))
-    unknown = [n for n in names if n not in SCOPES]
-    if unknown:
-        raise OAuthError(
-            "invalid_scope", f"不支持的授权范围：{' '.join(unknown)[:100]}", redirectable=True
-        )
-    if not names:
-        raise OAuthError("invalid_scope", "未指明授权范围（scope）", redirectable=True)
-    return names
-
-
-def allowed_scopes(requested: list[str], allowed: list[str]) -> list[str]:
-    """``requested`` when the client may ask for all of it, else invalid_scope."""
-    refused = [s for s in requested if s not in allowed]
-    if refused:
-        raise OAuthError(
-            "invalid_scope", f"该应用无权申请授权范围：{' '.join(refused)}", redirectable=True
-        )
-    return requested
-
-
-def s256(verifier: str) -> str:
-    """The PKCE S256 challenge of a verifier: BASE64URL(SHA-256(verifier)) without padding."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-
-
-def verifier_matches(verifier: str, challenge: str) -> bool:
-    """Whether ``verifier`` is well formed (RFC 7636: 43-128 unreserved) and hashes to
-    ``challenge``."""
-    if not _VERIFIER.fullmatch(verifier):
-        return False
-    return hmac.compare_digest(s256(verifier), challenge)
-
-
-def challenge_problem(challenge: str | None, method: str | None) -> str | None:
-    """Why a PKCE challenge is unacceptable (None when it is fine): S256 only."""
-    if not challenge:
-        return "须提供 PKCE 参数 code_challenge"
-    if (method or "plain") != "S256":
-        return "code_challenge_method 须为 S256"
-    if not _CHALLENGE.fullmatch(challenge):
-        return "code_challenge 格式不正确（43 位 BASE64URL）"
-    return None
-
-
-def redirect_uri_problem(uri: str, *, production: bool) -> str | None:
-    """Why ``uri`` cannot be registered (None when it can): absolute https, no fragment;
-    plain http only for this machine outside production."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "不是有效的网址"
-    if parts.fragment or "#" in uri:
-        return "回调地址不能包含 #片段"
-    if not parts.netloc or parts.scheme not in ("https", "http"):
-        return "回调地址须为完整的 https 网址"
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if parts.scheme == "http" and (production or not local):
-        return "回调地址须使用 https（仅开发环境的本机地址可用 http）"
-    return None
-
-
-def with_params(uri: str, params: Mapping[str, str | None]) -> str:
-    """``uri`` with ``params`` added to its query (the ones already there kept)."""
-    parts = urlsplit(uri)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [(k, v) for k, v in params.items() if v is not None]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-
-
-def scope_list(scopes: list[str]) -> list[ScopeOut]:
-    return [ScopeOut(scope=s, description=SCOPES[s]) for s in scopes]
-
 
 def _hash(raw: str) -> str:
     return primitives.sm3(raw.encode()).hex()
@@ -198,7 +87,7 @@ def _hash(raw: str) -> str:
 # ---- clients -------------------------------------------------------------------------
 
 
-def client_out(client: OAuthClient) -> ClientOut:
+def _out(client: OAuthClient) -> ClientOut:
     return ClientOut(
         client_id=client.client_id,
         name=client.name,
@@ -232,7 +121,7 @@ def _check_client(session: Session, data: ClientIn) -> list[str]:
 
 def register_client(
     session: Session, *, data: ClientIn, client_id: str | None = None
-) -> tuple[OAuthClient, str]:
+) -> tuple[ClientOut, str]:
     """Register a client; (the client, its secret shown once). ``client_id`` is generated
     unless the platform names one of its own clients."""
     uris = _check_client(session, data)
@@ -251,72 +140,75 @@ def register_client(
         created_at=now,
         updated_at=now,
     )
-    session.add(client)
-    session.flush()
+    repository.add_client(session, client)
     access.record(
         session,
         AccessRecord(action="ecard.oauth.client.create", detail={"client": client.client_id}),
     )
-    return client, secret
+    return _out(client), secret
 
 
-def ensure_client(session: Session, *, client_id: str, data: ClientIn) -> OAuthClient:
+def ensure_client(session: Session, *, client_id: str, data: ClientIn) -> ClientOut:
     """The client ``client_id``, registered with ``data`` and an unknown secret if missing
     (for the platform's own pages, which call the services directly)."""
-    found = session.scalars(select(OAuthClient).where(OAuthClient.client_id == client_id)).first()
+    found = repository.client(session, client_id)
     if found is not None:
-        return found
+        return _out(found)
     client, _secret = register_client(session, data=data, client_id=client_id)
     return client
 
 
-def get_client(session: Session, *, client_id: str) -> OAuthClient:
-    """The client ``client_id``, or ClientNotFound."""
-    found = session.scalars(select(OAuthClient).where(OAuthClient.client_id == client_id)).first()
+def _client_row(session: Session, client_id: str) -> OAuthClient:
+    found = repository.client(session, client_id)
     if found is None:
         raise ClientNotFound()
     return found
 
 
-def list_clients(session: Session) -> list[OAuthClient]:
+def get_client(session: Session, *, client_id: str) -> ClientOut:
+    """The client ``client_id``, or ClientNotFound."""
+    return _out(_client_row(session, client_id))
+
+
+def list_clients(session: Session) -> list[ClientOut]:
     """Every registered client."""
-    return list(session.scalars(select(OAuthClient).order_by(OAuthClient.id)))
+    return [_out(c) for c in repository.clients(session)]
 
 
-def set_client_status(session: Session, *, client_id: str, status: str) -> OAuthClient:
+def set_client_status(session: Session, *, client_id: str, status: str) -> ClientOut:
     """Disable a client (its tokens stop working at once) or enable it again."""
-    client = get_client(session, client_id=client_id)
+    client = _client_row(session, client_id)
     client.status, client.updated_at = status, utcnow()
     access.record(
         session, AccessRecord(action=f"ecard.oauth.client.{status}", detail={"client": client_id})
     )
-    return client
+    return _out(client)
 
 
-def rotate_secret(session: Session, *, client_id: str) -> tuple[OAuthClient, str]:
+def rotate_secret(session: Session, *, client_id: str) -> tuple[ClientOut, str]:
     """A new secret for a client (shown once); the old one stops working."""
-    client = get_client(session, client_id=client_id)
+    client = _client_row(session, client_id)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     client.secret_hash, client.updated_at = _hash(secret), utcnow()
     access.record(
         session, AccessRecord(action="ecard.oauth.client.secret", detail={"client": client_id})
     )
-    return client, secret
+    return _out(client), secret
 
 
-def authenticate_client(session: Session, *, client_id: str, secret: str) -> OAuthClient:
+def authenticate_client(session: Session, *, client_id: str, secret: str) -> ClientOut:
     """The active client whose secret this is, or invalid_client."""
-    found = session.scalars(select(OAuthClient).where(OAuthClient.client_id == client_id)).first()
+    found = repository.client(session, client_id)
     if (
         found is None
         or found.status != "active"
         or not hmac.compare_digest(found.secret_hash, _hash(secret))
     ):
         raise OAuthError("invalid_client", "应用身份验证失败（client_id 或 client_secret 不正确）")
-    return found
+    return _out(found)
 
 
-def client_actor(client: OAuthClient) -> Actor:
+def client_actor(client: ClientOut) -> Actor:
     """The client as the actor of what it does (for the audit log)."""
     return Actor(
         kind=ActorKind.app,
@@ -326,7 +218,8 @@ def client_actor(client: OAuthClient) -> Actor:
     )
 
 
-def institution_name(session: Session, client: OAuthClient) -> str | None:
+def institution_name(session: Session, client: ClientOut) -> str | None:
+    """The name of the client's owner institution (None once it is gone)."""
     try:
         return iam_service.get_institution(session, code=client.institution_code).name
     except NotFound:
@@ -336,42 +229,14 @@ def institution_name(session: Session, client: OAuthClient) -> str | None:
 # ---- the authorisation request and the resident's consent ----------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationRequest:
-    """A checked authorisation request, as the consent page shows it."""
-
-    client_id: str
-    client_name: str
-    institution_name: str | None
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    state: str | None
-    code_challenge: str
-
-    def params(self) -> dict[str, str]:
-        """The request as query parameters (the consent form sends them back)."""
-        values = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scope": " ".join(self.scopes),
-            "code_challenge": self.code_challenge,
-            "code_challenge_method": "S256",
-        }
-        if self.state is not None:
-            values["state"] = self.state
-        return values
-
-
-def _usable_client(session: Session, params: Mapping[str, str]) -> OAuthClient:
-    client_id = params.get("client_id", "")
-    found = session.scalars(select(OAuthClient).where(OAuthClient.client_id == client_id)).first()
+def _usable_client(session: Session, params: Mapping[str, str]) -> ClientOut:
+    found = repository.client(session, params.get("client_id", ""))
     if found is None or found.status != "active":
         raise OAuthError("invalid_client", "应用不存在或已停用", status_code=400)
     redirect_uri = params.get("redirect_uri", "")
     if redirect_uri not in found.redirect_uris:
         raise OAuthError("invalid_request", "回调地址（redirect_uri）与该应用登记的不一致")
-    return found
+    return _out(found)
 
 
 def check_authorization(session: Session, *, params: Mapping[str, str]) -> AuthorizationRequest:
@@ -409,12 +274,8 @@ def error_redirect(redirect_uri: str, error: OAuthError, state: str | None) -> s
 def resident_by_pin(session: Session, *, id_number: str, pin: str) -> str:
     """The person whose e-card PIN this is (验密), for a consent without a wallet session;
     wrong PINs count towards the e-card's lock."""
-    person = registry_service.find_person(session, id_number=id_number)
-    if person is None:
-        raise EcardPinIncorrect("证件号码或电子社保卡密码错误")
-    ecard = ecard_service.get_ecard_of_person(session, person_id=person.id)
-    ecard_service.verify_ecard_pin(session, ecard=ecard, pin=pin)
-    return person.id
+    person_id, _ecard = ecard_service.person_by_pin(session, id_number=id_number, pin=pin)
+    return person_id
 
 
 def _active_ecard(session: Session, person_id: str) -> ECard:
@@ -424,73 +285,42 @@ def _active_ecard(session: Session, person_id: str) -> ECard:
     return ecard
 
 
-def record_about(
-    session: Session,
-    action: str,
-    person_id: str,
-    detail: dict[str, Any],
-    fields: tuple[str, ...] = (),
-    outcome: str = "success",
-    keep: bool = False,
-) -> None:
-    """Queue an audit record whose subject is the person (what they see in their access log)."""
-    with access.suppress_reads(session):
-        display, _ = registry_service.person_display(session, person_id=person_id)
-    record = AccessRecord(
-        action=action,
-        subject_type="person",
-        subject_id=person_id,
-        subject_display=display,
-        fields=fields,
-        detail=detail,
-        outcome=outcome,
-    )
-    access.record(session, record, keep_on_failure=keep)
-
-
 def grant(session: Session, *, request: AuthorizationRequest, person_id: str) -> str:
     """The resident consents: a 60-second single-use code; the redirect URL with it."""
     ecard = _active_ecard(session, person_id)
     raw = CODE_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(
-        OAuthCode(
-            code_hash=_hash(raw),
-            client_id=request.client_id,
-            person_id=person_id,
-            ecard_id=ecard.id,
-            redirect_uri=request.redirect_uri,
-            scopes=list(request.scopes),
-            code_challenge=request.code_challenge,
-            created_at=now,
-            expires_at=now + timedelta(seconds=CODE_SECONDS),
-        )
+    code = OAuthCode(
+        code_hash=_hash(raw),
+        client_id=request.client_id,
+        person_id=person_id,
+        ecard_id=ecard.id,
+        redirect_uri=request.redirect_uri,
+        scopes=list(request.scopes),
+        code_challenge=request.code_challenge,
+        created_at=now,
+        expires_at=now + timedelta(seconds=CODE_SECONDS),
     )
-    session.add(
-        Usage(
-            ecard_id=ecard.id,
-            copy_id=None,
-            kind="authorise",
-            business=None,
-            scenario_code=None,
-            actor_id=person_id,
-            outcome="granted",
-            occurred_at=now,
-        )
-    )
-    record_about(
+    repository.add_code(session, code)
+    ecard_records.record_usage(
         session,
-        "ecard.oauth.grant",
-        person_id,
-        {"client": request.client_id, "scopes": " ".join(request.scopes)},
+        ecard_id=ecard.id,
+        copy_id=None,
+        kind="authorise",
+        business=None,
+        scenario_code=None,
+        actor_id=person_id,
+        outcome="granted",
     )
+    detail = {"client": request.client_id, "scopes": " ".join(request.scopes)}
+    ecard_records.record_about(session, "ecard.oauth.grant", person_id, detail)
     return with_params(request.redirect_uri, {"code": raw, "state": request.state})
 
 
 def deny(session: Session, *, request: AuthorizationRequest, person_id: str | None) -> str:
     """The resident refuses: the redirect URL with access_denied."""
     if person_id is not None:
-        record_about(
+        ecard_records.record_about(
             session, "ecard.oauth.deny", person_id, {"client": request.client_id}, outcome="denied"
         )
     refused = OAuthError("access_denied", "用户拒绝了授权")
@@ -502,22 +332,18 @@ def deny(session: Session, *, request: AuthorizationRequest, person_id: str | No
 
 def _revoke_tokens_of(code_id: int) -> Callable[[Session], None]:
     def revoke(fresh: Session) -> None:
-        fresh.execute(
-            update(OAuthToken)
-            .where(OAuthToken.code_id == code_id, OAuthToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        repository.revoke_tokens_of_code(fresh, code_id, utcnow())
 
     return revoke
 
 
-def _redeemable(session: Session, client: OAuthClient, raw_code: str) -> OAuthCode:
-    code = session.scalars(select(OAuthCode).where(OAuthCode.code_hash == _hash(raw_code))).first()
+def _redeemable(session: Session, client: ClientOut, raw_code: str) -> OAuthCode:
+    code = repository.code_by_hash(session, _hash(raw_code))
     if code is None or code.client_id != client.client_id:
         raise OAuthError("invalid_grant", "授权码无效")
     if code.used_at is not None:
         db.after_rollback(session, _revoke_tokens_of(code.id))
-        record_about(
+        ecard_records.record_about(
             session,
             "ecard.oauth.token",
             code.person_id,
@@ -531,49 +357,46 @@ def _redeemable(session: Session, client: OAuthClient, raw_code: str) -> OAuthCo
     return code
 
 
+def _claimed(
+    session: Session, client: ClientOut, code: str, redirect_uri: str, verifier: str
+) -> OAuthCode:
+    found = _redeemable(session, client, code)
+    if redirect_uri != found.redirect_uri:
+        raise OAuthError("invalid_grant", "回调地址与申请授权码时的不一致")
+    if not verifier_matches(verifier, found.code_challenge):
+        raise OAuthError("invalid_grant", "PKCE 校验失败（code_verifier 不匹配）")
+    if not repository.claim_code(session, found.id, utcnow()):
+        raise OAuthError("invalid_grant", "授权码已使用")
+    ecard = ecard_service.get_ecard(session, ecard_id=found.ecard_id)
+    if ecard is None or ecard.status != "active":
+        raise OAuthError("invalid_grant", "电子社保卡已暂停使用或已注销")
+    return found
+
+
 def exchange(
-    session: Session, *, client: OAuthClient, code: str, redirect_uri: str, code_verifier: str
+    session: Session, *, client: ClientOut, code: str, redirect_uri: str, code_verifier: str
 ) -> TokenOut:
     """A code for an access token: client, redirect URI and PKCE verifier must match."""
     if not code or not redirect_uri or not code_verifier:
         raise OAuthError("invalid_request", "须提供 code、redirect_uri 和 code_verifier")
     if "authorization_code" not in client.grant_types:
         raise OAuthError("unauthorized_client", "该应用未开通授权码方式")
-    found = _redeemable(session, client, code)
-    if redirect_uri != found.redirect_uri:
-        raise OAuthError("invalid_grant", "回调地址与申请授权码时的不一致")
-    if not verifier_matches(code_verifier, found.code_challenge):
-        raise OAuthError("invalid_grant", "PKCE 校验失败（code_verifier 不匹配）")
-    claimed = session.execute(
-        update(OAuthCode)
-        .where(OAuthCode.id == found.id, OAuthCode.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        raise OAuthError("invalid_grant", "授权码已使用")
-    ecard = session.get(ECard, found.ecard_id)
-    if ecard is None or ecard.status != "active":
-        raise OAuthError("invalid_grant", "电子社保卡已暂停使用或已注销")
+    found = _claimed(session, client, code, redirect_uri, code_verifier)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(
-        OAuthToken(
-            token_hash=_hash(raw),
-            client_id=client.client_id,
-            person_id=found.person_id,
-            ecard_id=found.ecard_id,
-            code_id=found.id,
-            scopes=list(found.scopes),
-            created_at=now,
-            expires_at=now + timedelta(seconds=TOKEN_SECONDS),
-        )
+    token = OAuthToken(
+        token_hash=_hash(raw),
+        client_id=client.client_id,
+        person_id=found.person_id,
+        ecard_id=found.ecard_id,
+        code_id=found.id,
+        scopes=list(found.scopes),
+        created_at=now,
+        expires_at=now + timedelta(seconds=TOKEN_SECONDS),
     )
-    record_about(
-        session,
-        "ecard.oauth.token",
-        found.person_id,
-        {"client": client.client_id, "scopes": " ".join(found.scopes)},
-    )
+    repository.add_token(session, token)
+    detail = {"client": client.client_id, "scopes": " ".join(found.scopes)}
+    ecard_records.record_about(session, "ecard.oauth.token", found.person_id, detail)
     return TokenOut(
         access_token=raw,
         token_type="Bearer",  # noqa: S106 - the token type, not a secret
@@ -583,20 +406,19 @@ def exchange(
 
 
 def is_access_token(raw: str) -> bool:
+    """Whether a bearer token is an access token of this module (by its prefix)."""
     return raw.startswith(TOKEN_PREFIX)
 
 
-def resolve_token(session: Session, *, raw: str) -> tuple[OAuthToken, OAuthClient]:
+def resolve_token(session: Session, *, raw: str) -> tuple[OAuthToken, ClientOut]:
     """A live access token and its active client, or invalid_token."""
-    token = session.scalars(select(OAuthToken).where(OAuthToken.token_hash == _hash(raw))).first()
+    token = repository.token_by_hash(session, _hash(raw))
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         raise OAuthError("invalid_token", "访问令牌无效或已过期")
-    client = session.scalars(
-        select(OAuthClient).where(OAuthClient.client_id == token.client_id)
-    ).first()
+    client = repository.client(session, token.client_id)
     if client is None or client.status != "active":
         raise OAuthError("invalid_token", "访问令牌无效或已过期")
-    return token, client
+    return token, _out(client)
 
 
 def userinfo(session: Session, *, token: OAuthToken) -> dict[str, Any]:
@@ -608,7 +430,7 @@ def userinfo(session: Session, *, token: OAuthToken) -> dict[str, Any]:
         client_id=token.client_id,
         scopes=list(token.scopes),
     )
-    record_about(
+    ecard_records.record_about(
         session,
         "ecard.oauth.userinfo",
         token.person_id,
@@ -642,13 +464,12 @@ def disclose(
             clear = registry_service.reveal_fields(session, person)
             values["name"], values["id_number"] = clear.name, clear.id_number
     if "card" in scopes:
-        ecard = session.get(ECard, ecard_id) if ecard_id else None
+        ecard = ecard_service.get_ecard(session, ecard_id=ecard_id) if ecard_id else None
         if ecard is None:
             raise ECardNotFound()
         card = issuance_service.card_by_id(session, card_id=ecard.card_id)
         values["card_number"], values["card_status"] = card.card_number, ecard.status
     if "insurance" in scopes:
-        values["insurance"] = [
-            i.model_dump(mode="json") for i in online.insurance_items(session, person_id=person_id)
-        ]
+        items = online.insurance_items(session, person_id=person_id)
+        values["insurance"] = [i.model_dump(mode="json") for i in items]
     return values
