@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sscard.registry import sealing
+from sscard.registry.persons import sealing
 
 
 def wire() -> None:

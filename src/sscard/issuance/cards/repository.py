@@ -8,10 +8,12 @@ from datetime import datetime
 from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.orm import Session
 
-from sscard.issuance.batches.models import Batch, Failure
 from sscard.issuance.cards.models import Box, Card, CardEvent, Handover, NumberRange
 
 _person = table("registry_person", column("id"), column("employer_id"), column("community_code"))
+# The batch tables, read here as plain tables: batches builds on cards, not the other way.
+_batch = table("issuance_batch", column("id"), column("batch_no"))
+_failure = table("issuance_failure", column("card_id"), column("status"))
 
 
 def card(session: Session, card_id: str) -> Card | None:
@@ -126,10 +128,10 @@ def failures_by(session: Session, group: str) -> list[tuple[str, int]]:
     key = _person.c.employer_id if group == "employer" else _person.c.community_code
     stmt = (
         select(key, func.count())
-        .select_from(Failure)
-        .join(Card, Card.id == Failure.card_id)
+        .select_from(_failure)
+        .join(Card, Card.id == _failure.c.card_id)
         .join(_person, _person.c.id == Card.person_id)
-        .where(Failure.status == "open", key.is_not(None))
+        .where(_failure.c.status == "open", key.is_not(None))
         .group_by(key)
         .order_by(func.count().desc())
     )
@@ -138,8 +140,8 @@ def failures_by(session: Session, group: str) -> list[tuple[str, int]]:
 
 def batch_no(session: Session, batch_id: int) -> str | None:
     """The number of the batch a card was made in."""
-    found = session.get(Batch, batch_id)
-    return found.batch_no if found else None
+    found = session.scalar(select(_batch.c.batch_no).where(_batch.c.id == batch_id))
+    return str(found) if found is not None else None
 
 
 def count_pin_failure(session: Session, card_id: str) -> None:

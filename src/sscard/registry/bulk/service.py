@@ -17,8 +17,7 @@ from sscard.crypto import fields
 from sscard.db import new_id, utcnow
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
-from sscard.registry import sealing
-from sscard.registry.persons import repository
+from sscard.registry.persons import repository, sealing
 from sscard.registry.persons import service as persons_service
 from sscard.registry.records import EnrolmentRecord, PersonRecord
 

@@ -25,9 +25,9 @@ from sscard.crypto import fields
 from sscard.db import new_id, utcnow
 from sscard.errors import SSCardError
 from sscard.kit.masking import mask_id_number
-from sscard.registry import sealing
 from sscard.registry.imports import rows, tabular
 from sscard.registry.imports.rows import RowRules
+from sscard.registry.persons import sealing
 from sscard.registry.persons.repository import ENROLMENT_COLUMNS, PERSON_COLUMNS
 from sscard.registry.records import PersonRecord
 from sscard.settings import get_settings

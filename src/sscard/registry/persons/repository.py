@@ -21,16 +21,20 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    column,
     delete,
     func,
     insert,
     or_,
     select,
+    table,
 )
 from sqlalchemy.orm import Session
 
 from sscard.registry.persons.models import Enrolment, Person
-from sscard.registry.photos.models import Photo
+
+_photo = table("registry_photo", column("person_id"))
+"""The photos sub-package's table, read as a plain table: photos build on persons."""
 
 PERSON = cast(Table, Person.__table__)
 ENROLMENT = cast(Table, Enrolment.__table__)
@@ -133,7 +137,12 @@ def enrolments_of(session: Session, person_id: str) -> list[Enrolment]:
 
 
 def has_photo(session: Session, person_id: str) -> bool:
-    return session.scalar(select(func.count()).where(Photo.person_id == person_id)) == 1
+    return (
+        session.scalar(
+            select(func.count()).select_from(_photo).where(_photo.c.person_id == person_id)
+        )
+        == 1
+    )
 
 
 # ---- bulk writes ---------------------------------------------------------------------

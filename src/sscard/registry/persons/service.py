@@ -20,9 +20,9 @@ from sscard.iam import service as iam_service
 from sscard.kit import access, events
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import Actor
-from sscard.registry import codes, identifiers, regions, sealing
+from sscard.registry import codes, identifiers, regions
 from sscard.registry.names import normalise_name
-from sscard.registry.persons import repository
+from sscard.registry.persons import repository, sealing
 from sscard.registry.persons.errors import (
     OutOfRegion,
     PersonDeceasedAlready,

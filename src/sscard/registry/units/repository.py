@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
-from sscard.registry.persons.models import Person
 from sscard.registry.units.models import Community, Employer
+
+_person = table("registry_person", column("employer_id"), column("community_code"))
+"""The persons sub-package's table, read as a plain table: persons build on units."""
 
 
 def employer(session: Session, employer_id: int) -> Employer | None:
@@ -80,11 +82,11 @@ def existing_community_codes(session: Session, codes: Sequence[str]) -> set[str]
 def count_persons(
     session: Session, *, employer_id: int | None = None, community_code: str | None = None
 ) -> int:
-    stmt = select(func.count()).select_from(Person)
+    stmt = select(func.count()).select_from(_person)
     if employer_id is not None:
-        stmt = stmt.where(Person.employer_id == employer_id)
+        stmt = stmt.where(_person.c.employer_id == employer_id)
     if community_code is not None:
-        stmt = stmt.where(Person.community_code == community_code)
+        stmt = stmt.where(_person.c.community_code == community_code)
     return session.scalar(stmt) or 0
 
 
