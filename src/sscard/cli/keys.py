@@ -13,9 +13,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sscard import bootstrap
+from sscard import bootstrap, db
 from sscard.cli.common import cli_actor, console, err_console, unit_of_work
 from sscard.crypto import fields, pem
+from sscard.crypto import reencrypt as crypto_reencrypt
 from sscard.crypto import service as crypto_service
 from sscard.crypto.errors import InvalidCryptoInput, WrongKeyKind
 from sscard.crypto.primitives import DEFAULT_UID
@@ -229,7 +230,8 @@ def reencrypt(
 
 
 def _reencrypt_one(table: str, batch_size: int) -> ReencryptReport:
-    total = fields.count_rows(table)
+    with db.transaction() as session:
+        total = crypto_reencrypt.count_rows(session, table)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -242,7 +244,7 @@ def _reencrypt_one(table: str, batch_size: int) -> ReencryptReport:
         def advance(report: ReencryptReport) -> None:
             progress.update(task, completed=report.rows_scanned)
 
-        return fields.reencrypt(table, batch_size=batch_size, progress=advance)
+        return crypto_reencrypt.reencrypt(table, batch_size=batch_size, progress=advance)
 
 
 @app.command("init-master")

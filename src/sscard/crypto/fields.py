@@ -28,10 +28,12 @@ do not produce equal indexes.
 Keys
 ----
 Data keys (``sm4_data``, default ``pii-data``) and index keys (``hmac_index``, default
-``pii-index``) are created on first use. Once cached by the keyring no call touches the
-database. Without a ``session`` argument keys are loaded (or created) in a short
-transaction of their own; pass the caller's session when the key may have been created in
-it. After a rotation, :func:`reencrypt` walks a registered table in primary-key order and
+``pii-index``) are created on first use, in the caller's session: every function takes the
+caller's ``session`` and never opens a transaction of its own. Once cached by the keyring
+no call touches the database. Work that runs outside any transaction (the bulk import's
+worker processes) loads a :class:`FieldKeys` once, in a short transaction of its own, and
+encrypts and indexes with it without the database. After a rotation,
+:func:`sscard.crypto.reencrypt.reencrypt` walks a registered table in primary-key order and
 re-encrypts every token that is not under the active data-key version.
 """
 
@@ -39,15 +41,13 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import MetaData, Table, func, select, table, update
 from sqlalchemy.orm import Session
 
-from sscard import db
-from sscard.crypto import primitives, repository
+from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.crypto.errors import (
     DecryptionFailed,
@@ -57,8 +57,7 @@ from sscard.crypto.errors import (
     WrongKeyKind,
 )
 from sscard.crypto.keyring import Material, keyring
-from sscard.crypto.models import KeyKind, ReencryptCheckpoint, VersionStatus
-from sscard.crypto.schemas import ReencryptReport
+from sscard.crypto.models import KeyKind, VersionStatus
 
 DEFAULT_DATA_KEY: Final = "pii-data"
 DEFAULT_INDEX_KEY: Final = "pii-index"
@@ -106,7 +105,8 @@ def register_encrypted_table(
     index_key: str = DEFAULT_INDEX_KEY,
     index_length: int = 16,
 ) -> EncryptedTable:
-    """Declare ``table_name``'s encrypted columns (and blind indexes) for :func:`reencrypt`."""
+    """Declare ``table_name``'s encrypted columns (and blind indexes): the data key its
+    tokens use, and what :mod:`sscard.crypto.reencrypt` walks after a rotation."""
     columns = tuple(encrypted_columns)
     indexes = dict(blind_index_columns or {})
     for index_column, (source, _purpose) in indexes.items():
@@ -123,6 +123,7 @@ def register_encrypted_table(
 
 
 def registered_tables() -> list[EncryptedTable]:
+    """Every registered table, by name."""
     return sorted(_registry.values(), key=lambda t: t.name)
 
 
@@ -130,7 +131,8 @@ def unregister_encrypted_table(table_name: str) -> None:
     _registry.pop(table_name, None)
 
 
-def _registered(table: str) -> EncryptedTable:
+def registered(table: str) -> EncryptedTable:
+    """The registration of ``table`` (TableNotRegistered when it has none)."""
     entry = _registry.get(table)
     if entry is None:
         known = ", ".join(sorted(_registry)) or "none"
@@ -156,7 +158,11 @@ def _of_kind(material: Material, kind: KeyKind) -> Material:
     return material
 
 
-def _load_active(session: Session, name: str, kind: KeyKind) -> Material:
+def load_active(session: Session, name: str, kind: KeyKind) -> Material:
+    """The active version of key ``name`` (created when missing), from the cache if there."""
+    material = keyring.cached_active(session, name)
+    if material is not None:
+        return _of_kind(material, kind)
     try:
         return _of_kind(keyring.active(session, name), kind)
     except KeyNotFound:
@@ -164,43 +170,53 @@ def _load_active(session: Session, name: str, kind: KeyKind) -> Material:
         return keyring.active(session, name)
 
 
-def _active(name: str, kind: KeyKind, session: Session | None) -> Material:
-    material = (
-        keyring.peek_active(name) if session is None else keyring.cached_active(session, name)
-    )
-    if material is not None:
-        return material
-    if session is not None:
-        return _load_active(session, name, kind)
-    with db.transaction() as own:
-        material = _load_active(own, name, kind)
-    keyring.remember(material, active=True)
-    return material
-
-
-def _version(name: str, version: int, kind: KeyKind, session: Session | None) -> Material:
-    material = (
-        keyring.peek(name, version) if session is None else keyring.cached(session, name, version)
-    )
+def load_version(session: Session, name: str, version: int, kind: KeyKind) -> Material:
+    """Version ``version`` of key ``name`` (to open tokens made under it)."""
+    material = keyring.cached(session, name, version)
     if material is not None and material.status != VersionStatus.revoked:
-        return material
-    if session is not None:
-        return _of_kind(keyring.get(session, name, version), kind)
-    with db.transaction() as own:
-        material = _of_kind(keyring.get(own, name, version), kind)
-    keyring.remember(material)
-    return material
+        return _of_kind(material, kind)
+    return _of_kind(keyring.get(session, name, version), kind)
 
 
 def prepare_keys(
-    session: Session | None = None,
+    session: Session,
     *,
     data_key: str = DEFAULT_DATA_KEY,
     index_key: str = DEFAULT_INDEX_KEY,
 ) -> None:
     """Create (if missing) and cache the data and index keys; call it at start-up."""
-    _active(data_key, KeyKind.sm4_data, session)
-    _active(index_key, KeyKind.hmac_index, session)
+    load_active(session, data_key, KeyKind.sm4_data)
+    load_active(session, index_key, KeyKind.hmac_index)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldKeys:
+    """The active data key of one table and the active index key, loaded once.
+
+    Sealing and indexing with them touch no database: for work outside any transaction,
+    such as the bulk import's worker processes. Made by :func:`load_keys`; tokens made with
+    them open with :func:`decrypt_field` like any other.
+    """
+
+    table: str
+    data: Material
+    index: Material
+
+    def encrypt_field(self, value: str, *, column: str, row_id: str | int) -> bytes:
+        """Like :func:`encrypt_field` for this table."""
+        return seal(FORMAT_TEXT, value.encode("utf-8"), self.data, (self.table, column, row_id))
+
+    def blind_index(self, value: str, *, purpose: str, length: int = 16) -> bytes:
+        """Like :func:`blind_index` under the active index key."""
+        if not 8 <= length <= 32:
+            raise InvalidCryptoInput("a blind index is 8 to 32 bytes")
+        return index_of(self.index, value, purpose, length)
+
+
+def load_keys(session: Session, *, table: str, index_key: str = DEFAULT_INDEX_KEY) -> FieldKeys:
+    """The keys :class:`FieldKeys` holds for ``table``, loaded (or created) in ``session``."""
+    data = load_active(session, _data_key_name(table, None), KeyKind.sm4_data)
+    return FieldKeys(table, data, load_active(session, index_key, KeyKind.hmac_index))
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -210,7 +226,8 @@ def _aad(table: str, column: str, row_id: object, header: bytes) -> bytes:
     return b"\x00".join((_AAD_LABEL, table.encode(), column.encode(), str(row_id).encode(), header))
 
 
-def _seal(fmt: int, plaintext: bytes, material: Material, where: tuple[str, str, object]) -> bytes:
+def seal(fmt: int, plaintext: bytes, material: Material, where: tuple[str, str, object]) -> bytes:
+    """A token of ``plaintext`` under ``material`` for (table, column, row id)."""
     if material.version > 0xFFFF:
         raise InvalidCryptoInput("data-key versions above 65535 do not fit a field token")
     header = bytes((fmt,)) + material.version.to_bytes(2, "big")
@@ -225,13 +242,14 @@ def token_version(token: bytes) -> int:
     return int.from_bytes(token[1:3], "big")
 
 
-def _open(
-    token: bytes, fmt: int, name: str, where: tuple[str, str, object], session: Session | None
+def open_token(
+    session: Session, token: bytes, fmt: int, name: str, where: tuple[str, str, object]
 ) -> bytes:
+    """The plaintext of a token of key ``name`` made for (table, column, row id)."""
     version = token_version(token)
     if token[0] != fmt:
         raise DecryptionFailed("the field token holds bytes where text was expected, or back")
-    material = _version(name, version, KeyKind.sm4_data, session)
+    material = load_version(session, name, version, KeyKind.sm4_data)
     aad = _aad(*where, token[:HEADER_SIZE])
     try:
         return primitives.sm4_gcm_decrypt(material.require_secret(), token[HEADER_SIZE:], aad=aad)
@@ -250,12 +268,12 @@ def encrypt_field(
     column: str,
     row_id: str | int,
     key: str | None = None,
-    session: Session | None = None,
+    session: Session,
 ) -> bytes:
     """Encrypt a text value for ``table.column`` of row ``row_id`` (SM4-GCM token)."""
     name = _data_key_name(table, key)
-    material = _active(name, KeyKind.sm4_data, session)
-    return _seal(FORMAT_TEXT, value.encode("utf-8"), material, (table, column, row_id))
+    material = load_active(session, name, KeyKind.sm4_data)
+    return seal(FORMAT_TEXT, value.encode("utf-8"), material, (table, column, row_id))
 
 
 def decrypt_field(
@@ -265,11 +283,11 @@ def decrypt_field(
     column: str,
     row_id: str | int,
     key: str | None = None,
-    session: Session | None = None,
+    session: Session,
 ) -> str:
     """Decrypt a token made by :func:`encrypt_field` for the same table, column and row."""
     name = _data_key_name(table, key)
-    plaintext = _open(bytes(token), FORMAT_TEXT, name, (table, column, row_id), session)
+    plaintext = open_token(session, bytes(token), FORMAT_TEXT, name, (table, column, row_id))
     return plaintext.decode("utf-8")
 
 
@@ -280,12 +298,12 @@ def encrypt_blob(
     column: str,
     row_id: str | int,
     key: str | None = None,
-    session: Session | None = None,
+    session: Session,
 ) -> bytes:
     """Encrypt bytes (a photo, a document) for ``table.column`` of row ``row_id``."""
     name = _data_key_name(table, key)
-    material = _active(name, KeyKind.sm4_data, session)
-    return _seal(FORMAT_BYTES, value, material, (table, column, row_id))
+    material = load_active(session, name, KeyKind.sm4_data)
+    return seal(FORMAT_BYTES, value, material, (table, column, row_id))
 
 
 def decrypt_blob(
@@ -295,11 +313,11 @@ def decrypt_blob(
     column: str,
     row_id: str | int,
     key: str | None = None,
-    session: Session | None = None,
+    session: Session,
 ) -> bytes:
     """Decrypt a token made by :func:`encrypt_blob`."""
     name = _data_key_name(table, key)
-    return _open(bytes(token), FORMAT_BYTES, name, (table, column, row_id), session)
+    return open_token(session, bytes(token), FORMAT_BYTES, name, (table, column, row_id))
 
 
 # --- blind indexes -----------------------------------------------------------------------
@@ -310,7 +328,8 @@ def normalize(value: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", value).split()).translate(_UPPER)
 
 
-def _index(material: Material, value: str, purpose: str, length: int) -> bytes:
+def index_of(material: Material, value: str, purpose: str, length: int) -> bytes:
+    """The blind index of ``value`` for ``purpose`` under ``material``."""
     message = b"\x00".join((_INDEX_LABEL, purpose.encode(), normalize(value).encode("utf-8")))
     return primitives.sm3_hmac(material.require_secret(), message)[:length]
 
@@ -321,13 +340,13 @@ def blind_index(
     purpose: str,
     key: str = DEFAULT_INDEX_KEY,
     length: int = 16,
-    session: Session | None = None,
+    session: Session,
 ) -> bytes:
     """HMAC-SM3 blind index of ``value`` for ``purpose`` under the active index key."""
     if not 8 <= length <= 32:
         raise InvalidCryptoInput("a blind index is 8 to 32 bytes")
-    material = _active(key, KeyKind.hmac_index, session)
-    return _index(material, value, purpose, length)
+    material = load_active(session, key, KeyKind.hmac_index)
+    return index_of(material, value, purpose, length)
 
 
 def blind_index_candidates(
@@ -336,187 +355,15 @@ def blind_index_candidates(
     purpose: str,
     key: str = DEFAULT_INDEX_KEY,
     length: int = 16,
-    session: Session | None = None,
+    session: Session,
 ) -> list[bytes]:
     """Indexes of ``value`` under the active and every retired index-key version.
 
     Search with ``WHERE idx IN (...)`` while a re-encryption after an index-key rotation
     has not finished; the active version's index comes first.
     """
-    if session is None:
-        with db.transaction() as own:
-            return blind_index_candidates(
-                value, purpose=purpose, key=key, length=length, session=own
-            )
-    active = _active(key, KeyKind.hmac_index, session)
+    active = load_active(session, key, KeyKind.hmac_index)
     info = crypto_service.get_key(session, name=key)
     retired = [v.version for v in reversed(info.versions) if v.status == VersionStatus.retired]
-    materials = [active, *(_version(key, v, KeyKind.hmac_index, session) for v in retired)]
-    return [_index(m, value, purpose, length) for m in materials]
-
-
-# --- re-encryption -----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Run:
-    entry: EncryptedTable
-    table: Table
-    pk_type: type
-    data_target: int
-    index_target: int | None
-    last_pk: Any = None
-    rows_scanned: int = 0
-    rows_updated: int = 0
-    chunks: int = 0
-    resumed: bool = False
-    finished: bool = False
-
-    def report(self) -> ReencryptReport:
-        return ReencryptReport(
-            table=self.entry.name,
-            data_key_version=self.data_target,
-            index_key_version=self.index_target,
-            rows_scanned=self.rows_scanned,
-            rows_updated=self.rows_updated,
-            chunks=self.chunks,
-            resumed=self.resumed,
-            finished=self.finished,
-            last_pk=None if self.last_pk is None else str(self.last_pk),
-        )
-
-
-def _start(session: Session, entry: EncryptedTable) -> _Run:
-    """Reflect the table, find the target versions, and resume or reset the checkpoint."""
-    table = Table(entry.name, MetaData(), autoload_with=session.connection())
-    pk_type = table.c[entry.pk_column].type.python_type
-    data_target = _load_active(session, entry.data_key, KeyKind.sm4_data).version
-    index_target = (
-        _load_active(session, entry.index_key, KeyKind.hmac_index).version
-        if entry.blind_index_columns
-        else None
-    )
-    run = _Run(entry, table, pk_type, data_target, index_target)
-    checkpoint = repository.get_checkpoint(session, entry.name)
-    if checkpoint is None:
-        checkpoint = ReencryptCheckpoint(table_name=entry.name, data_key_version=data_target)
-        repository.add(session, checkpoint)
-    same_target = (checkpoint.data_key_version, checkpoint.index_key_version) == (
-        data_target,
-        index_target,
-    )
-    if checkpoint.finished_at is None and same_target and checkpoint.last_pk is not None:
-        run.resumed = True
-        run.last_pk = pk_type(checkpoint.last_pk)
-        run.rows_scanned = checkpoint.rows_scanned
-        run.rows_updated = checkpoint.rows_updated
-        return run
-    now = db.utcnow()
-    checkpoint.data_key_version = data_target
-    checkpoint.index_key_version = index_target
-    checkpoint.last_pk = None
-    checkpoint.rows_scanned = checkpoint.rows_updated = 0
-    checkpoint.started_at = checkpoint.updated_at = now
-    checkpoint.finished_at = None
-    session.flush()
-    return run
-
-
-def _row_changes(session: Session, run: _Run, row: Any) -> dict[str, bytes]:
-    entry = run.entry
-    row_id = getattr(row, entry.pk_column)
-    changes: dict[str, bytes] = {}
-    plain: dict[str, bytes] = {}
-    data_target = _version(entry.data_key, run.data_target, KeyKind.sm4_data, session)
-    for column in entry.encrypted_columns:
-        token = getattr(row, column)
-        if token is None:
-            continue
-        token = bytes(token)
-        fmt = token[0]
-        where = (entry.name, column, row_id)
-        if token_version(token) != run.data_target:
-            plain[column] = _open(token, fmt, entry.data_key, where, session)
-            changes[column] = _seal(fmt, plain[column], data_target, where)
-        elif column in {source for source, _ in entry.blind_index_columns.values()}:
-            plain[column] = _open(token, fmt, entry.data_key, where, session)
-    if run.index_target is not None:
-        index_key = _version(entry.index_key, run.index_target, KeyKind.hmac_index, session)
-        for index_column, (source, purpose) in entry.blind_index_columns.items():
-            if source not in plain:
-                continue
-            value = plain[source].decode("utf-8", "surrogateescape")
-            index = _index(index_key, value, purpose, entry.index_length)
-            current = getattr(row, index_column)
-            if current is None or bytes(current) != index:
-                changes[index_column] = index
-    return changes
-
-
-def _chunk(session: Session, run: _Run, batch_size: int) -> int:
-    """Re-encrypt the next ``batch_size`` rows; returns how many rows were read."""
-    entry, table = run.entry, run.table
-    pk = table.c[entry.pk_column]
-    columns = {entry.pk_column, *entry.encrypted_columns, *entry.blind_index_columns}
-    query = select(*(table.c[c] for c in sorted(columns))).order_by(pk).limit(batch_size)
-    if run.last_pk is not None:
-        query = query.where(pk > run.last_pk)
-    rows = session.execute(query).all()
-    updated = 0
-    for row in rows:
-        changes = _row_changes(session, run, row)
-        if changes:
-            session.execute(
-                update(table).where(pk == getattr(row, entry.pk_column)).values(**changes)
-            )
-            updated += 1
-    checkpoint = repository.get_checkpoint(session, entry.name)
-    if checkpoint is None:
-        raise RuntimeError(f"the checkpoint of {entry.name} disappeared during re-encryption")
-    checkpoint.updated_at = db.utcnow()
-    if rows:
-        run.last_pk = getattr(rows[-1], entry.pk_column)
-        run.rows_scanned += len(rows)
-        run.rows_updated += updated
-        run.chunks += 1
-        checkpoint.last_pk = str(run.last_pk)
-        checkpoint.rows_scanned = run.rows_scanned
-        checkpoint.rows_updated = run.rows_updated
-    else:
-        checkpoint.finished_at = checkpoint.updated_at
-        run.finished = True
-    session.flush()
-    return len(rows)
-
-
-def count_rows(table_name: str) -> int:
-    """How many rows registered table ``table_name`` holds (for progress bars)."""
-    entry = _registered(table_name)
-    with db.transaction() as session:
-        return int(session.scalar(select(func.count()).select_from(table(entry.name))) or 0)
-
-
-def reencrypt(
-    table: str,
-    *,
-    batch_size: int = 500,
-    progress: Callable[[ReencryptReport], None] | None = None,
-) -> ReencryptReport:
-    """Bring every token of ``table`` under the active data-key (and index-key) version.
-
-    Walks rows in primary-key order, ``batch_size`` at a time, each chunk in its own
-    transaction with a checkpoint, so that an interrupted run continues where it stopped.
-    ``progress`` is called after each committed chunk. Run it once the keyring TTL has
-    passed after a rotation, so that no worker still writes under the old version.
-    """
-    if batch_size < 1:
-        raise InvalidCryptoInput("the batch size must be at least 1")
-    entry = _registered(table)
-    with db.transaction() as session:
-        run = _start(session, entry)
-    while not run.finished:
-        with db.transaction() as session:
-            _chunk(session, run, batch_size)
-        if progress is not None:
-            progress(run.report())
-    return run.report()
+    materials = [active, *(load_version(session, key, v, KeyKind.hmac_index) for v in retired)]
+    return [index_of(m, value, purpose, length) for m in materials]

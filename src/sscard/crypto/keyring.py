@@ -61,9 +61,13 @@ from sscard.crypto.errors import (
 from sscard.crypto.master_key import MasterKey, load_master_key
 from sscard.crypto.models import SM2_KINDS, CryptoKeyVersion, KeyKind, VersionStatus
 from sscard.crypto.primitives import SM2PrivateKey, SM2PublicKey
+from sscard.kit.cache import TTLCache
 from sscard.settings import get_settings
 
 DEFAULT_TTL: Final = 10.0
+MAX_CACHED_KEYS: Final = 4096
+"""Key names a process keeps at once (each with the versions it uses); the least recently
+used goes first."""
 _WRAP_LABEL: Final = b"sscard-key-wrap-v1"
 
 _TOUCHED: Final = "sscard.crypto.touched"
@@ -150,8 +154,9 @@ class Keyring:
     Lookups come in three strengths: :meth:`peek` / :meth:`peek_active` read the process
     cache only; :meth:`cached` / :meth:`cached_active` do the same as a session sees it
     (nothing for a key the session changed); :meth:`get` / :meth:`active` fall back to the
-    database in that session. The cache is unbounded in size (entries expire after ``ttl``
-    seconds and are replaced, never evicted): one entry per key version in use.
+    database in that session. The cache holds at most :data:`MAX_CACHED_KEYS` key names
+    (:class:`sscard.kit.cache.TTLCache`, least recently used out first); each version read
+    expires after ``ttl`` seconds.
     """
 
     def __init__(self, *, ttl: float = DEFAULT_TTL) -> None:
@@ -159,8 +164,14 @@ class Keyring:
         self._lock = threading.Lock()
         self._master: MasterKey | None = None
         self._verified_check: str | None = None
-        self._versions: dict[tuple[str, int], Material] = {}
-        self._active: dict[str, tuple[float, int]] = {}
+        self._versions: TTLCache[str, dict[int, Material]] = TTLCache(
+            max_entries=MAX_CACHED_KEYS, ttl=None
+        )
+        """Versions read, by key name (a new dict replaces the old on every write)."""
+        self._active: TTLCache[str, tuple[float, int]] = TTLCache(
+            max_entries=MAX_CACHED_KEYS, ttl=None
+        )
+        """Key name -> (until when, active version)."""
 
     def reset(self) -> None:
         """Forget every cached key and the master key (tests; settings changed)."""
@@ -172,9 +183,8 @@ class Keyring:
 
     def invalidate(self, name: str) -> None:
         with self._lock:
-            self._active.pop(name, None)
-            for cached in [k for k in self._versions if k[0] == name]:
-                del self._versions[cached]
+            self._active.pop(name)
+            self._versions.pop(name)
 
     # master key
 
@@ -249,9 +259,15 @@ class Keyring:
     def remember(self, material: Material, *, active: bool = False) -> None:
         """Cache ``material`` read in a transaction that has since committed."""
         with self._lock:
-            self._versions[(material.name, material.version)] = material
+            self._keep(material)
             if active:
-                self._active[material.name] = (material.expires, material.version)
+                self._active.put(material.name, (material.expires, material.version))
+
+    def _keep(self, material: Material) -> None:
+        """Add ``material`` to its key's versions; the caller holds the lock."""
+        versions = dict(self._versions.get(material.name) or {})
+        versions[material.version] = material
+        self._versions.put(material.name, versions)
 
     def _after_commit(self, session: Session) -> None:
         for name in session.info.get(_TOUCHED, ()):
@@ -268,14 +284,14 @@ class Keyring:
         now = time.monotonic()
         if pointer is None or pointer[0] < now:
             return None
-        material = self._versions.get((name, pointer[1]))
+        material = (self._versions.get(name) or {}).get(pointer[1])
         if material is None or material.expires < now:
             return None
         return material
 
     def peek(self, name: str, version: int) -> Material | None:
         """Version ``version`` of ``name`` in the process cache, or None; never the database."""
-        material = self._versions.get((name, version))
+        material = (self._versions.get(name) or {}).get(version)
         if material is None or material.expires < time.monotonic():
             return None
         return material
@@ -309,7 +325,7 @@ class Keyring:
         material = self._store(session, name, found[0], found[1])
         if name not in _touched(session):
             with self._lock:
-                self._active[name] = (time.monotonic() + self.ttl, material.version)
+                self._active.put(name, (time.monotonic() + self.ttl, material.version))
         return material
 
     def _load(self, session: Session, name: str, version: int) -> Material:
@@ -331,7 +347,7 @@ class Keyring:
             local[(name, row.version)] = material
         else:
             with self._lock:
-                self._versions[(name, row.version)] = material
+                self._keep(material)
         return material
 
 

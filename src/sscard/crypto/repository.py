@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, table
 from sqlalchemy.orm import Session, selectinload
 
 from sscard.crypto.models import (
@@ -82,3 +82,8 @@ def get_checkpoint(session: Session, table_name: str) -> ReencryptCheckpoint | N
     return session.scalars(
         select(ReencryptCheckpoint).where(ReencryptCheckpoint.table_name == table_name)
     ).one_or_none()
+
+
+def count_rows(session: Session, table_name: str) -> int:
+    """How many rows a table holds (a registered table of another component, by name)."""
+    return int(session.scalar(select(func.count()).select_from(table(table_name))) or 0)

@@ -59,26 +59,29 @@ class People:
     def seed(self, count: int) -> dict[str, tuple[str | None, str]]:
         """Insert ``count`` rows (committed); returns id -> (name, id number)."""
         values: dict[str, tuple[str | None, str]] = {}
-        rows = []
-        for i in range(count):
-            row_id = f"P{i:04d}"
-            name = None if i % 7 == 3 else f"张{i}"
-            id_number = f"37080219900101{i:03d}X"
-            values[row_id] = (name, id_number)
-            where = {"table": self.name, "row_id": row_id}
-            rows.append(
-                {
-                    "id": row_id,
-                    "name": None
-                    if name is None
-                    else fields.encrypt_field(name, column="name", **where),
-                    "id_number": fields.encrypt_field(id_number, column="id_number", **where),
-                    "id_number_index": fields.blind_index(
-                        id_number, purpose="person.id_number", key=self.entry.index_key
-                    ),
-                }
-            )
         with db.transaction() as session:
+            rows = []
+            for i in range(count):
+                row_id = f"P{i:04d}"
+                name = None if i % 7 == 3 else f"张{i}"
+                id_number = f"37080219900101{i:03d}X"
+                values[row_id] = (name, id_number)
+                where = {"table": self.name, "row_id": row_id, "session": session}
+                rows.append(
+                    {
+                        "id": row_id,
+                        "name": None
+                        if name is None
+                        else fields.encrypt_field(name, column="name", **where),
+                        "id_number": fields.encrypt_field(id_number, column="id_number", **where),
+                        "id_number_index": fields.blind_index(
+                            id_number,
+                            purpose="person.id_number",
+                            key=self.entry.index_key,
+                            session=session,
+                        ),
+                    }
+                )
             session.execute(insert(self.table), rows)
         return values
 

@@ -129,19 +129,24 @@ def test_once_cached_fields_are_encrypted_without_touching_the_database(
 ) -> None:
     key = f"{committed}data"
     where = {**WHERE, "key": key}
-    token = fields.encrypt_field(ID_NUMBER, **where)
+    with db.transaction() as session:  # creates the key
+        fields.encrypt_field(ID_NUMBER, session=session, **where)
+    with db.transaction() as session:  # reads it once, into the cache
+        token = fields.encrypt_field(ID_NUMBER, session=session, **where)
     statements: list[str] = []
 
     def count(*args: object) -> None:
         statements.append(str(args[2]))
 
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        tokens = [fields.encrypt_field(f"{i}", **where) for i in range(2000)]
-        plain = [fields.decrypt_field(t, **where) for t in tokens]
-        fields.decrypt_field(token, **where)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with db.transaction() as session:
+        session.connection()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            tokens = [fields.encrypt_field(f"{i}", session=session, **where) for i in range(2000)]
+            plain = [fields.decrypt_field(t, session=session, **where) for t in tokens]
+            fields.decrypt_field(token, session=session, **where)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
     assert statements == []
     assert plain == [f"{i}" for i in range(2000)]
     with db.transaction() as session:
@@ -173,7 +178,11 @@ def test_threads_racing_to_create_a_key_share_one_key(engine: Engine, committed:
 
     def work(worker: int) -> None:
         try:
-            results[worker] = [fields.encrypt_field(f"{worker}:{i}", **where) for i in range(200)]
+            with db.transaction() as session:
+                results[worker] = [
+                    fields.encrypt_field(f"{worker}:{i}", session=session, **where)
+                    for i in range(200)
+                ]
         except BaseException as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
 
@@ -183,11 +192,11 @@ def test_threads_racing_to_create_a_key_share_one_key(engine: Engine, committed:
     for thread in threads:
         thread.join()
     assert errors == []
-    for worker, tokens in results.items():
-        assert [fields.decrypt_field(t, **where) for t in tokens] == [
-            f"{worker}:{i}" for i in range(200)
-        ]
     with db.transaction() as session:
+        for worker, tokens in results.items():
+            assert [fields.decrypt_field(t, session=session, **where) for t in tokens] == [
+                f"{worker}:{i}" for i in range(200)
+            ]
         assert [v.version for v in crypto.get_key(session, name=key).versions] == [1]
 
 
@@ -195,3 +204,30 @@ def test_a_key_of_another_kind_is_not_used_for_fields(session: Session) -> None:
     crypto.create_key(session, name="not-a-data-key", kind=KeyKind.secret)
     with pytest.raises(WrongKeyKind, match="secret"):
         fields.encrypt_field(ID_NUMBER, session=session, **{**WHERE, "key": "not-a-data-key"})
+
+
+def test_loaded_field_keys_seal_and_index_without_a_session_and_open_like_any_token(
+    engine: Engine, committed: str
+) -> None:
+    with db.transaction() as session:
+        keys = fields.load_keys(session, table=WHERE["table"])
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        tokens = [
+            keys.encrypt_field(f"{i}", column=WHERE["column"], row_id=WHERE["row_id"])
+            for i in range(200)
+        ]
+        index = keys.blind_index(ID_NUMBER, purpose="person.id_number")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+    with db.transaction() as session:
+        assert [fields.decrypt_field(t, session=session, **WHERE) for t in tokens] == [
+            f"{i}" for i in range(200)
+        ]
+        assert index == fields.blind_index(ID_NUMBER, purpose="person.id_number", session=session)

@@ -55,10 +55,10 @@ def _upsert(session: Session, records: Sequence[PersonRecord]) -> UpsertCounts:
     counts = UpsertCounts()
     if not records:
         return counts
-    digests = {r.id_number: sealing.content_digest(r, session) for r in records}
+    keys = sealing.keys(session)
+    digests = {r.id_number: sealing.content_digest(r, keys) for r in records}
     indexes = {
-        r.id_number: fields.blind_index(r.id_number, purpose=sealing.ID_PURPOSE, session=session)
-        for r in records
+        r.id_number: keys.blind_index(r.id_number, purpose=sealing.ID_PURPOSE) for r in records
     }
     existing = repository.existing_by_index(session, list(indexes.values()))
     now = utcnow()
@@ -69,7 +69,7 @@ def _upsert(session: Session, records: Sequence[PersonRecord]) -> UpsertCounts:
             counts.unchanged += 1
             continue
         person_id = found[0] if found else new_id()
-        row = sealing.person_row(record, person_id=person_id, session=session, now=now)
+        row = sealing.person_row(record, person_id=person_id, keys=keys, now=now)
         if found:
             row.pop("created_at"), row.pop("status"), row.pop("death_date"), row.pop("version")
             updates.append(row)

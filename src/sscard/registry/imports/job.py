@@ -74,6 +74,7 @@ from sscard.registry.imports.workers import (
     Result,
     id_index,
 )
+from sscard.registry.persons import sealing
 from sscard.registry.persons.repository import PERSON_COLUMNS
 from sscard.registry.records import PersonRecord
 from sscard.registry.units import service as units_service
@@ -135,6 +136,8 @@ class _Run:
     label: str
     rules: RowRules
     employers: dict[str, int]
+    keys: fields.FieldKeys
+    """The keys rows are sealed with in this process."""
     rejects: RejectFile
     progress: Progress
     seen: dict[bytes, int] = field(default_factory=dict)
@@ -142,7 +145,9 @@ class _Run:
     communities: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
-    def resuming(cls, job: ImportJob, rules: RowRules, employers: dict[str, int]) -> _Run:
+    def resuming(
+        cls, job: ImportJob, rules: RowRules, employers: dict[str, int], keys: fields.FieldKeys
+    ) -> _Run:
         """The state of a run of ``job`` carrying on from its committed counts."""
         done = job.rows_created + job.rows_updated + job.rows_unchanged + job.rows_rejected
         progress = Progress(
@@ -158,7 +163,7 @@ class _Run:
         )
         reject_path = Path(job.reject_path or service.imports_dir() / f"job-{job.id}-rejects.csv")
         rejects = RejectFile(reject_path, keep=job.rows_rejected)
-        return cls(job.id, f"import-job-{job.id}", rules, employers, rejects, progress)
+        return cls(job.id, f"import-job-{job.id}", rules, employers, keys, rejects, progress)
 
 
 class JobUnitOfWork:
@@ -186,14 +191,14 @@ class JobUnitOfWork:
             )
             wanted = "employer_credit_code" in header.columns
             employers = units_service.employer_directory(session) if wanted else {}
-            fields.prepare_keys(session)
+            keys = sealing.keys(session)
         rules = RowRules(
             header=header,
             today=date.today(),
             region_prefix=iam_service.region_scope(actor),
             employer=(employer.credit_code, employer.id) if employer else None,
         )
-        return _Run.resuming(job, rules, employers)
+        return _Run.resuming(job, rules, employers, keys)
 
     def commit_chunk(self, state: _Run, batch: Batch, results: list[Result]) -> None:
         """One chunk: duplicates, references, inserts and updates, counters, rejects."""
@@ -286,7 +291,7 @@ def _run_claimed(work: JobUnitOfWork, job: ImportJob, actor: Actor, options: Run
     try:
         remaining = _skip_committed(reader, job.next_line, state)
         ctx = Context(state.rules, state.employers)
-        with Preparer(ctx, _workers(options.workers, found.lines)) as preparer:
+        with Preparer(ctx, _workers(options.workers, found.lines), state.keys) as preparer:
             for batch, results in preparer.map(_batches(remaining, max(options.chunk, 1))):
                 work.commit_chunk(state, batch, results)
                 if options.progress is not None:
@@ -318,7 +323,7 @@ def _skip_committed(
             yield from reader
             return
         cell = cells[id_column] if id_column < len(cells) else None
-        index = id_index(identifiers.normalise_id_number(rows.text(cell)))
+        index = id_index(identifiers.normalise_id_number(rows.text(cell)), state.keys)
         if index is not None:
             state.seen.setdefault(index, line)
 

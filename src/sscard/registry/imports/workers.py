@@ -73,19 +73,20 @@ class Context:
 
 
 _worker: Context | None = None
+_worker_keys: fields.FieldKeys | None = None
 
 
-def id_index(id_number: str) -> bytes | None:
+def id_index(id_number: str, keys: fields.FieldKeys) -> bytes | None:
     """The blind index of an ID number (the duplicate check's key), None when empty."""
     if not id_number:
         return None
-    return fields.blind_index(id_number, purpose=sealing.ID_PURPOSE)
+    return keys.blind_index(id_number, purpose=sealing.ID_PURPOSE)
 
 
-def _seal(line: int, record: PersonRecord, now: datetime) -> Accepted:
-    """The row of a new person under a fresh id (keys are cached: no database needed)."""
+def _seal(line: int, record: PersonRecord, now: datetime, keys: fields.FieldKeys) -> Accepted:
+    """The row of a new person under a fresh id (the keys are loaded: no database needed)."""
     person_id = new_id()
-    row = sealing.person_row(record, person_id=person_id, session=None, now=now)
+    row = sealing.person_row(record, person_id=person_id, keys=keys, now=now)
     enrolments = tuple(
         tuple(
             {
@@ -110,7 +111,7 @@ def _seal(line: int, record: PersonRecord, now: datetime) -> Accepted:
     )
 
 
-def prepare(batch: Batch, ctx: Context) -> list[Result]:
+def prepare(batch: Batch, ctx: Context, keys: fields.FieldKeys) -> list[Result]:
     """Read, check and seal a batch of rows (in a worker, or here for small files)."""
     now = utcnow()
     results: list[Result] = []
@@ -119,33 +120,37 @@ def prepare(batch: Batch, ctx: Context) -> list[Result]:
         if parsed.problems:
             reasons = rows.reasons(parsed.problems, ctx.rules.header.titles)
             masked = mask_id_number(parsed.id_number)
-            results.append(Rejected(line, id_index(parsed.id_number), masked, reasons))
+            results.append(Rejected(line, id_index(parsed.id_number, keys), masked, reasons))
         else:
-            results.append(_seal(line, parsed.record, now))
+            results.append(_seal(line, parsed.record, now, keys))
     return results
 
 
 def _start_worker(database_url: str, ctx: Context) -> None:
-    """Worker start: own engine, keys cached, the import's rules; Ctrl-C is for the parent."""
-    global _worker
+    """Worker start: own engine, the keys loaded in a short transaction of its own, the
+    import's rules; Ctrl-C is for the parent."""
+    global _worker, _worker_keys
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     db.configure(database_url)
-    fields.prepare_keys()
+    with db.transaction() as session:
+        _worker_keys = sealing.keys(session)
     _worker = ctx
 
 
 def _prepare_in_worker(batch: Batch) -> list[Result]:
-    if _worker is None:  # pragma: no cover - the initializer always runs first
+    if _worker is None or _worker_keys is None:  # pragma: no cover - the initializer runs first
         raise RuntimeError("import worker not started")
-    return prepare(batch, _worker)
+    return prepare(batch, _worker, _worker_keys)
 
 
 class Preparer:
     """Prepares batches in order, in worker processes or in this one, a bounded few ahead."""
 
-    def __init__(self, ctx: Context, workers: int) -> None:
+    def __init__(self, ctx: Context, workers: int, keys: fields.FieldKeys) -> None:
         self.ctx = ctx
         self.workers = workers
+        self.keys = keys
+        """The keys for batches prepared in this process (workers load their own)."""
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Preparer:
@@ -165,7 +170,7 @@ class Preparer:
     def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list[Result]]]:
         if self.pool is None:
             for batch in batches:
-                yield batch, prepare(batch, self.ctx)
+                yield batch, prepare(batch, self.ctx, self.keys)
             return
         pending: deque[tuple[Batch, Future[list[Result]]]] = deque()
         for batch in batches:

@@ -46,42 +46,44 @@ def index_candidates(value: str, purpose: str, session: Session) -> list[bytes]:
     return fields.blind_index_candidates(value, purpose=purpose, session=session)
 
 
-def content_digest(record: PersonRecord, session: Session | None) -> bytes:
-    return fields.blind_index(record.canonical(), purpose=CONTENT_PURPOSE, session=session)
+def keys(session: Session) -> fields.FieldKeys:
+    """The keys person rows are sealed with (cached after the first load)."""
+    return fields.load_keys(session, table=PERSON_TABLE)
 
 
-def _seal(value: str | None, column: str, person_id: str, session: Session | None) -> bytes | None:
-    if value is None:
-        return None
-    return fields.encrypt_field(
-        value, table=PERSON_TABLE, column=column, row_id=person_id, session=session
-    )
+def content_digest(record: PersonRecord, keys: fields.FieldKeys) -> bytes:
+    """A keyed digest of the whole record: tells a changed row from an unchanged one."""
+    return keys.blind_index(record.canonical(), purpose=CONTENT_PURPOSE)
 
 
-def _index(value: str | None, purpose: str, session: Session | None) -> bytes | None:
-    return None if value is None else fields.blind_index(value, purpose=purpose, session=session)
+def _seal(value: str | None, column: str, person_id: str, keys: fields.FieldKeys) -> bytes | None:
+    return None if value is None else keys.encrypt_field(value, column=column, row_id=person_id)
+
+
+def _index(value: str | None, purpose: str, keys: fields.FieldKeys) -> bytes | None:
+    return None if value is None else keys.blind_index(value, purpose=purpose)
 
 
 def sealed_columns(
-    record: PersonRecord, *, person_id: str, session: Session | None, only: set[str] | None = None
+    record: PersonRecord, *, person_id: str, keys: fields.FieldKeys, only: set[str] | None = None
 ) -> dict[str, Any]:
     """Token, index and mask columns for the personal fields (or only those named)."""
     out: dict[str, Any] = {}
     wanted = only or {"id_number", "name", "phone", "address"}
     if "id_number" in wanted:
-        out["id_number_enc"] = _seal(record.id_number, "id_number_enc", person_id, session)
-        out["id_number_index"] = _index(record.id_number, ID_PURPOSE, session)
+        out["id_number_enc"] = _seal(record.id_number, "id_number_enc", person_id, keys)
+        out["id_number_index"] = _index(record.id_number, ID_PURPOSE, keys)
         out["id_number_masked"] = mask_id_number(record.id_number)
     if "name" in wanted:
-        out["name_enc"] = _seal(record.name, "name_enc", person_id, session)
-        out["name_index"] = _index(record.name, NAME_PURPOSE, session)
+        out["name_enc"] = _seal(record.name, "name_enc", person_id, keys)
+        out["name_index"] = _index(record.name, NAME_PURPOSE, keys)
         out["name_masked"] = mask_name(record.name)
     if "phone" in wanted:
-        out["phone_enc"] = _seal(record.phone, "phone_enc", person_id, session)
-        out["phone_index"] = _index(record.phone, PHONE_PURPOSE, session)
+        out["phone_enc"] = _seal(record.phone, "phone_enc", person_id, keys)
+        out["phone_index"] = _index(record.phone, PHONE_PURPOSE, keys)
         out["phone_masked"] = mask_phone(record.phone) if record.phone else ""
     if "address" in wanted:
-        out["address_enc"] = _seal(record.address, "address_enc", person_id, session)
+        out["address_enc"] = _seal(record.address, "address_enc", person_id, keys)
     return out
 
 
@@ -102,16 +104,16 @@ def plain_columns(record: PersonRecord) -> dict[str, Any]:
 
 
 def person_row(
-    record: PersonRecord, *, person_id: str, session: Session | None, now: datetime
+    record: PersonRecord, *, person_id: str, keys: fields.FieldKeys, now: datetime
 ) -> dict[str, Any]:
     """Every column of a new person row."""
     return {
         "id": person_id,
         **plain_columns(record),
-        **sealed_columns(record, person_id=person_id, session=session),
+        **sealed_columns(record, person_id=person_id, keys=keys),
         "status": "normal",
         "death_date": None,
-        "content_digest": content_digest(record, session),
+        "content_digest": content_digest(record, keys),
         "created_at": now,
         "updated_at": now,
         "version": 1,

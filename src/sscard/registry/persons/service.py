@@ -315,7 +315,7 @@ def create_person(session: Session, *, data: PersonCreate, actor: Actor) -> Pers
         )
     person_id = new_id()
     person = Person(
-        **sealing.person_row(record, person_id=person_id, session=session, now=utcnow())
+        **sealing.person_row(record, person_id=person_id, keys=sealing.keys(session), now=utcnow())
     )
     repository.add_person(session, person)
     _write_enrolments(session, person_id, record)
@@ -367,9 +367,14 @@ def update_person(session: Session, *, id_number: str, data: PersonUpdate, actor
     changed = {f for f in PERSONAL if getattr(old, f) != getattr(new, f)}
     values = dict(sealing.plain_columns(new))
     if changed:
-        values |= sealing.sealed_columns(new, person_id=person.id, session=session, only=changed)
+        values |= sealing.sealed_columns(
+            new, person_id=person.id, keys=sealing.keys(session), only=changed
+        )
     if new != old:
-        values |= {"content_digest": sealing.content_digest(new, session), "updated_at": utcnow()}
+        values |= {
+            "content_digest": sealing.content_digest(new, sealing.keys(session)),
+            "updated_at": utcnow(),
+        }
     with session.no_autoflush:
         for column, value in values.items():
             if getattr(person, column) != value:
