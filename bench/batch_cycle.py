@@ -126,19 +126,22 @@ def _setup_persons(n: int) -> int:
     with db.transaction() as session:
         iam_service.create_institution(
             session,
-            data=InstitutionCreate(code=BANK, name="基准合作银行", type=InstitutionType.bank,
-                                   region_code=REGION),
-        )  # fmt: skip
+            data=InstitutionCreate(
+                code=BANK, name="基准合作银行", type=InstitutionType.bank, region_code=REGION
+            ),
+        )
         number_service.add_range(
             session, data=RangeIn(region_code=REGION, prefix="B", start=1, end=99_999_999)
         )
         employers = [
             registry_units.create_employer(
-                session, data=EmployerCreate(credit_code=e.credit_code, name=e.name,
-                                             region_code=e.region_code),
+                session,
+                data=EmployerCreate(
+                    credit_code=e.credit_code, name=e.name, region_code=e.region_code
+                ),
             ).id
             for e in fakes.employers(2026, RESIDENCE, 50)
-        ]  # fmt: skip
+        ]
     for start in range(0, n, 5000):
         records = [_record(i, employers) for i in range(start, min(n, start + 5000))]
         with db.transaction() as session:
@@ -151,13 +154,19 @@ def _record(i: int, employers: list[int]) -> Any:
 
     number = _id_number(i)
     return PersonRecord(
-        id_number=number, document_type="01", name="张" + "伟芳娜秀英敏静丽强磊"[i % 10] + "明",
-        gender="1", ethnicity="01", birth_date=date(int(number[6:10]), int(number[10:12]),
-                                                    int(number[12:14])),
-        nationality="CHN", phone=None, address=None, household_region_code=RESIDENCE,
+        id_number=number,
+        document_type="01",
+        name="张" + "伟芳娜秀英敏静丽强磊"[i % 10] + "明",
+        gender="1",
+        ethnicity="01",
+        birth_date=date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+        nationality="CHN",
+        phone=None,
+        address=None,
+        household_region_code=RESIDENCE,
         residence_region_code=RESIDENCE,
         employer_id=employers[i % len(employers)] if i % 3 else None,
-    )  # fmt: skip
+    )
 
 
 def _setup_photos(n: int) -> None:
@@ -173,23 +182,34 @@ def _setup_photos(n: int) -> None:
     last = ""
     while True:
         with db.transaction() as session:
-            ids = list(session.scalars(
-                select(Person.id).where(Person.id > last).order_by(Person.id).limit(CHUNK)
-            ))  # fmt: skip
+            ids = list(
+                session.scalars(
+                    select(Person.id).where(Person.id > last).order_by(Person.id).limit(CHUNK)
+                )
+            )
             if not ids:
                 return
             now = utcnow()
             rows = []
             for index, person_id in enumerate(ids):
                 data = portraits[index % len(portraits)]
-                rows.append({
-                    "person_id": person_id, "width": 358, "height": 441,
-                    "size_bytes": len(data), "uploaded_at": now, "uploaded_by": "bench",
-                    "content_enc": fields.encrypt_blob(
-                        data, table="registry_photo", column="content_enc", row_id=person_id,
-                        session=session,
-                    ),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "person_id": person_id,
+                        "width": 358,
+                        "height": 441,
+                        "size_bytes": len(data),
+                        "uploaded_at": now,
+                        "uploaded_by": "bench",
+                        "content_enc": fields.encrypt_blob(
+                            data,
+                            table="registry_photo",
+                            column="content_enc",
+                            row_id=person_id,
+                            session=session,
+                        ),
+                    }
+                )
             session.execute(insert(Photo), rows)
             last = ids[-1]
 
@@ -205,21 +225,41 @@ def _setup_cards() -> None:
     last = ""
     while True:
         with db.transaction() as session:
-            ids = list(session.scalars(
-                select(Person.id).where(Person.id > last).order_by(Person.id).limit(CHUNK)
-            ))  # fmt: skip
+            ids = list(
+                session.scalars(
+                    select(Person.id).where(Person.id > last).order_by(Person.id).limit(CHUNK)
+                )
+            )
             if not ids:
                 return
             now = utcnow()
-            session.execute(insert(Card), [
-                {"id": new_id(), "person_id": pid, "status": "applied", "kind": "new",
-                 "source": "employer", "mode": "batch", "generation": 3, "region_code": REGION,
-                 "managing_region_code": REGION, "bank_code": BANK, "applied_by": "bench",
-                 "applied_at": now, "created_at": now, "updated_at": now, "version": 1,
-                 "pin_failures": 0, "is_offsite": False, "bank_account_active": False,
-                 "transport_enabled": False}
-                for pid in ids
-            ])  # fmt: skip
+            session.execute(
+                insert(Card),
+                [
+                    {
+                        "id": new_id(),
+                        "person_id": pid,
+                        "status": "applied",
+                        "kind": "new",
+                        "source": "employer",
+                        "mode": "batch",
+                        "generation": 3,
+                        "region_code": REGION,
+                        "managing_region_code": REGION,
+                        "bank_code": BANK,
+                        "applied_by": "bench",
+                        "applied_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                        "version": 1,
+                        "pin_failures": 0,
+                        "is_offsite": False,
+                        "bank_account_active": False,
+                        "transport_enabled": False,
+                    }
+                    for pid in ids
+                ],
+            )
             last = ids[-1]
 
 
@@ -237,8 +277,11 @@ def stage_export(n: int, work: Path) -> dict[str, Any]:
         (trust / f"{REGION}.pem").write_text(exchange_files.batch_sign_key_pem(session))
     package = batch_service.batch_dir(report.batch.batch_no) / batch_service.PACKAGE_NAME
     (work / "batch_no").write_text(report.batch.batch_no)
-    return {"cards": report.batch.card_count, "held": report.held,
-            "package_mb": round(package.stat().st_size / 2**20, 1)}  # fmt: skip
+    return {
+        "cards": report.batch.card_count,
+        "held": report.held,
+        "package_mb": round(package.stat().st_size / 2**20, 1),
+    }
 
 
 def stage_send(n: int, work: Path) -> dict[str, Any]:
@@ -282,7 +325,7 @@ def stage_province(n: int, work: Path) -> dict[str, Any]:
         ProvinceConfig(work / "province", trust, "", "", None, 900),
         bank=timed("bank_seconds", bank.open_accounts),
         vendor=timed("vendor_seconds", vendor.make_cards),
-    )  # fmt: skip
+    )
     upload = work / "province-upload"
     os.link(batch_service.batch_dir(batch_no) / batch_service.PACKAGE_NAME, upload)
     started = time.perf_counter()
@@ -291,8 +334,12 @@ def stage_province(n: int, work: Path) -> dict[str, Any]:
     province._threads[batch_no].join()
     state = province.state(batch_no) or {}
     shutil.copy(province.folder(batch_no) / "result.zip", work / "result.zip")
-    return {"status": state.get("status"), "made": state.get("made"),
-            "failed": state.get("failed"), **timings}  # fmt: skip
+    return {
+        "status": state.get("status"),
+        "made": state.get("made"),
+        "failed": state.get("failed"),
+        **timings,
+    }
 
 
 def stage_import(n: int, work: Path) -> dict[str, Any]:
@@ -304,15 +351,21 @@ def stage_import(n: int, work: Path) -> dict[str, Any]:
     bootstrap.wire()
     with db.transaction() as session:
         crypto_service.import_public_key(
-            session, name="province-exchange",
+            session,
+            name="province-exchange",
             public_key=pem.load_public_key((work / "trust" / "province.pem").read_bytes()),
-        )  # fmt: skip
+        )
     report = result_import.import_result(actor=_actor(), path=work / "result.zip", chunk=CHUNK)
     return {"made": report.made, "failed": report.failed, "rejected": report.rejected}
 
 
-STAGES = {"setup": stage_setup, "export": stage_export, "send": stage_send,
-          "province": stage_province, "import": stage_import}  # fmt: skip
+STAGES = {
+    "setup": stage_setup,
+    "export": stage_export,
+    "send": stage_send,
+    "province": stage_province,
+    "import": stage_import,
+}
 CYCLE = ("export", "send", "province", "import")
 
 
@@ -330,10 +383,13 @@ def _child(stage: str, n: int, work: Path) -> None:
 
 def _run(stage: str, n: int, work: Path, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--stage", stage, "--applications", str(n), "--work",
-         str(work)],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [sys.executable, __file__, "--stage", stage, "--applications", str(n), "--work", str(work)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"stage {stage} failed:\n{done.stdout}\n{done.stderr}")
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -352,23 +408,39 @@ def main() -> None:
         return _child(args.stage, args.applications, args.work)
     work = Path(tempfile.mkdtemp(prefix="sscard-batch-bench-"))
     url = args.database_url or f"sqlite:///{work}/bench.db"
-    env = {**os.environ, "SSCARD_DATABASE_URL": url, "SSCARD_DATA_DIR": str(work / "var"),
-           "SSCARD_MASTER_KEY": secrets.token_hex(16), "SSCARD_REGION_CODE": REGION,
-           "SSCARD_ENV": "development", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SSCARD_DATABASE_URL": url,
+        "SSCARD_DATA_DIR": str(work / "var"),
+        "SSCARD_MASTER_KEY": secrets.token_hex(16),
+        "SSCARD_REGION_CODE": REGION,
+        "SSCARD_ENV": "development",
+        "PYTHONPATH": str(ROOT),
+    }
     try:
         setup = _run("setup", args.applications, work, env)
         stages = {stage: _run(stage, args.applications, work, env) for stage in CYCLE}
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({  # noqa: T201
-        "benchmark": "batch_cycle", "applications": args.applications,
-        "database": url.split(":", 1)[0], "python": platform.python_version(),
-        "cpus": os.cpu_count(), "setup": setup, "stages": stages,
-        "cycle_seconds": round(sum(s["seconds"] for s in stages.values()), 1),
-        "cycle_cpu_seconds": round(sum(s["cpu_seconds"] for s in stages.values()), 1),
-        "cycle_peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
-    }, ensure_ascii=False, indent=1))  # fmt: skip
+    print(
+        json.dumps(
+            {  # noqa: T201
+                "benchmark": "batch_cycle",
+                "applications": args.applications,
+                "database": url.split(":", 1)[0],
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "setup": setup,
+                "stages": stages,
+                "cycle_seconds": round(sum(s["seconds"] for s in stages.values()), 1),
+                "cycle_cpu_seconds": round(sum(s["cpu_seconds"] for s in stages.values()), 1),
+                "cycle_peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,9 +61,12 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, *args], env=env, cwd=ROOT, stdout=log.open("wb"),
+        [sys.executable, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    )
 
 
 def _setup(cards: int) -> list[str]:
@@ -97,10 +100,13 @@ def _setup(cards: int) -> list[str]:
         operators_service.create_operator(
             session,
             data=OperatorCreate(
-                username="benchbank", name="压测网点", institution_code=BANK,
-                roles=["bank_agent"], password=SecretStr(PASSWORD),
+                username="benchbank",
+                name="压测网点",
+                institution_code=BANK,
+                roles=["bank_agent"],
+                password=SecretStr(PASSWORD),
             ),
-        )  # fmt: skip
+        )
         number_service.add_range(
             session, data=RangeIn(region_code="370800", prefix="B", start=1, end=10_000_000)
         )
@@ -222,8 +228,13 @@ def _drain(env: dict[str, str], work: Path, expected: int) -> dict[str, Any]:
 def run_backend(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="sscard-instant-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSCARD_")}
-    env.update({"SSCARD_DATA_DIR": str(work / "var"), "SSCARD_MASTER_KEY": secrets.token_hex(16),
-                "SSCARD_LOG_LEVEL": "WARNING"})  # fmt: skip
+    env.update(
+        {
+            "SSCARD_DATA_DIR": str(work / "var"),
+            "SSCARD_MASTER_KEY": secrets.token_hex(16),
+            "SSCARD_LOG_LEVEL": "WARNING",
+        }
+    )
     bench_db = None
     if args.backend == "sqlite":
         env["SSCARD_DATABASE_URL"] = f"sqlite:///{work}/bench.db"
@@ -250,8 +261,15 @@ def run_backend(args: argparse.Namespace) -> dict[str, Any]:
         applicants = _setup(args.cards + args.warmup)
         setup_s = time.perf_counter() - started
         port = _free_port()
-        serve = ["-m", "sscard.cli.main", "serve", "--port", str(port), "--workers",
-                 str(args.workers)]  # fmt: skip
+        serve = [
+            "-m",
+            "sscard.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ]
         processes.append(_start(serve, env, work / "server.log"))
         url = f"http://127.0.0.1:{port}"
         _wait(url, processes[-1], work / "server.log")
@@ -302,9 +320,22 @@ def main() -> None:
         return
     results = []
     for backend in ("postgresql", "sqlite"):
-        command = [sys.executable, __file__, "--backend", backend, "--cards", str(args.cards),
-                   "--warmup", str(args.warmup), "--concurrency", str(args.concurrency),
-                   "--workers", str(args.workers), "--postgres", args.postgres]  # fmt: skip
+        command = [
+            sys.executable,
+            __file__,
+            "--backend",
+            backend,
+            "--cards",
+            str(args.cards),
+            "--warmup",
+            str(args.warmup),
+            "--concurrency",
+            str(args.concurrency),
+            "--workers",
+            str(args.workers),
+            "--postgres",
+            args.postgres,
+        ]
         out = subprocess.run(command, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             results.append({"backend": backend, "error": out.stderr[-2000:]})

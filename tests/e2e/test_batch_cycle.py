@@ -98,8 +98,11 @@ class World:
     def cli(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "sscard.cli.main", *args],
-            env=self.env, cwd=ROOT, capture_output=True, timeout=300,
-        )  # fmt: skip
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=300,
+        )
         output = done.stdout.decode() + done.stderr.decode()
         assert done.returncode == 0, f"sscard {' '.join(args)} failed:\n{output}"
         return done.stdout.decode()
@@ -112,29 +115,41 @@ def world(engine: Engine, tmp_path: Path) -> Iterator[World]:
     key_file = tmp_path / "province-transfer.key"
     common = {"PEER_TRUST_DIR": str(trust), "PEER_FAIL_ONCE": "1"}
     bank = _start_peer("bank", tmp_path, {**common, "PEER_BANK_FAIL_DIGITS": "3"})
-    vendor = _start_peer("vendor", tmp_path, {**common, "PEER_VENDOR_FAIL_DIGITS": "5",
-                                              "PEER_VENDOR_BOX_SIZE": "10"})  # fmt: skip
+    vendor = _start_peer(
+        "vendor", tmp_path, {**common, "PEER_VENDOR_FAIL_DIGITS": "5", "PEER_VENDOR_BOX_SIZE": "10"}
+    )
     province = _start_peer(
-        "province", tmp_path,
-        {**common, "PEER_BANK_URL": bank.url, "PEER_VENDOR_URL": vendor.url,
-         "PEER_TRANSFER_KEY_FILE": str(key_file)},
-    )  # fmt: skip
-    env = {**os.environ, "SSCARD_REGION_CODE": region, "SSCARD_PROVINCE_URL": province.url,
-           "SSCARD_DATA_DIR": str(tmp_path / "var")}  # fmt: skip
+        "province",
+        tmp_path,
+        {
+            **common,
+            "PEER_BANK_URL": bank.url,
+            "PEER_VENDOR_URL": vendor.url,
+            "PEER_TRANSFER_KEY_FILE": str(key_file),
+        },
+    )
+    env = {
+        **os.environ,
+        "SSCARD_REGION_CODE": region,
+        "SSCARD_PROVINCE_URL": province.url,
+        "SSCARD_DATA_DIR": str(tmp_path / "var"),
+    }
     server = start_server(tmp_path / "server.log", extra_env=env)
     with db.transaction() as session:
         bank_code = f"BK{secrets.token_hex(3).upper()}"
         iam_service.create_institution(
             session,
-            data=InstitutionCreate(code=bank_code, name="济宁合作银行", type=InstitutionType.bank,
-                                   region_code="370800"),
-        )  # fmt: skip
+            data=InstitutionCreate(
+                code=bank_code, name="济宁合作银行", type=InstitutionType.bank, region_code="370800"
+            ),
+        )
         fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
         employer_id = registry_units.create_employer(
             session,
-            data=EmployerCreate(credit_code=fake.credit_code, name=fake.name,
-                                region_code=fake.region_code),
-        ).id  # fmt: skip
+            data=EmployerCreate(
+                credit_code=fake.credit_code, name=fake.name, region_code=fake.region_code
+            ),
+        ).id
     try:
         yield World(region, env, server, tmp_path, bank_code, employer_id)
     finally:
@@ -177,11 +192,19 @@ def test_a_batch_goes_through_the_peers_and_a_failure_is_resubmitted_into_the_ne
     province_pem = httpx.get(f"{world.env['SSCARD_PROVINCE_URL']}/keys/province.pem").text
     (world.folder / "trust").mkdir(exist_ok=True)
     (world.folder / "trust" / "province.pem").write_text(province_pem)
-    world.cli("issuance", "ranges", "add", world.region, "E" + secrets.token_hex(1).upper()[:1],
-              "1", "99999")  # fmt: skip
+    world.cli(
+        "issuance",
+        "ranges",
+        "add",
+        world.region,
+        "E" + secrets.token_hex(1).upper()[:1],
+        "1",
+        "99999",
+    )
     world.cli("batch", "keys", "--dir", str(world.folder / "trust"))
-    world.cli("batch", "transfer-key", "province", "--out",
-              str(world.folder / "province-transfer.key"))  # fmt: skip
+    world.cli(
+        "batch", "transfer-key", "province", "--out", str(world.folder / "province-transfer.key")
+    )
 
     exported = json.loads(world.cli("batch", "export", "--json", "--chunk", "8"))
     batch_no = exported["batch"]["batch_no"]
@@ -205,8 +228,13 @@ def test_a_batch_goes_through_the_peers_and_a_failure_is_resubmitted_into_the_ne
         assert http.get(f"/api/v1/batches/{batch_no}/rejects").json() == []
         package = http.get(f"/api/v1/batches/{batch_no}/package")
         assert package.status_code == 200 and package.content[:2] == b"PK"
-        mapping = {"system": "province", "kind": "community", "code": "370811001001",
-                   "external_code": "SQ-001", "external_name": "古槐社区"}  # fmt: skip
+        mapping = {
+            "system": "province",
+            "kind": "community",
+            "code": "370811001001",
+            "external_code": "SQ-001",
+            "external_name": "古槐社区",
+        }
         assert http.put("/api/v1/entity-mappings", json=mapping).status_code == 200
         found = http.get("/api/v1/entity-mappings", params={"code": "SQ-001"}).json()
         assert [m["code"] for m in found] == ["370811001001"]
@@ -221,11 +249,15 @@ def test_a_batch_goes_through_the_peers_and_a_failure_is_resubmitted_into_the_ne
         assert 0 < len(by_employer.json()) < 6
         bank_failure = next(f for f in failures if f["stage"] == "bank")
         vendor_failure = next(f for f in failures if f["stage"] == "vendor")
-        resubmitted = http.post(f"/api/v1/failures/{bank_failure['id']}/resubmit",
-                                json={"note": "已核实身份信息，重新报送"})  # fmt: skip
+        resubmitted = http.post(
+            f"/api/v1/failures/{bank_failure['id']}/resubmit",
+            json={"note": "已核实身份信息，重新报送"},
+        )
         assert resubmitted.status_code == 200 and resubmitted.json()["status"] == "resubmitted"
-        closed = http.post(f"/api/v1/failures/{vendor_failure['id']}/resolve",
-                           json={"note": "本人申请改为即时制卡"})  # fmt: skip
+        closed = http.post(
+            f"/api/v1/failures/{vendor_failure['id']}/resolve",
+            json={"note": "本人申请改为即时制卡"},
+        )
         assert closed.json()["status"] == "closed"
         twice = http.post(f"/api/v1/failures/{bank_failure['id']}/resubmit", json={"note": "再"})
         assert twice.status_code == 422

@@ -40,9 +40,13 @@ def cards(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sscard.cli.main", "cards", *args],
-        env={**os.environ, "COLUMNS": "200", **(env or {})}, input=stdin, capture_output=True,
-        text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
-    )  # fmt: skip
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def ok(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
@@ -94,10 +98,17 @@ def test_an_off_site_card_is_downloaded_with_the_id_number_on_standard_input(
 ) -> None:
     holder = _person()
     number = "C" + str(time.time_ns())[-8:]
-    httpx.post(f"{province.url}/province/cards", json={
-        "card_number": number, "card_id_code": card_id_code("371300", int(number[1:])),
-        "id_number": holder, "name": "临沂持卡人", "region_code": "371300", "bank_code": "BANK-LY",
-    }).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{province.url}/province/cards",
+        json={
+            "card_number": number,
+            "card_id_code": card_id_code("371300", int(number[1:])),
+            "id_number": holder,
+            "name": "临沂持卡人",
+            "region_code": "371300",
+            "bank_code": "BANK-LY",
+        },
+    ).raise_for_status()
     env = {"SSCARD_PROVINCE_URL": province.url}
     downloaded = ok("download-offsite", "-", stdin=holder + "\n", env=env)
     assert downloaded.startswith(f"downloaded: {number}") and holder not in downloaded

@@ -36,8 +36,10 @@ def _start_peer(name: str, log: Path) -> Peer:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", f"peers.{name}", "--port", str(port)],
-        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -63,8 +65,9 @@ class World:
 @pytest.fixture(scope="module")
 def world(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     logs = tmp_path_factory.mktemp("instant-e2e")
-    peers = {name: _start_peer(name, logs / f"{name}.log") for name in
-             ("bank", "transport", "province")}  # fmt: skip
+    peers = {
+        name: _start_peer(name, logs / f"{name}.log") for name in ("bank", "transport", "province")
+    }
     env = {
         "SSCARD_BANK_URLS": json.dumps({"*": peers["bank"].url}),
         "SSCARD_TRANSPORT_URL": peers["transport"].url,
@@ -73,9 +76,10 @@ def world(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     server = start_server(logs / f"server-{engine.dialect.name}.log", extra_env=env)
     worker = subprocess.Popen(
         [sys.executable, "-m", "sscard.cli.main", "worker", "--poll", "0.2"],
-        env={**os.environ, **env}, stdout=(logs / "worker.log").open("wb"),
+        env={**os.environ, **env},
+        stdout=(logs / "worker.log").open("wb"),
         stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    )
     yield World(server, peers["bank"].url, peers["transport"].url, peers["province"].url, worker)
     worker.terminate()
     assert worker.wait(timeout=30) == 0, (logs / "worker.log").read_text(errors="replace")
@@ -135,23 +139,38 @@ def test_a_transport_refusal_is_compensated_and_a_clerk_activates_again(
         login(world.server, make_account("bank_agent", institution=bank))
     ) as http:
         branch = Branch(platform=http, bank_url=world.bank, bank_code=bank)
-        opened = http.post("/api/v1/instant/accounts", json={"id_number": _person()},
-                           headers={"Idempotency-Key": "e2e-open-" + bank}).json()  # fmt: skip
+        opened = http.post(
+            "/api/v1/instant/accounts",
+            json={"id_number": _person()},
+            headers={"Idempotency-Key": "e2e-open-" + bank},
+        ).json()
         number = opened["card_number"]
         fault = {"operation": "enable", "mode": "refuse", "card_numbers": [number]}
         httpx.put(f"{world.transport}/control/faults", json=fault).raise_for_status()
         opening = {"bank_code": bank, "card_number": number}
         account = httpx.post(f"{world.bank}/accounts", json=opening).json()["account"]
-        body = {"card_id_code": card_id_code("370800", int(time.time() * 1000) % 10**12),
-                "atr": "3B6C00001122334455", "bank_account": account}  # fmt: skip
-        assert branch.call("make_card", f"/api/v1/instant/cards/{number}/made", body,
-                           f"e2e-made-{number}", {})["status"]["code"] == "issued"  # fmt: skip
-        branch.call("activate", f"/api/v1/instant/cards/{number}/activate", {},
-                    f"e2e-activate-{number}", {})  # fmt: skip
+        body = {
+            "card_id_code": card_id_code("370800", int(time.time() * 1000) % 10**12),
+            "atr": "3B6C00001122334455",
+            "bank_account": account,
+        }
+        assert (
+            branch.call(
+                "make_card", f"/api/v1/instant/cards/{number}/made", body, f"e2e-made-{number}", {}
+            )["status"]["code"]
+            == "issued"
+        )
+        branch.call(
+            "activate", f"/api/v1/instant/cards/{number}/activate", {}, f"e2e-activate-{number}", {}
+        )
         failed = _until(lambda: _settled(http, number))
     assert failed["status"] == "failed" and "交通功能开通失败" in failed["reason"]
-    _until(lambda: clerk.get(f"/api/v1/cards/{number}/activation").json()["steps"][0]["status"]
-           == "compensated")  # fmt: skip
+    _until(
+        lambda: (
+            clerk.get(f"/api/v1/cards/{number}/activation").json()["steps"][0]["status"]
+            == "compensated"
+        )
+    )
     assert _lookup(world, bank, number)["status"] == "inactive"
     httpx.delete(f"{world.transport}/control/faults")
     again = clerk.post(f"/api/v1/cards/{number}/activate")
@@ -166,10 +185,17 @@ def test_an_off_site_card_is_downloaded_shown_and_transferred_here(
 ) -> None:
     holder = _person()
     number = "R" + str(int(time.time() * 1000))[-8:]
-    httpx.post(f"{world.province}/province/cards", json={
-        "card_number": number, "card_id_code": card_id_code("370200", int(number[1:])),
-        "id_number": holder, "name": "青岛持卡人", "region_code": "370200", "bank_code": "BANK-QD",
-    }).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{world.province}/province/cards",
+        json={
+            "card_number": number,
+            "card_id_code": card_id_code("370200", int(number[1:])),
+            "id_number": holder,
+            "name": "青岛持卡人",
+            "region_code": "370200",
+            "bank_code": "BANK-QD",
+        },
+    ).raise_for_status()
     with world.server.client(login(world.server, make_account("clerk"))) as clerk:
         downloaded = clerk.post("/api/v1/cards/offsite", json={"id_number": holder})
         assert downloaded.status_code == 201, downloaded.text
@@ -182,8 +208,12 @@ def test_an_off_site_card_is_downloaded_shown_and_transferred_here(
         assert [(c["card_number"], c["local"]) for c in info["provincial"]] == [(number, True)]
         moved = clerk.post(f"/api/v1/cards/{number}/transfer", json={"to_region_code": "370800"})
         assert moved.status_code == 200 and moved.json()["managing_region_code"] == "370800"
-        _until(lambda: clerk.get(f"/api/v1/cards/{number}").json()["timeline"][-1]["action"]
-               == "province_informed")  # fmt: skip
+        _until(
+            lambda: (
+                clerk.get(f"/api/v1/cards/{number}").json()["timeline"][-1]["action"]
+                == "province_informed"
+            )
+        )
     record = httpx.get(f"{world.province}/province/cards/{number}").json()
     assert record["managing_region_code"] == "370800"
 
@@ -198,17 +228,29 @@ def test_the_service_bank_changes_and_the_balance_comes_from_the_new_bank(
         made = Branch(platform=http, bank_url=world.bank, bank_code=old).make_card(_person())
         _until(lambda: _settled(http, made.card_number))
     with world.server.client(login(world.server, make_account("clerk"))) as clerk:
-        changed = clerk.post(f"/api/v1/cards/{made.card_number}/bank-change",
-                             json={"bank_code": new, "note": "持卡人申请"})  # fmt: skip
+        changed = clerk.post(
+            f"/api/v1/cards/{made.card_number}/bank-change",
+            json={"bank_code": new, "note": "持卡人申请"},
+        )
         assert changed.status_code == 200 and changed.json()["bank_code"] == new
         assert clerk.get(f"/api/v1/cards/{made.card_number}/bank/balance").status_code == 409
-        card = _until(lambda: (c := clerk.get(f"/api/v1/cards/{made.card_number}").json())
-                      ["bank_account"] and c)  # fmt: skip
+        card = _until(
+            lambda: (
+                (c := clerk.get(f"/api/v1/cards/{made.card_number}").json())["bank_account"] and c
+            )
+        )
         looked = _lookup(world, new, made.card_number)
-        httpx.post(f"{world.bank}/control/postings", json={
-            "bank_code": new, "card_number": made.card_number, "account": looked["account"],
-            "amount_fen": 12345, "kind": "benefit", "description": "待遇发放",
-        }).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{world.bank}/control/postings",
+            json={
+                "bank_code": new,
+                "card_number": made.card_number,
+                "account": looked["account"],
+                "amount_fen": 12345,
+                "kind": "benefit",
+                "description": "待遇发放",
+            },
+        ).raise_for_status()
         balance = clerk.get(f"/api/v1/cards/{made.card_number}/bank/balance").json()
         assert balance["balance_fen"] == 12345 and balance["bank_account"] == card["bank_account"]
         items = clerk.get(f"/api/v1/cards/{made.card_number}/bank/transactions").json()

@@ -138,9 +138,14 @@ def boxed_cards(count: int) -> tuple[str, list[CardRef]]:
     made: list[CardRef] = []
     with db.transaction() as session, context.acting(SETUP):
         session.add(
-            Box(code=code, vendor_code="HD01", card_count=count, location="VENDOR-HD",
-                updated_at=utcnow())
-        )  # fmt: skip
+            Box(
+                code=code,
+                vendor_code="HD01",
+                card_count=count,
+                location="VENDOR-HD",
+                updated_at=utcnow(),
+            )
+        )
         session.flush()
         for position, holder in enumerate(holders, 1):
             card = _made(session, SETUP, _apply(session, SETUP, bank, holder.id_number))
@@ -155,10 +160,18 @@ def batch_with_a_failure() -> tuple[str, CardRef, int]:
     bank, first, holder = place().bank, person(), person()
     with db.transaction() as session, context.acting(SETUP):
         batch = Batch(
-            batch_no=batch_no, region_code="370800", status="result_imported", card_count=2,
-            made_count=1, failed_count=1, rejected_count=0, result_rows=2, result_next_line=2,
-            created_by=SETUP.id, created_at=utcnow(),
-        )  # fmt: skip
+            batch_no=batch_no,
+            region_code="370800",
+            status="result_imported",
+            card_count=2,
+            made_count=1,
+            failed_count=1,
+            rejected_count=0,
+            result_rows=2,
+            result_next_line=2,
+            created_by=SETUP.id,
+            created_at=utcnow(),
+        )
         session.add(batch)
         session.flush()
         good = _made(session, SETUP, _apply(session, SETUP, bank, first.id_number))
@@ -168,9 +181,13 @@ def batch_with_a_failure() -> tuple[str, CardRef, int]:
         issuance_service.transition(session, card=bad, action=Action.fail, actor=SETUP)
         good.batch_id = bad.batch_id = batch.id
         failure = Failure(
-            card_id=bad.id, batch_id=batch.id, stage="bank", reason="银行开户失败：证件信息不符",
-            status="open", created_at=utcnow(),
-        )  # fmt: skip
+            card_id=bad.id,
+            batch_id=batch.id,
+            stage="bank",
+            reason="银行开户失败：证件信息不符",
+            status="open",
+            created_at=utcnow(),
+        )
         session.add(failure)
         session.flush()
         return batch_no, CardRef(bad.id, bad.card_number or "", holder), failure.id
@@ -288,8 +305,9 @@ def test_an_application_is_refused_next_to_the_field_that_is_wrong(
 ) -> None:
     no_photo, dead, holder = person(photo=False), person(deceased=True), active_card()
     with pages_as(live_server, make_account("clerk")) as http:
-        found = http.post("/cards/apply", data={"id_number": no_photo.id_number,
-                                                "csrf_token": csrf(http)})  # fmt: skip
+        found = http.post(
+            "/cards/apply", data={"id_number": no_photo.id_number, "csrf_token": csrf(http)}
+        )
         assert found.status_code == 303
         assert found.headers["location"] == f"/cards/apply/p/{no_photo.person_id}"
         assert no_photo.id_number not in found.headers["location"]
@@ -300,15 +318,21 @@ def test_an_application_is_refused_next_to_the_field_that_is_wrong(
         def apply(who: Person) -> httpx.Response:
             return http.post(
                 f"/cards/apply/p/{who.person_id}",
-                data={"source": "counter", "mode": "batch", "generation": "3",
-                      "bank_code": place().bank, "csrf_token": csrf(http)},
-            )  # fmt: skip
+                data={
+                    "source": "counter",
+                    "mode": "batch",
+                    "generation": "3",
+                    "bank_code": place().bank,
+                    "csrf_token": csrf(http),
+                },
+            )
 
         photo = apply(no_photo)
         deceased = apply(dead)
         twice = apply(holder.person)
-        unknown = http.post("/cards/apply", data={"id_number": citizen_id(),
-                                                  "csrf_token": csrf(http)})  # fmt: skip
+        unknown = http.post(
+            "/cards/apply", data={"id_number": citizen_id(), "csrf_token": csrf(http)}
+        )
     assert photo.status_code == 422
     assert re.search(r'id="field-photo"[^>]*invalid', photo.text)
     assert re.search(r'id="form-alert">\s*申请人尚无合格照片，请先采集照片', photo.text)
@@ -396,9 +420,13 @@ def test_a_pin_is_reset_only_with_the_holders_id_number(
         )
         mismatch = http.post(
             f"/cards/c/{card.card_id}/pin-reset",
-            data={**form, "new_pin_confirm": "730519", "id_number": card.person.id_number,
-                  "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                **form,
+                "new_pin_confirm": "730519",
+                "id_number": card.person.id_number,
+                "csrf_token": csrf(http),
+            },
+        )
         right = http.post(
             f"/cards/c/{card.card_id}/pin-reset",
             data={**form, "id_number": card.person.id_number, "csrf_token": csrf(http)},
@@ -425,9 +453,15 @@ def test_a_replacement_cancels_the_old_card_and_opens_the_new_one(
         )
         done = http.post(
             f"/cards/c/{card.card_id}/replace",
-            data={"version": version_of(page.text), "reason": "damaged", "mode": "batch",
-                  "bank_code": "", "pickup_place": place().hall, "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                "version": version_of(page.text),
+                "reason": "damaged",
+                "mode": "batch",
+                "bank_code": "",
+                "pickup_place": place().hall,
+                "csrf_token": csrf(http),
+            },
+        )
         assert missing.status_code == 422 and "请选择补换原因" in missing.text
         assert done.status_code == 303
         new_id = done.headers["location"].rsplit("/", 1)[1]
@@ -488,37 +522,55 @@ def test_a_box_handover_moves_every_card_and_a_card_is_issued_to_its_holder(
 ) -> None:
     code, cards = boxed_cards(2)
     with pages_as(live_server, make_account("clerk")) as http:
-        scanned = http.post("/cards/handover/scan", data={"code": code.lower(),
-                                                          "csrf_token": csrf(http)})  # fmt: skip
+        scanned = http.post(
+            "/cards/handover/scan", data={"code": code.lower(), "csrf_token": csrf(http)}
+        )
         assert scanned.status_code == 303
         assert scanned.headers["location"] == f"/cards/handover?box={code}"
         missing = http.post(
             "/cards/handover",
-            data={"box_code": code, "to_place": "", "handler": "卡商甲", "receiver": "柜员乙",
-                  "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                "box_code": code,
+                "to_place": "",
+                "handler": "卡商甲",
+                "receiver": "柜员乙",
+                "csrf_token": csrf(http),
+            },
+        )
         moved = http.post(
             "/cards/handover",
-            data={"box_code": code, "to_place": place().hall, "handler": "卡商甲",
-                  "receiver": "柜员乙", "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                "box_code": code,
+                "to_place": place().hall,
+                "handler": "卡商甲",
+                "receiver": "柜员乙",
+                "csrf_token": csrf(http),
+            },
+        )
         shown = http.get(moved.headers["location"])
-        one = http.post("/cards/handover/scan", data={"code": cards[0].card_number,
-                                                      "csrf_token": csrf(http)})  # fmt: skip
+        one = http.post(
+            "/cards/handover/scan", data={"code": cards[0].card_number, "csrf_token": csrf(http)}
+        )
         assert one.headers["location"] == f"/cards/handover?card={cards[0].card_id}"
         issued = http.post(
             "/cards/handover",
-            data={"card_id": cards[0].card_id, "to_place": "holder", "handler": "柜员乙",
-                  "receiver": "持卡人本人", "csrf_token": csrf(http)},
-        )  # fmt: skip
+            data={
+                "card_id": cards[0].card_id,
+                "to_place": "holder",
+                "handler": "柜员乙",
+                "receiver": "持卡人本人",
+                "csrf_token": csrf(http),
+            },
+        )
         confirm = http.get(f"/cards/c/{cards[0].card_id}/activate")
         activated = http.post(
             f"/cards/c/{cards[0].card_id}/activate",
             data={"version": version_of(confirm.text), "csrf_token": csrf(http)},
         )
         card_page = http.get(f"/cards/c/{cards[0].card_id}")
-        unknown = http.post("/cards/handover/scan", data={"code": "NOSUCHBOX",
-                                                          "csrf_token": csrf(http)})  # fmt: skip
+        unknown = http.post(
+            "/cards/handover/scan", data={"code": "NOSUCHBOX", "csrf_token": csrf(http)}
+        )
     assert missing.status_code == 422 and "请选择交接至何处" in missing.text
     assert moved.status_code == 303 and shown.text.count("测试服务大厅") >= 2
     assert "交接已登记" in shown.text
@@ -536,9 +588,9 @@ def test_a_persons_cards_are_found_by_a_posted_id_number(
     card = active_card()
     with pages_as(live_server, make_account("clerk")) as http:
         answer = http.post(
-            "/cards", data={"mode": "person", "id_number": card.person.id_number,
-                            "csrf_token": csrf(http)},
-        )  # fmt: skip
+            "/cards",
+            data={"mode": "person", "id_number": card.person.id_number, "csrf_token": csrf(http)},
+        )
         by_number = http.post(
             "/cards", data={"mode": "card", "card_ref": card.card_number, "csrf_token": csrf(http)}
         )

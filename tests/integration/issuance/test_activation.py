@@ -53,9 +53,14 @@ from sscard.registry.photos import service as registry_photos
 from sscard.settings import reset_settings
 
 CLERK = Actor(
-    kind=ActorKind.operator, id="saga-clerk", name="卡管柜员", institution_code="PLATFORM",
-    institution_type="hrss_bureau", region_code="370800", permissions=frozenset({"*"}),
-)  # fmt: skip
+    kind=ActorKind.operator,
+    id="saga-clerk",
+    name="卡管柜员",
+    institution_code="PLATFORM",
+    institution_type="hrss_bureau",
+    region_code="370800",
+    permissions=frozenset({"*"}),
+)
 
 
 # ---- peers served in threads -----------------------------------------------------------
@@ -186,9 +191,10 @@ def _issued(bank: str, *, generation: int = 3) -> str:
         service.transition(session, card=card, action=Action.submit, actor=CLERK)
         made = making_service.MadeCard(
             card_id_code=card_id_code("370800", secrets.randbelow(10**12), generation=generation),
-            atr="3B6C00000A3180", bank_account="621700" + f"{secrets.randbelow(10**13):013d}",
+            atr="3B6C00000A3180",
+            bank_account="621700" + f"{secrets.randbelow(10**13):013d}",
             issue_date=date(2026, 11, 1),
-        )  # fmt: skip
+        )
         making_service.record_made(session, card=card, made=made, actor=CLERK)
         service.transition(session, card=card, action=Action.issue, actor=CLERK)
         return card.id
@@ -238,8 +244,10 @@ def test_one_step_activation_activates_the_account_the_transit_function_and_the_
     started = _start(card_id)
     assert started.status == "pending" and started.card_status.code == "issued"
     assert [(s.step, s.status) for s in started.steps] == [
-        ("bank", "pending"), ("transport", "pending"), ("card", "pending")
-    ]  # fmt: skip
+        ("bank", "pending"),
+        ("transport", "pending"),
+        ("card", "pending"),
+    ]
     Clock().drain()
     card = _card(card_id)
     assert card.status == "active" and card.bank_account_active and card.transport_enabled
@@ -257,16 +265,21 @@ def test_a_transport_refusal_undoes_the_bank_account_and_leaves_the_card_issued(
     bank = _bank()
     card_id = _issued(bank)
     number = _card(card_id).card_number or ""
-    wired.put(wired.transport, "/control/faults",
-              {"operation": "enable", "mode": "refuse", "card_numbers": [number]})  # fmt: skip
+    wired.put(
+        wired.transport,
+        "/control/faults",
+        {"operation": "enable", "mode": "refuse", "card_numbers": [number]},
+    )
     _start(card_id)
     Clock().drain()
     failed = _progress(card_id)
     assert failed.status == "failed" and failed.card_status.code == "issued"
     assert failed.reason is not None and "交通功能开通失败" in failed.reason
     assert {s.step: s.status for s in failed.steps} == {
-        "bank": "compensated", "transport": "failed", "card": "failed"
-    }  # fmt: skip
+        "bank": "compensated",
+        "transport": "failed",
+        "card": "failed",
+    }
     assert _bank_account(wired, bank, number)["status"] == "inactive"
     card = _card(card_id)
     assert not card.bank_account_active and not card.transport_enabled
@@ -284,9 +297,11 @@ def test_an_unavailable_peer_is_retried_with_backoff_until_it_answers(
 ) -> None:
     card_id = _issued(_bank())
     number = _card(card_id).card_number or ""
-    wired.put(wired.transport, "/control/faults",
-              {"operation": "enable", "mode": "unavailable", "times": 2,
-               "card_numbers": [number]})  # fmt: skip
+    wired.put(
+        wired.transport,
+        "/control/faults",
+        {"operation": "enable", "mode": "unavailable", "times": 2, "card_numbers": [number]},
+    )
     _start(card_id)
     clock = Clock()
     report = clock.drain()
@@ -326,8 +341,10 @@ def test_a_card_cancelled_during_activation_is_not_activated_and_the_steps_are_u
     progress = _progress(card_id)
     assert progress.status == "failed" and progress.card_status.code == "cancelled"
     assert {s.step: s.status for s in progress.steps} == {
-        "bank": "compensated", "transport": "compensated", "card": "failed"
-    }  # fmt: skip
+        "bank": "compensated",
+        "transport": "compensated",
+        "card": "failed",
+    }
     assert _transit(wired, number)["status"] == "disabled"
     assert _bank_account(wired, bank, number)["status"] == "inactive"
 
@@ -342,8 +359,10 @@ def test_without_partners_the_card_is_activated_at_once(
     done = _start(card_id)
     assert done.status == "done" and done.card_status.code == "active"
     assert {s.step: s.status for s in done.steps} == {
-        "bank": "skipped", "transport": "skipped", "card": "done"
-    }  # fmt: skip
+        "bank": "skipped",
+        "transport": "skipped",
+        "card": "done",
+    }
 
 
 # ---- changing the service bank ------------------------------------------------------------
@@ -392,10 +411,18 @@ def test_balance_and_transactions_come_from_the_bank(wired: Peers, numbers: None
         card = service.card_by_id(session, card_id=card_id)
         account = making_service.bank_account(session, card=card)
     for amount, kind in ((50000, "benefit"), (-1250, "payment")):
-        posted = wired.post(wired.bank, "/control/postings", {
-            "bank_code": bank, "card_number": card.card_number, "account": account,
-            "amount_fen": amount, "kind": kind, "description": "测试",
-        })  # fmt: skip
+        posted = wired.post(
+            wired.bank,
+            "/control/postings",
+            {
+                "bank_code": bank,
+                "card_number": card.card_number,
+                "account": account,
+                "amount_fen": amount,
+                "kind": kind,
+                "description": "测试",
+            },
+        )
         assert posted.status_code == 200, posted.text
     with db.transaction() as session:
         balance = bank_service.bank_balance(session, card_ref=card_id, actor=CLERK)
@@ -410,11 +437,20 @@ def test_balance_and_transactions_come_from_the_bank(wired: Peers, numbers: None
 
 def _province_card(peers: Peers, id_number: str, region: str = "370100") -> str:
     number = "Q" + f"{secrets.randbelow(10**8):08d}"
-    reported = peers.post(peers.province, "/province/cards", {
-        "card_number": number, "id_number": id_number, "name": "异地持卡人",
-        "card_id_code": card_id_code(region, secrets.randbelow(10**12)), "region_code": region,
-        "status": "active", "bank_code": "BANK-JNB", "issue_date": "2024-05-01",
-    })  # fmt: skip
+    reported = peers.post(
+        peers.province,
+        "/province/cards",
+        {
+            "card_number": number,
+            "id_number": id_number,
+            "name": "异地持卡人",
+            "card_id_code": card_id_code(region, secrets.randbelow(10**12)),
+            "region_code": region,
+            "status": "active",
+            "bank_code": "BANK-JNB",
+            "issue_date": "2024-05-01",
+        },
+    )
     assert reported.status_code == 201, reported.text
     return number
 
@@ -434,7 +470,7 @@ def test_an_off_site_card_is_downloaded_for_a_person_registered_here(
     assert [c.card_number for c in info.local] == [number]
     assert [(c.card_number, c.local, c.holder_name) for c in info.provincial] == [
         (number, True, "异****")
-    ]  # fmt: skip
+    ]
     assert _timeline(card.id) == ["download"]
 
 
@@ -517,11 +553,19 @@ def test_a_refusal_of_the_province_is_written_on_the_timeline(wired: Peers, numb
     with db.transaction() as session:
         card = service.card_by_id(session, card_id=card_id)
         holder = registry_service.id_number_of(session, person_id=card.person_id, actor=CLERK)
-    reported = wired.post(wired.province, "/province/cards", {
-        "card_number": card.card_number, "id_number": holder, "name": "测试",
-        "card_id_code": card.card_id_code, "region_code": "370800",
-        "managing_region_code": "370200", "bank_code": "X",
-    })  # fmt: skip
+    reported = wired.post(
+        wired.province,
+        "/province/cards",
+        {
+            "card_number": card.card_number,
+            "id_number": holder,
+            "name": "测试",
+            "card_id_code": card.card_id_code,
+            "region_code": "370800",
+            "managing_region_code": "370200",
+            "bank_code": "X",
+        },
+    )
     assert reported.status_code == 201
     with db.transaction() as session:
         province_service.transfer(session, card_ref=card_id, to_region_code="370100", actor=CLERK)

@@ -58,13 +58,27 @@ from sscard.registry.units.schemas import EmployerCreate
 from sscard.settings import reset_settings
 
 PERMISSIONS = frozenset(
-    {"registry.read", "registry.write", "registry.unmask", "registry.photo.read",
-     "issuance.read", "issuance.apply", "issuance.manage", "issuance.batch", "issuance.ranges"}
-)  # fmt: skip
+    {
+        "registry.read",
+        "registry.write",
+        "registry.unmask",
+        "registry.photo.read",
+        "issuance.read",
+        "issuance.apply",
+        "issuance.manage",
+        "issuance.batch",
+        "issuance.ranges",
+    }
+)
 CLERK = Actor(
-    kind=ActorKind.operator, id="batch-clerk", name="制卡专员", institution_code="PLATFORM",
-    institution_type="hrss_bureau", region_code="370800", permissions=PERMISSIONS,
-)  # fmt: skip
+    kind=ActorKind.operator,
+    id="batch-clerk",
+    name="制卡专员",
+    institution_code="PLATFORM",
+    institution_type="hrss_bureau",
+    region_code="370800",
+    permissions=PERMISSIONS,
+)
 
 
 @dataclass
@@ -97,9 +111,10 @@ class City:
                     actor=CLERK,
                 )
                 application_service.apply(
-                    session, data=ApplicationIn(id_number=number, bank_code=self.bank_code),
+                    session,
+                    data=ApplicationIn(id_number=number, bank_code=self.bank_code),
                     actor=CLERK,
-                )  # fmt: skip
+                )
                 numbers.append(number)
         return numbers
 
@@ -164,30 +179,35 @@ def city(
     )
     province = Province(
         ProvinceConfig(tmp_path / "province", trust, "", "", None, 60),
-        bank=bank.open_accounts, vendor=vendor.make_cards,
-    )  # fmt: skip
+        bank=bank.open_accounts,
+        vendor=vendor.make_cards,
+    )
     with db.transaction() as session:
         bank_code = f"BK{secrets.token_hex(3).upper()}"
         iam_service.create_institution(
             session,
-            data=InstitutionCreate(code=bank_code, name="测试合作银行",
-                                   type=InstitutionType.bank, region_code="370800"),
-        )  # fmt: skip
+            data=InstitutionCreate(
+                code=bank_code, name="测试合作银行", type=InstitutionType.bank, region_code="370800"
+            ),
+        )
         prefix = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(3))
-        number_service.add_range(session, data=RangeIn(region_code=region, prefix=prefix, start=1,
-                                                end=999_999))  # fmt: skip
+        number_service.add_range(
+            session, data=RangeIn(region_code=region, prefix=prefix, start=1, end=999_999)
+        )
         fake = fakes.employers(secrets.randbelow(10**9), "370811", 1)[0]
         employer = registry_units.create_employer(
             session,
-            data=EmployerCreate(credit_code=fake.credit_code, name=fake.name,
-                                region_code=fake.region_code),
-        )  # fmt: skip
+            data=EmployerCreate(
+                credit_code=fake.credit_code, name=fake.name, region_code=fake.region_code
+            ),
+        )
         (trust / f"{region}.pem").parent.mkdir(parents=True, exist_ok=True)
         (trust / f"{region}.pem").write_text(exchange_files.batch_sign_key_pem(session))
         crypto_service.import_public_key(
-            session, name="province-exchange",
+            session,
+            name="province-exchange",
             public_key=pem.load_public_key((trust / "province.pem").read_bytes()),
-        )  # fmt: skip
+        )
         employer_id = employer.id
     yield City(region, bank_code, tmp_path, province, bank, vendor, employer_id, fake.credit_code)
     reset_settings()
@@ -226,18 +246,22 @@ def test_a_batch_goes_through_province_bank_and_vendor_and_its_result_makes_the_
     with db.transaction() as session:
         batch = session.scalars(select(Batch).where(Batch.batch_no == batch_no)).one()
         assert (batch.status, batch.made_count, batch.failed_count) == (
-            "result_imported", report.made, report.failed,
-        )  # fmt: skip
+            "result_imported",
+            report.made,
+            report.failed,
+        )
         boxes = list(session.scalars(select(Box).where(Box.batch_id == batch.id)))
         assert sum(b.card_count for b in boxes) == report.made
         stages = dict(
             session.execute(
-                select(Failure.stage, func.count()).where(Failure.batch_id == batch.id)
+                select(Failure.stage, func.count())
+                .where(Failure.batch_id == batch.id)
                 .group_by(Failure.stage)
             ).all()
-        )  # fmt: skip
-        assert stages == {k: v for k, v in {"bank": bank_failures,
-                                              "vendor": vendor_failures}.items() if v}  # fmt: skip
+        )
+        assert stages == {
+            k: v for k, v in {"bank": bank_failures, "vendor": vendor_failures}.items() if v
+        }
     made = next(c for c in _cards(applicants) if c.status == "made")
     assert made.card_id_code and made.card_id_code.startswith(city.region)
     assert made.bank_account_masked and made.box_code and made.box_position
@@ -259,13 +283,18 @@ def test_the_account_opening_file_carries_province_codes_and_queues_unknown_empl
         assert {r["CARD_TYPE"] for r in rows} == {"3"}
         assert all(len(package.photo(r)) > 9 * 1024 for r in rows)
     with db.transaction() as session:
-        queued = [u for u in exchange_mapping.list_unresolved(session, kind="employer")
-                  if u.code == city.employer_credit_code]  # fmt: skip
+        queued = [
+            u
+            for u in exchange_mapping.list_unresolved(session, kind="employer")
+            if u.code == city.employer_credit_code
+        ]
         assert queued and queued[0].direction == "out" and queued[0].occurrences == 3
         exchange_mapping.resolve_unresolved(
-            session, unresolved_id=queued[0].id,
-            data=exchange_mapping.ResolveIn(code="SD-EMP-1", note="省厅单位编号"), actor=CLERK,
-        )  # fmt: skip
+            session,
+            unresolved_id=queued[0].id,
+            data=exchange_mapping.ResolveIn(code="SD-EMP-1", note="省厅单位编号"),
+            actor=CLERK,
+        )
     city.apply(1)
     second = batch_export.export_batch(actor=CLERK)
     path = batch_service.batch_dir(second.batch.batch_no) / batch_service.PACKAGE_NAME
@@ -278,8 +307,11 @@ def test_the_province_employer_codes_coming_back_are_queued_with_a_suggestion(ci
     batch_no, result = city.cycle()
     result_import.import_result(actor=CLERK, path=result)
     with db.transaction() as session:
-        inward = [u for u in exchange_mapping.list_unresolved(session, kind="employer")
-                  if u.direction == "in" and u.suggestion == city.employer_credit_code]  # fmt: skip
+        inward = [
+            u
+            for u in exchange_mapping.list_unresolved(session, kind="employer")
+            if u.direction == "in" and u.suggestion == city.employer_credit_code
+        ]
         assert len(inward) == 1 and inward[0].code.startswith("SD")
         assert inward[0].source == f"result:{batch_no}"
         resolved = exchange_mapping.resolve_unresolved(
@@ -308,17 +340,21 @@ def test_importing_the_same_result_file_twice_changes_nothing_the_second_time(
 def _event_count(numbers: list[str]) -> int:
     ids = [c.id for c in _cards(numbers)]
     with db.transaction() as session:
-        return int(session.scalar(
-            select(func.count()).select_from(CardEvent).where(CardEvent.card_id.in_(ids))
-        ) or 0)  # fmt: skip
+        return int(
+            session.scalar(
+                select(func.count()).select_from(CardEvent).where(CardEvent.card_id.in_(ids))
+            )
+            or 0
+        )
 
 
 def _result_with(city: City, batch_no: str, rows: list[dict[str, str]]) -> Path:
     """A result file for ``batch_no`` signed by the province, with these rows."""
     path = city.root / "city" / f"{batch_no}-crafted.zip"
     path.parent.mkdir(exist_ok=True)
-    with PackageWriter(path, fmt=CARD_RESULT, batch_no=batch_no, sender="province",
-                             recipient=city.region) as writer:  # fmt: skip
+    with PackageWriter(
+        path, fmt=CARD_RESULT, batch_no=batch_no, sender="province", recipient=city.region
+    ) as writer:
         for row in rows:
             writer.add(row)
         writer.finish(city.province.signer)
@@ -329,9 +365,10 @@ def test_rows_that_cannot_be_applied_are_listed_and_the_import_goes_on(city: Cit
     applicants = city.apply(4)
     batch_no, result = city.cycle()
     with open_package(
-        result, expect=CARD_RESULT,
+        result,
+        expect=CARD_RESULT,
         verify=key_verifier(trusted_keys(city.root / "trust")),
-    ) as package:  # fmt: skip
+    ) as package:
         good = [dict(r.cells) for r in package.rows()]
     other_region = dict(good[1])
     code = other_region["CARD_ID_CODE"]

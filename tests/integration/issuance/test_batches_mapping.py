@@ -12,8 +12,9 @@ from sscard.exchange.errors import MappingConflict
 from sscard.exchange.mapping import service as exchange_service
 from sscard.kit.context import Actor, ActorKind
 
-CLERK = Actor(kind=ActorKind.operator, id="mapping-clerk", name="对照专员",
-              permissions=frozenset({"*"}))  # fmt: skip
+CLERK = Actor(
+    kind=ActorKind.operator, id="mapping-clerk", name="对照专员", permissions=frozenset({"*"})
+)
 
 
 def _code(prefix: str) -> str:
@@ -59,42 +60,64 @@ def test_codes_met_again_are_counted_and_a_mapping_closes_every_entry_it_answers
     ours, theirs = _code("370811"), _code("SQ")
     for source in ("batch:1", "batch:2"):
         exchange_service.note_unresolved(
-            session, system="province", kind="community", direction="out", source=source,
+            session,
+            system="province",
+            kind="community",
+            direction="out",
+            source=source,
             found=[exchange_service.Unresolved(ours, "古槐社区", None, 3)],
-        )  # fmt: skip
+        )
     exchange_service.note_unresolved(
-        session, system="province", kind="community", direction="in", source="result:2",
+        session,
+        system="province",
+        kind="community",
+        direction="in",
+        source="result:2",
         found=[exchange_service.Unresolved(theirs, "", ours, 1)],
-    )  # fmt: skip
-    queued = {u.direction: u for u in exchange_service.list_unresolved(session, kind="community")
-              if u.code in (ours, theirs)}  # fmt: skip
+    )
+    queued = {
+        u.direction: u
+        for u in exchange_service.list_unresolved(session, kind="community")
+        if u.code in (ours, theirs)
+    }
     assert queued["out"].occurrences == 6 and queued["out"].source == "batch:1"
     assert queued["out"].last_source == "batch:2"
     answered = exchange_service.resolve_unresolved(
-        session, unresolved_id=queued["in"].id, data=exchange_service.ResolveIn(note="核对"),
+        session,
+        unresolved_id=queued["in"].id,
+        data=exchange_service.ResolveIn(note="核对"),
         actor=CLERK,
-    )  # fmt: skip
+    )
     assert answered.status == "resolved" and answered.resolved_code == ours
-    still_open = [u for u in exchange_service.list_unresolved(session, kind="community")
-                  if u.code in (ours, theirs)]  # fmt: skip
+    still_open = [
+        u
+        for u in exchange_service.list_unresolved(session, kind="community")
+        if u.code in (ours, theirs)
+    ]
     assert still_open == []
 
 
 def test_an_entry_without_a_suggestion_needs_a_code_or_is_ignored(session: Session) -> None:
     code = _code("9")
     exchange_service.note_unresolved(
-        session, system="province", kind="card_type", direction="out", source="batch:3",
+        session,
+        system="province",
+        kind="card_type",
+        direction="out",
+        source="batch:3",
         found=[exchange_service.Unresolved(code)],
-    )  # fmt: skip
+    )
     entry = next(u for u in exchange_service.list_unresolved(session) if u.code == code)
     with pytest.raises(ValidationFailed):
         exchange_service.resolve_unresolved(
             session, unresolved_id=entry.id, data=exchange_service.ResolveIn(), actor=CLERK
         )
     ignored = exchange_service.resolve_unresolved(
-        session, unresolved_id=entry.id, data=exchange_service.ResolveIn(ignore=True),
+        session,
+        unresolved_id=entry.id,
+        data=exchange_service.ResolveIn(ignore=True),
         actor=CLERK,
-    )  # fmt: skip
+    )
     assert ignored.status == "ignored"
 
 
@@ -102,9 +125,11 @@ def test_a_mapping_file_is_applied_whole_or_not_at_all(session: Session) -> None
     a, b = _code("91370811"), _code("91370811")
     good = f"system,kind,code,external_code,external_name\nprovince,employer,{a},SD-{a},甲公司\n"
     report = exchange_service.import_entity_mappings(
-        session, data=(good + f"province,employer,{b},SD-{b},乙公司\n").encode("gb18030"),
-        actor=CLERK, source="file:units.csv",
-    )  # fmt: skip
+        session,
+        data=(good + f"province,employer,{b},SD-{b},乙公司\n").encode("gb18030"),
+        actor=CLERK,
+        source="file:units.csv",
+    )
     assert (report.created, report.updated) == (2, 0)
     bad = good + f"province,colour,{b},X\nmars,employer,{b},Y\n"
     with pytest.raises(ValidationFailed) as refused:

@@ -140,13 +140,22 @@ def test_an_import_process_killed_outright_and_run_again_applies_every_row_once(
     applicants = city.apply(40)
     batch_no, result = city.cycle()
     crafted = _with_rejects(city, batch_no, result, rng)
-    command = [sys.executable, "-m", "sscard.cli.main", "batch", "import-result", str(crafted),
-               "--chunk", "2"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sscard.cli.main",
+        "batch",
+        "import-result",
+        str(crafted),
+        "--chunk",
+        "2",
+    ]
     kills = 0
     for _ in range(40):
         before = _next_line(batch_no)
-        process = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         while process.poll() is None and kills < 3:
             if _next_line(batch_no) > before:
                 time.sleep(rng.uniform(0, 0.05))

@@ -32,8 +32,11 @@ def _made_body() -> dict[str, str]:
     from peers.bank.branch import atr, card_id_code
 
     account = "621700" + f"{secrets.randbelow(10**13):013d}"
-    return {"card_id_code": card_id_code("370800", secrets.randbelow(10**12)), "atr": atr(),
-            "bank_account": account}  # fmt: skip
+    return {
+        "card_id_code": card_id_code("370800", secrets.randbelow(10**12)),
+        "atr": atr(),
+        "bank_account": account,
+    }
 
 
 class Branch:
@@ -138,8 +141,13 @@ def test_concurrent_retries_with_one_key_make_one_card(
     def call() -> None:
         with live_server.client(token) as http:
             barrier.wait()
-            answers.append(http.post("/api/v1/instant/accounts", json={"id_number": holder},
-                                     headers={"Idempotency-Key": key}))  # fmt: skip
+            answers.append(
+                http.post(
+                    "/api/v1/instant/accounts",
+                    json={"id_number": holder},
+                    headers={"Idempotency-Key": key},
+                )
+            )
 
     threads = [threading.Thread(target=call) for _ in range(clients)]
     for t in threads:
@@ -205,8 +213,9 @@ def _race(clerk: httpx.Client, calls: list[tuple[str, dict[str, Any]]]) -> list[
     token = clerk.headers["Authorization"]
 
     def run(index: int, path: str, body: dict[str, Any]) -> None:
-        with httpx.Client(base_url=str(clerk.base_url), headers={"Authorization": token},
-                          timeout=30) as http:  # fmt: skip
+        with httpx.Client(
+            base_url=str(clerk.base_url), headers={"Authorization": token}, timeout=30
+        ) as http:
             barrier.wait()
             answers[index] = http.post(path, json=body)
 

@@ -44,9 +44,13 @@ def test_the_saga_is_done_only_when_the_card_is_and_nothing_failed(
 
 def _bank_change(**changes: object) -> str | None:
     values: dict[str, object] = {
-        "generation": 3, "status": Status.active, "managed_here": True, "same_bank": False,
-        "activation_running": False, "change_running": False,
-    }  # fmt: skip
+        "generation": 3,
+        "status": Status.active,
+        "managed_here": True,
+        "same_bank": False,
+        "activation_running": False,
+        "change_running": False,
+    }
     values.update(changes)
     return bank_change_refusal(**values)  # type: ignore[arg-type]
 
@@ -73,17 +77,21 @@ def test_city_codes_are_city_level() -> None:
 
 def test_a_card_moves_into_or_out_of_this_city_only() -> None:
     here = "370800"
-    assert transfer_refusal(status=Status.active, from_region=here, to_region="370100",
-                            here=here) is None  # fmt: skip
-    assert transfer_refusal(status=Status.lost, from_region="370100", to_region=here,
-                            here=here) is None  # fmt: skip
-    between = transfer_refusal(status=Status.active, from_region="370100", to_region="370200",
-                               here=here)  # fmt: skip
+    assert (
+        transfer_refusal(status=Status.active, from_region=here, to_region="370100", here=here)
+        is None
+    )
+    assert (
+        transfer_refusal(status=Status.lost, from_region="370100", to_region=here, here=here)
+        is None
+    )
+    between = transfer_refusal(
+        status=Status.active, from_region="370100", to_region="370200", here=here
+    )
     assert between is not None and "只能转出本市" in between
     same = transfer_refusal(status=Status.active, from_region=here, to_region=here, here=here)
     assert same is not None and "已由" in same
-    county = transfer_refusal(status=Status.active, from_region=here, to_region="370811",
-                              here=here)  # fmt: skip
+    county = transfer_refusal(status=Status.active, from_region=here, to_region="370811", here=here)
     assert county is not None and "地市级" in county
 
 
@@ -95,16 +103,27 @@ def test_only_a_card_its_holder_has_may_be_transferred(status: Status) -> None:
 
 def test_the_provincial_record_is_cancelled_after_the_card_by_the_managing_city_once() -> None:
     here = "370800"
-    assert province_cancel_refusal(status=Status.cancelled, managing_region=here, here=here,
-                                   already=False) is None  # fmt: skip
-    assert province_cancel_refusal(status=Status.failed, managing_region=here, here=here,
-                                   already=False) is None  # fmt: skip
-    live = province_cancel_refusal(status=Status.active, managing_region=here, here=here,
-                                   already=False)  # fmt: skip
+    assert (
+        province_cancel_refusal(
+            status=Status.cancelled, managing_region=here, here=here, already=False
+        )
+        is None
+    )
+    assert (
+        province_cancel_refusal(
+            status=Status.failed, managing_region=here, here=here, already=False
+        )
+        is None
+    )
+    live = province_cancel_refusal(
+        status=Status.active, managing_region=here, here=here, already=False
+    )
     assert live is not None and "请先注销本地卡片" in live
-    elsewhere = province_cancel_refusal(status=Status.cancelled, managing_region="370100",
-                                        here=here, already=False)  # fmt: skip
+    elsewhere = province_cancel_refusal(
+        status=Status.cancelled, managing_region="370100", here=here, already=False
+    )
     assert elsewhere is not None and "370100" in elsewhere
-    twice = province_cancel_refusal(status=Status.cancelled, managing_region=here, here=here,
-                                    already=True)  # fmt: skip
+    twice = province_cancel_refusal(
+        status=Status.cancelled, managing_region=here, here=here, already=True
+    )
     assert twice is not None and "已注销" in twice
