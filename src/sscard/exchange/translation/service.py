@@ -10,7 +10,6 @@ does.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -50,10 +49,12 @@ from sscard.exchange.translation.schemas import (
 from sscard.exchange.translation.translator import SetInfo, SystemTables, Translator
 from sscard.kit import access
 from sscard.kit.access import AccessRecord
+from sscard.kit.cache import TTLCache
 
 MAX_CACHED_TRANSLATORS = 64
 """Systems whose translator is kept per process (a platform talks to a handful)."""
-_translators: OrderedDict[str, Translator] = OrderedDict()
+_translators: TTLCache[str, Translator] = TTLCache(max_entries=MAX_CACHED_TRANSLATORS, ttl=None)
+"""Translators by system; each is used only while its revision is the stored one."""
 
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -308,12 +309,9 @@ def translator(session: Session, *, system: str) -> Translator:
         raise SystemNotFound(f"外部系统 {rules.shown(system)} 不存在")
     cached = _translators.get(system)
     if cached is not None and cached.revision == current:
-        _translators.move_to_end(system)
         return cached
     built = Translator(_system(session, system), repository.set_infos(session), revision=current)
-    _translators[system] = built
-    while len(_translators) > MAX_CACHED_TRANSLATORS:
-        _translators.popitem(last=False)
+    _translators.put(system, built)
     return built
 
 
