@@ -18,9 +18,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from tests.support import free_port
 
-from sscard.errors import ConfigurationError
 from sscard.exchange.errors import PeerRefused, PeerUnavailable
-from sscard.exchange.peers import bank, client, config
+from sscard.exchange.peers import bank, client, config, province_batch, province_cards, transport
 from sscard.exchange.peers.config import Peer, PeerTLS
 from sscard.settings import reset_settings
 
@@ -220,5 +219,40 @@ def test_mutual_tls_is_configured_per_peer_and_a_bank_by_its_code(
     assert other.tls == PeerTLS(ca=Path("/etc/sscard/banks-ca.pem"))
     assert province.tls is None and icbc.base_url == "https://icbc"
     assert icbc.connect_timeout == 3 and icbc.label == "bank:BANK-ICBC"
-    with pytest.raises(ConfigurationError, match="SSCARD_PEER_TLS"):
-        config.ssl_context(PeerTLS(cert=Path("/nonexistent.crt"), key=Path("/nonexistent.key")))
+    with pytest.raises(PeerUnavailable, match="SSCARD_PEER_TLS") as unreadable:
+        config.ssl_context(
+            PeerTLS(cert=Path("/nonexistent.crt"), key=Path("/nonexistent.key")), "bank"
+        )
+    assert (unreadable.value.status_code, unreadable.value.code) == (503, "bank_unavailable")
+
+
+def test_every_peer_without_an_address_is_503_naming_its_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SSCARD_PROVINCE_URL", "SSCARD_BANK_URLS", "SSCARD_TRANSPORT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings()
+    try:
+        calls = [
+            ("SSCARD_PROVINCE_URL", "province", lambda: province_batch.state(batch_no="B1")),
+            ("SSCARD_PROVINCE_URL", "province", lambda: province_cards.cards_of(id_number="1")),
+            (
+                "SSCARD_BANK_URLS",
+                "bank",
+                lambda: bank.unbind_card(bank_code="BK", card_number="1", key="k"),
+            ),
+            (
+                "SSCARD_TRANSPORT_URL",
+                "transport",
+                lambda: transport.disable(card_number="1", key="k"),
+            ),
+        ]
+        for setting, peer_name, call in calls:
+            with pytest.raises(PeerUnavailable) as missing:
+                call()
+            assert missing.value.status_code == 503
+            assert missing.value.code == f"{peer_name}_unavailable"
+            assert setting in missing.value.message and "未配置" in missing.value.message
+    finally:
+        monkeypatch.undo()
+        reset_settings()

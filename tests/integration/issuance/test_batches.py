@@ -25,7 +25,7 @@ from tests.support import citizen_id, person_body
 from sscard import db
 from sscard.crypto import keyring, pem
 from sscard.crypto import service as crypto_service
-from sscard.exchange.errors import PackageRejected
+from sscard.exchange.errors import PackageRejected, PeerUnavailable
 from sscard.exchange.files import service as exchange_files
 from sscard.exchange.files.formats import ACCOUNT_OPENING, CARD_RESULT
 from sscard.exchange.files.manifest import ROWS, key_verifier
@@ -500,3 +500,19 @@ def test_card_type_mapping_ships_for_the_province(engine: Engine) -> None:
             )
         ).all()
     assert set(found) == {"2", "3"}
+
+
+def test_sending_with_no_province_address_is_503_naming_the_setting(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    city.apply(1)
+    report = batch_export.export_batch(actor=CLERK)
+    monkeypatch.delenv("SSCARD_PROVINCE_URL", raising=False)
+    reset_settings()
+    with pytest.raises(PeerUnavailable) as missing:
+        batch_province.send_batch(batch_no=report.batch.batch_no, actor=CLERK)
+    assert (missing.value.status_code, missing.value.code) == (503, "province_unavailable")
+    assert "SSCARD_PROVINCE_URL" in missing.value.message
+    with db.transaction() as session:
+        batch = session.scalars(select(Batch).where(Batch.batch_no == report.batch.batch_no)).one()
+        assert batch.status == "exported"

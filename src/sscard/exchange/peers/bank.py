@@ -60,11 +60,7 @@ def configured(bank_code: str) -> bool:
 
 
 def _bank(bank_code: str) -> Peer:
-    title = f"合作银行 {bank_code}"
-    url = base_url(bank_code)
-    if url is None:
-        raise PeerUnavailable("bank", f"未配置{title} 的接口地址（SSCARD_BANK_URLS）")
-    return peer("bank", title, url, instance=bank_code)
+    return peer("bank", f"合作银行 {bank_code}", base_url(bank_code), instance=bank_code)
 
 
 def _change(bank_code: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:

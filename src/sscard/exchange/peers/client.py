@@ -62,7 +62,7 @@ def _client(peer: Peer) -> httpx.Client:
         client = _clients.get(key)
         if client is None:
             timeout = httpx.Timeout(peer.read_timeout, connect=peer.connect_timeout)
-            verify: Any = ssl_context(peer.tls) if peer.tls is not None else True
+            verify: Any = ssl_context(peer.tls, peer.name) if peer.tls is not None else True
             client = _clients[key] = httpx.Client(timeout=timeout, verify=verify)
             while len(_clients) > MAX_CLIENTS:
                 _clients.popitem(last=False)

@@ -26,7 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sscard.errors import ConfigurationError
+from sscard.exchange.errors import PeerUnavailable
 from sscard.settings import Settings, get_settings
 
 
@@ -90,9 +90,24 @@ def peer_settings() -> PeerSettings:
     return cached[1]
 
 
-def peer(name: str, title: str, base_url: str, *, instance: str | None = None) -> Peer:
+URL_SETTINGS = {
+    "province": "SSCARD_PROVINCE_URL",
+    "bank": "SSCARD_BANK_URLS",
+    "transport": "SSCARD_TRANSPORT_URL",
+}
+"""The setting that gives each kind of peer its address (named when it is missing)."""
+
+
+def peer(name: str, title: str, base_url: str | None, *, instance: str | None = None) -> Peer:
     """The peer ``name`` (one of its kind: ``instance``, a bank's code) at ``base_url``, with
-    the timeouts, retries and TLS configured."""
+    the timeouts, retries and TLS configured.
+
+    Without an address the peer cannot be reached: ``PeerUnavailable`` (503) naming the
+    setting to fill in, never a 500."""
+    if not base_url or not base_url.strip():
+        setting = URL_SETTINGS.get(name, f"SSCARD_{name.upper()}_URL")
+        gap = " " if title[-1:].isascii() and title[-1:].isalnum() else ""
+        raise PeerUnavailable(name, f"未配置{title}{gap}的地址（{setting}）")
     extra = peer_settings()
     read = get_settings().peer_timeout_seconds
     label = f"{name}:{instance}" if instance else name
@@ -110,14 +125,18 @@ def peer(name: str, title: str, base_url: str, *, instance: str | None = None) -
     )
 
 
-def ssl_context(tls: PeerTLS) -> ssl.SSLContext:
-    """A client TLS context presenting our certificate and trusting the peer's CA bundle."""
+def ssl_context(tls: PeerTLS, peer_name: str = "peer") -> ssl.SSLContext:
+    """A client TLS context presenting our certificate and trusting the peer's CA bundle.
+
+    Files that cannot be read leave the peer unreachable: ``PeerUnavailable`` (503) naming
+    ``SSCARD_PEER_TLS``."""
     try:
         context = ssl.create_default_context(cafile=str(tls.ca) if tls.ca else None)
         if tls.cert is not None and tls.key is not None:
             context.load_cert_chain(str(tls.cert), str(tls.key))
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(
-            f"对端系统的 TLS 证书或密钥无法读取（SSCARD_PEER_TLS）：{type(exc).__name__}"
+        raise PeerUnavailable(
+            peer_name,
+            f"对端系统的 TLS 证书或密钥无法读取（SSCARD_PEER_TLS）：{type(exc).__name__}",
         ) from exc
     return context

@@ -9,7 +9,7 @@ themselves, their keys and their transfer encryption are :mod:`sscard.exchange.f
 Outcomes: the province refusing a package (422) is ``PackageRejected``; another refusal
 (400, 404, 409) ``PeerRefused`` (``province_refused``); no answer, a timeout or a 5xx
 ``PeerUnavailable`` (``province_unavailable``). Without ``SSCARD_PROVINCE_URL`` the platform
-is misconfigured (``ConfigurationError``). The state query is retried by the client.
+answers 503 ``province_unavailable`` naming it. The state query is retried by the client.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 
-from sscard.errors import ConfigurationError
 from sscard.exchange.errors import PackageRejected, PeerRefused
 from sscard.exchange.peers import client
 from sscard.exchange.peers.config import Peer, peer
@@ -50,10 +49,7 @@ class ProvinceState:
 
 
 def _province() -> Peer:
-    url = get_settings().province_url
-    if not url:
-        raise ConfigurationError("未配置省卡管地址（SSCARD_PROVINCE_URL）")
-    return peer("province", "省卡管", url)
+    return peer("province", "省卡管", get_settings().province_url)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

@@ -51,10 +51,7 @@ def base_url() -> str | None:
 
 
 def _province() -> Peer:
-    url = base_url()
-    if url is None:
-        raise PeerUnavailable("province", "未配置省卡管接口地址（SSCARD_PROVINCE_URL）")
-    return peer("province", TITLE, url)
+    return peer("province", TITLE, base_url())
 
 
 def _day(value: Any) -> date | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sscard.exchange.errors import PeerUnavailable
 from sscard.exchange.peers import client
 from sscard.exchange.peers.config import peer
 from sscard.settings import get_settings
@@ -31,10 +30,7 @@ def configured() -> bool:
 
 
 def _post(path: str, body: dict[str, Any], key: str) -> None:
-    url = base_url()
-    if url is None:
-        raise PeerUnavailable("transport", "未配置交通一卡通接口地址（SSCARD_TRANSPORT_URL）")
-    client.call(peer("transport", "交通一卡通", url), "POST", path, json=body, key=key)
+    client.call(peer("transport", "交通一卡通", base_url()), "POST", path, json=body, key=key)
 
 
 def enable(*, card_number: str, card_id_code: str | None, key: str) -> None:
