@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from sscard import __version__, bootstrap, db
-from sscard.app import health
+from sscard.app import health, openapi
 from sscard.app.gate import PlatformGate
 from sscard.app.middleware import PlatformMiddleware
 from sscard.app.routers import UPLOAD_PATHS, api_router
@@ -46,6 +46,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router())
     web_routes.install(app)
+    openapi.install(app)
     app.add_middleware(
         PlatformMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -11,6 +11,7 @@ from sscard import db
 from sscard.audit import service
 from sscard.audit.schemas import AuditPage, ChainReport, EntryFilter
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.params import Page
 from sscard.kit.context import Actor
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -32,7 +33,7 @@ def entries(
     request_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AuditPage:
     flt = EntryFilter(

@@ -71,3 +71,10 @@ class ResidentSessionInvalid(NotAuthenticated):
 
     def __init__(self) -> None:
         super().__init__("请重新登录电子社保卡")
+
+
+class TooManyRequests(SSCardError):
+    """Too many requests of one kind from one client address within a minute."""
+
+    status_code = 429
+    code = "too_many_requests"

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from sscard.errors import FieldProblem, SSCardError
 from sscard.kit.masking import mask_text
 
 log = logging.getLogger("sscard.api")
+
+
+class FieldError(BaseModel):
+    """One wrong field and why, in words a counter clerk understands."""
+
+    field: str = Field(description="the field: ``name``, ``enrolments.0.start_date``, ``page``")
+    reason: str = Field(description="why it is refused (Chinese)")
+
+
+class ErrorBody(BaseModel):
+    """The one error body of every 4xx and 5xx answer of the platform."""
+
+    error: str = Field(description="a stable code: ``validation_failed``, ``card_not_found``")
+    detail: str = Field(description="what went wrong, for people (Chinese, personal data masked)")
+    fields: list[FieldError] = Field(description="the fields at fault (empty when none)")
 
 
 class BodyTooLarge(Exception):
@@ -111,14 +130,40 @@ _HTTP_CODES = {
 }
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _route_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "sscard_route_methods", None
+    )
+    if table is None:
+        table = [
+            (compile_path(route.path_format)[0], frozenset(route.methods))
+            for route in iter_route_contexts(app.routes)
+            if route.path_format and route.methods
+        ]
+        app.state.sscard_route_methods = table
+    return table
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers at the request's path (the ``Allow`` header of a
+    405): Starlette names only the first route that matched the path."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for pattern, route_methods in _route_table(request.app):
+        if pattern.match(path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
     if isinstance(exc.__cause__, BodyTooLarge):
-        return await _too_large(_request, exc)
+        return await _too_large(request, exc)
     code, detail = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
-    return JSONResponse(
-        body(code, detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return JSONResponse(body(code, detail), status_code=exc.status_code, headers=headers or None)
 
 
 async def _too_large(_request: Request, _exc: Exception) -> JSONResponse:

@@ -13,12 +13,13 @@ from fastapi.responses import PlainTextResponse
 from sscard import db
 from sscard.crypto import service as crypto_service
 from sscard.ecard import service
-from sscard.ecard.api.deps import Resident, throttle
+from sscard.ecard.api.deps import Business, Resident, throttle
 from sscard.ecard.codes import service as codes_service
 from sscard.ecard.codes.schemas import CodeOut, VerificationOut, VerifyIn
 from sscard.ecard.schemas import ECardOut, LoginIn, RevocationPage, SessionOut, SignIn
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.httpkit.deps import DbSession, authenticate, bearer_token, require
+from sscard.httpkit.params import LongLimit, Since
 from sscard.iam import service as iam_service
 from sscard.kit.context import SYSTEM, Actor, ActorKind
 
@@ -86,14 +87,14 @@ def _svg(code: str) -> str:
 
 
 @router.post("/me/codes", response_model=CodeOut)
-def new_code(resident: Resident, session: DbSession, business: int = 1) -> CodeOut:
+def new_code(resident: Resident, session: DbSession, business: Business = 1) -> CodeOut:
     """A fresh dynamic QR code of my e-card in this channel."""
     copy = service.own_copy(session, resident=resident)
     return codes_service.issue_code(session, copy=copy, business=business)
 
 
 @router.get("/me/codes/current.svg", response_class=Response)
-def code_svg(resident: Resident, session: DbSession, business: int = 1) -> Response:
+def code_svg(resident: Resident, session: DbSession, business: Business = 1) -> Response:
     """A fresh code as an SVG image (segno)."""
     copy = service.own_copy(session, resident=resident)
     code = codes_service.issue_code(session, copy=copy, business=business)
@@ -102,7 +103,7 @@ def code_svg(resident: Resident, session: DbSession, business: int = 1) -> Respo
 
 
 @router.get("/me/codes/current.png", response_class=Response)
-def code_png(resident: Resident, session: DbSession, business: int = 1) -> Response:
+def code_png(resident: Resident, session: DbSession, business: Business = 1) -> Response:
     """A fresh code as a PNG image (segno)."""
     copy = service.own_copy(session, resident=resident)
     code = codes_service.issue_code(session, copy=copy, business=business)
@@ -114,7 +115,7 @@ def code_png(resident: Resident, session: DbSession, business: int = 1) -> Respo
 
 
 @router.post("/me/offline-code", response_class=PlainTextResponse)
-def offline(resident: Resident, session: DbSession, business: int = 1) -> str:
+def offline(resident: Resident, session: DbSession, business: Business = 1) -> str:
     """An offline code signed by the platform (for terminals without a network)."""
     copy = service.own_copy(session, resident=resident)
     return codes_service.offline_code(session, copy=copy, business=business)
@@ -151,11 +152,11 @@ def _verify(data: VerifyIn, request: Request) -> VerificationOut:
 def revocations(
     _actor: Annotated[Actor, Depends(require("ecard.verify"))],
     session: DbSession,
-    since: int = 0,
-    limit: int = 1000,
+    since: Since = 0,
+    limit: LongLimit = 1000,
 ) -> RevocationPage:
     """Copy state changes after ``since`` (for terminals that verify offline)."""
-    return service.revocations(session, since=since, limit=min(limit, 5000))
+    return service.revocations(session, since=since, limit=limit)
 
 
 @router.get("/public-key.pem", response_class=PlainTextResponse)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
-from sscard.ecard.errors import ResidentSessionInvalid
+from sscard.ecard.errors import ResidentSessionInvalid, TooManyRequests
 from sscard.ecard.schemas import ResidentSessionOut
-from sscard.errors import SSCardError
 from sscard.httpkit.deps import CurrentActor, DbSession, require
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.guard import get_guard
@@ -27,6 +26,8 @@ def _resident(request: Request, actor: CurrentActor) -> ResidentSessionOut:
 Resident = Annotated[ResidentSessionOut, Depends(_resident)]
 """The resident whose e-card session token (``ser_...``) the request carries."""
 Manager = Annotated[Actor, Depends(require("ecard.manage"))]
+Business = Annotated[int, Query(ge=1, le=4, description="1 查询, 2 支付, 3 其他, 4 异地就医")]
+"""The business type a code is asked for."""
 
 
 def throttle(request: Request, session: DbSession, what: str, limit: int) -> None:
@@ -36,8 +37,4 @@ def throttle(request: Request, session: DbSession, what: str, limit: int) -> Non
         f"{what}:{client}", limit=limit, window_seconds=60
     )
     if not decision.allowed:
-        raise SSCardError(
-            f"操作过于频繁，请 {decision.retry_after_seconds} 秒后再试",
-            status_code=429,
-            code="too_many_requests",
-        )
+        raise TooManyRequests(f"操作过于频繁，请 {decision.retry_after_seconds} 秒后再试")

@@ -3,12 +3,10 @@ or refuses; a clerk records an elder's consent at a counter."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from sscard.ecard import credentials
-from sscard.ecard.api.deps import NO_STORE, Manager, Resident
+from sscard.ecard.api.deps import NO_STORE, Business, Manager, Resident
 from sscard.ecard.codes.schemas import CodeOut
 from sscard.ecard.family import service as family
 from sscard.ecard.family.schemas import (
@@ -18,11 +16,9 @@ from sscard.ecard.family.schemas import (
     FamilyRequestOut,
 )
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import Id
 
 router = APIRouter(prefix="/ecard", tags=["e-card online"])
-
-Business = Annotated[int, Query(ge=1, le=4, description="1 查询, 2 支付, 3 其他, 4 异地就医")]
-
 
 # ---- family service ------------------------------------------------------------------
 
@@ -44,7 +40,7 @@ def bind_member(data: FamilyBindIn, resident: Resident, session: DbSession) -> F
 
 @router.post("/me/family/{binding_id}/codes", response_model=CodeOut)
 def member_code(
-    binding_id: int, resident: Resident, session: DbSession, business: Business = 1
+    binding_id: Id, resident: Resident, session: DbSession, business: Business = 1
 ) -> CodeOut:
     """A family member's dynamic code shown by me (proxy; never for payment)."""
     return family.issue_proxy_code(
@@ -54,7 +50,7 @@ def member_code(
 
 @router.get("/me/family/{binding_id}/codes/current.svg", response_class=Response)
 def member_code_svg(
-    binding_id: int, resident: Resident, session: DbSession, business: Business = 1
+    binding_id: Id, resident: Resident, session: DbSession, business: Business = 1
 ) -> Response:
     """The same as an SVG image (segno)."""
     code = family.issue_proxy_code(
@@ -65,7 +61,7 @@ def member_code_svg(
 
 
 @router.delete("/me/family/{binding_id}", status_code=status.HTTP_204_NO_CONTENT)
-def unbind_member(binding_id: int, resident: Resident, session: DbSession) -> Response:
+def unbind_member(binding_id: Id, resident: Resident, session: DbSession) -> Response:
     """End a binding: my proxy copies of the member's e-card are revoked at once."""
     family.unbind(session, guardian_person_id=resident.person_id, binding_id=binding_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -81,14 +77,14 @@ def family_requests(resident: Resident, session: DbSession) -> list[FamilyReques
 
 
 @router.post("/me/family-requests/{binding_id}/consent", response_model=FamilyRequestOut)
-def consent_request(binding_id: int, resident: Resident, session: DbSession) -> FamilyRequestOut:
+def consent_request(binding_id: Id, resident: Resident, session: DbSession) -> FamilyRequestOut:
     """I agree that the guardian holds my e-card."""
     binding = family.consent(session, member_person_id=resident.person_id, binding_id=binding_id)
     return family.request_out(session, binding)
 
 
 @router.post("/me/family-requests/{binding_id}/refuse", response_model=FamilyRequestOut)
-def refuse_request(binding_id: int, resident: Resident, session: DbSession) -> FamilyRequestOut:
+def refuse_request(binding_id: Id, resident: Resident, session: DbSession) -> FamilyRequestOut:
     """I refuse (pending) or withdraw (active): the guardian's proxy copies are revoked."""
     binding = family.refuse(session, member_person_id=resident.person_id, binding_id=binding_id)
     return family.request_out(session, binding)
@@ -104,7 +100,7 @@ def search_bindings(
 
 
 @router.post("/family-bindings/{binding_id}/counter-consent", response_model=FamilyRequestOut)
-def counter_consent(binding_id: int, actor: Manager, session: DbSession) -> FamilyRequestOut:
+def counter_consent(binding_id: Id, actor: Manager, session: DbSession) -> FamilyRequestOut:
     """A clerk records the elder's consent given in person at the counter."""
     binding = family.counter_consent(session, binding_id=binding_id, actor=actor)
     return family.request_out(session, binding)

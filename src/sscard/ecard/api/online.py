@@ -22,6 +22,7 @@ from sscard.ecard.schemas import (
     NotAvailableOut,
 )
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import Page
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 
@@ -62,7 +63,7 @@ def my_contributions(_resident: Resident) -> NotAvailableOut:
 def my_access_log(
     resident: Resident,
     session: DbSession,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=online.MAX_PAGE_SIZE)] = 20,
     include_self: bool = False,
 ) -> AccessLogPage:

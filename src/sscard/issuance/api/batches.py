@@ -25,6 +25,7 @@ from sscard import db
 from sscard.errors import PermissionDenied
 from sscard.exchange.mapping import service as exchange_mapping
 from sscard.httpkit.deps import DbSession, authenticate, require
+from sscard.httpkit.params import Id, IdFilter, Offset
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import export as exporting
 from sscard.issuance.batches import province, result_import, service
@@ -149,7 +150,7 @@ def list_failures(
     _actor: Read,
     session: DbSession,
     batch_no: str | None = None,
-    employer_id: int | None = None,
+    employer_id: IdFilter = None,
     failure_status: Annotated[
         Literal["open", "resubmitted", "closed", "all"], Query(alias="status")
     ] = "open",
@@ -167,7 +168,7 @@ def list_failures(
 
 @failure_routes.post("/{failure_id}/resolve", response_model=FailureOut)
 def resolve_failure(
-    failure_id: int, data: FailureNoteIn, actor: Batch, session: DbSession
+    failure_id: Id, data: FailureNoteIn, actor: Batch, session: DbSession
 ) -> FailureOut:
     """Close a failure with a note, without making the card again."""
     failure = service.resolve_failure(session, failure_id=failure_id, note=data.note, actor=actor)
@@ -176,7 +177,7 @@ def resolve_failure(
 
 @failure_routes.post("/{failure_id}/resubmit", response_model=FailureOut)
 def resubmit_failure(
-    failure_id: int, data: FailureNoteIn, actor: Batch, session: DbSession
+    failure_id: Id, data: FailureNoteIn, actor: Batch, session: DbSession
 ) -> FailureOut:
     """Send the card back for the next batch (same card number)."""
     failure = service.resubmit_failure(session, failure_id=failure_id, note=data.note, actor=actor)
@@ -208,7 +209,7 @@ def unresolved(
     "/unresolved-codes/{unresolved_id}/resolve", response_model=exchange_mapping.UnresolvedOut
 )
 def resolve_code(
-    unresolved_id: int, data: exchange_mapping.ResolveIn, actor: Batch, session: DbSession
+    unresolved_id: Id, data: exchange_mapping.ResolveIn, actor: Batch, session: DbSession
 ) -> exchange_mapping.UnresolvedOut:
     """Answer a queued code with its counterpart (the mapping is written), or ignore it."""
     return exchange_mapping.resolve_unresolved(
@@ -224,7 +225,7 @@ def entity_mappings(
     kind: Literal["employer", "community", "card_type"] | None = None,
     code: str | None = None,
     limit: Limit = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[exchange_mapping.EntityMappingOut]:
     """Employer, community and card-type mappings of other systems."""
     return exchange_mapping.list_entity_mappings(

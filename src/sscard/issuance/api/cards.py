@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.params import IdFilter
 from sscard.issuance.cards import (
     application_service,
     handover_service,
@@ -200,7 +201,7 @@ stats = APIRouter(prefix="/issuance/stats", tags=["issuance statistics"])
 
 
 @stats.get("/progress", response_model=dict[str, int])
-def progress(_actor: Read, session: DbSession, batch_id: int | None = None) -> dict[str, int]:
+def progress(_actor: Read, session: DbSession, batch_id: IdFilter = None) -> dict[str, int]:
     """Cards per status (making progress), for one batch or all."""
     return stats_service.making_progress(session, batch_id=batch_id)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
+from sscard.kit.bounds import Count
 from sscard.registry.persons.schemas import PersonCreate
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
@@ -82,8 +83,8 @@ class HandoverIn(Input):
 class RangeIn(Input):
     region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
     prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,4}$")]
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
+    start: Count
+    end: Count
 
 
 class NamedStatus(BaseModel):

@@ -18,6 +18,8 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.params import Id, IdFilter
+from sscard.kit.bounds import BIGINT_MAX
 from sscard.kit.context import Actor
 from sscard.registry.imports import job, rejects, service
 from sscard.registry.imports.schemas import ImportJobOut
@@ -38,7 +40,7 @@ def start_import(
     session: DbSession,
     background: BackgroundTasks,
     response: Response,
-    employer_id: Annotated[int | None, Form()] = None,
+    employer_id: Annotated[int | None, Form(ge=1, le=BIGINT_MAX)] = None,
     employer_credit_code: Annotated[str | None, Form(max_length=32)] = None,
 ) -> ImportJobOut:
     """Upload persons for import; the job runs in the background (poll it for counts)."""
@@ -61,7 +63,7 @@ def start_import(
 def list_imports(
     _actor: Importer,
     session: DbSession,
-    employer_id: int | None = None,
+    employer_id: IdFilter = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ImportJobOut]:
     """Recent import jobs, newest first."""
@@ -70,7 +72,7 @@ def list_imports(
 
 
 @router.get("/{job_id}", response_model=ImportJobOut)
-def get_import(job_id: int, _actor: Importer, session: DbSession) -> ImportJobOut:
+def get_import(job_id: Id, _actor: Importer, session: DbSession) -> ImportJobOut:
     """An import job: status, counts and the next line to read."""
     return service.job_out(service.get_job(session, job_id=job_id))
 
@@ -80,7 +82,7 @@ def get_import(job_id: int, _actor: Importer, session: DbSession) -> ImportJobOu
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def get_import_rejects(job_id: int, _actor: Importer, session: DbSession) -> StreamingResponse:
+def get_import_rejects(job_id: Id, _actor: Importer, session: DbSession) -> StreamingResponse:
     """The rejected rows: line, masked ID number, reasons (CSV, UTF-8 with BOM); only
     those committed when a job was broken off."""
     path, count = service.committed_rejects(session, job_id=job_id)

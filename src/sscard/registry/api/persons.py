@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.params import IdFilter, Page, PageSize
 from sscard.kit.context import Actor
 from sscard.registry.persons import service
 from sscard.registry.persons.schemas import (
@@ -23,8 +24,6 @@ router = APIRouter(prefix="/persons", tags=["persons"])
 
 Read = Annotated[Actor, Depends(require("registry.read"))]
 Write = Annotated[Actor, Depends(require("registry.write"))]
-Page = Annotated[int, Query(ge=1, le=100000)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.post("", response_model=PersonOut, status_code=status.HTTP_201_CREATED)
@@ -39,7 +38,7 @@ def search_persons(
     session: DbSession,
     name: Annotated[str | None, Query(max_length=64, description="Exact name")] = None,
     birth_date: date | None = None,
-    employer_id: int | None = None,
+    employer_id: IdFilter = None,
     community_code: Annotated[str | None, Query(max_length=12)] = None,
     phone: Annotated[str | None, Query(max_length=20)] = None,
     person_status: Annotated[str | None, Query(alias="status", max_length=16)] = None,

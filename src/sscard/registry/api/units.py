@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.params import Id, Page, PageSize
 from sscard.kit.context import Actor
 from sscard.registry.persons import service as persons_service
 from sscard.registry.persons.schemas import PersonPage
@@ -21,8 +22,6 @@ from sscard.registry.units.schemas import (
 
 Read = Annotated[Actor, Depends(require("registry.read"))]
 Write = Annotated[Actor, Depends(require("registry.write"))]
-Page = Annotated[int, Query(ge=1, le=100000)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 employers = APIRouter(prefix="/employers", tags=["employers"])
@@ -56,13 +55,13 @@ def get_employer_by_credit_code(credit_code: str, _actor: Read, session: DbSessi
 
 
 @employers.get("/{employer_id}", response_model=EmployerOut)
-def get_employer(employer_id: int, _actor: Read, session: DbSession) -> EmployerOut:
+def get_employer(employer_id: Id, _actor: Read, session: DbSession) -> EmployerOut:
     return service.employer_out(session, service.get_employer(session, employer_id=employer_id))
 
 
 @employers.patch("/{employer_id}", response_model=EmployerOut)
 def update_employer(
-    employer_id: int, data: EmployerUpdate, _actor: Write, session: DbSession
+    employer_id: Id, data: EmployerUpdate, _actor: Write, session: DbSession
 ) -> EmployerOut:
     employer = service.update_employer(session, employer_id=employer_id, data=data)
     return service.employer_out(session, employer)
@@ -70,7 +69,7 @@ def update_employer(
 
 @employers.get("/{employer_id}/persons", response_model=PersonPage)
 def employer_persons(
-    employer_id: int, actor: Read, session: DbSession, page: Page = 1, page_size: PageSize = 20
+    employer_id: Id, actor: Read, session: DbSession, page: Page = 1, page_size: PageSize = 20
 ) -> PersonPage:
     service.get_employer(session, employer_id=employer_id)
     return persons_service.search_persons(

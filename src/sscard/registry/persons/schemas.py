@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from sscard.kit.bounds import Count, RowId
 from sscard.registry.schemas import Code, Input, NamedCode, Text
 from sscard.registry.units.schemas import CommunityRef, EmployerRef
 
@@ -30,7 +31,7 @@ class PersonCreate(Input):
     address: Text | None = None
     household_region_code: Code
     residence_region_code: Code
-    employer_id: int | None = None
+    employer_id: RowId | None = None
     community_code: Code | None = None
     enrolments: list[EnrolmentIn] = Field(default_factory=list, max_length=20)
 
@@ -47,10 +48,10 @@ class PersonUpdate(Input):
     address: Text | None = None
     household_region_code: Code | None = None
     residence_region_code: Code | None = None
-    employer_id: int | None = None
+    employer_id: RowId | None = None
     community_code: Code | None = None
     enrolments: list[EnrolmentIn] | None = Field(default=None, max_length=20)
-    version: int | None = Field(default=None, description="The version read; refused if stale.")
+    version: Count | None = Field(default=None, description="The version read; refused if stale.")
 
 
 class DeathIn(Input):

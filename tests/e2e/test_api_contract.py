@@ -1,0 +1,219 @@
+"""The API keeps its OpenAPI contract, probed by schemathesis over real HTTP.
+
+Every operation of ``/api/openapi.json`` is called with generated data (valid and invalid,
+a bounded number of examples each) against a server of its own on a database of its own
+(the run creates, changes and deletes what it likes), with an operator token (role
+``admin``), and with a resident's e-card session token on the resident's routes
+(``/ecard/me...``) and a terminal's token on the terminal's routes. Checks: no 5xx; every
+status, content type, header and body is the one the document declares.
+
+Integers are bounded everywhere: a value past the database's range or a negative limit is
+a 422 naming the field (issue 10, defect 6), checked route by route first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+from sqlalchemy import Engine
+from tests.e2e import test_ecard_online_support as online
+from tests.support import Account, LiveServer, login, start_server, stop_server
+
+from sscard import bootstrap, db
+from sscard.crypto import keyring
+from sscard.db import migrate
+from sscard.ecard import service as ecard_service
+from sscard.kit.bounds import BIGINT_MAX
+
+pytestmark = pytest.mark.slow
+
+RESIDENT_PREFIX = "/api/v1/ecard/me"
+TERMINAL_PATHS = ("/api/v1/ecard/codes/verify", "/api/v1/ecard/revocations")
+TOKEN_ENDERS = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/password"),
+    ("DELETE", "/api/v1/ecard/sessions/current"),
+}
+"""Operations that end the token they are called with: each call gets a fresh token."""
+
+
+@dataclass
+class Contract:
+    server: LiveServer
+    admin: str
+    resident: str
+    terminal: str
+    account: Account
+    resident_number: str
+    fresh: dict[str, Callable[[], str]] = field(default_factory=dict)
+
+    def token_for(self, method: str, path: str) -> str:
+        kind = (
+            "resident"
+            if path.startswith(RESIDENT_PREFIX) or path == "/api/v1/ecard/sessions/current"
+            else "terminal"
+            if path in TERMINAL_PATHS
+            else "admin"
+        )
+        if (method.upper(), path) in TOKEN_ENDERS:
+            return self.fresh[kind]()
+        return str(getattr(self, kind))
+
+
+@pytest.fixture(scope="module")
+def contract(
+    engine: Engine,
+    make_account: Callable[..., Account],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Contract]:
+    """A server on a database of its own, and the three kinds of token for it."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the contract run uses a SQLite database of its own (about 2 minutes)")
+    folder = tmp_path_factory.mktemp("contract")
+    url = f"sqlite:///{folder}/contract.db"
+    original = engine.url.render_as_string(hide_password=False)
+    own = db.configure(url)
+    migrate.upgrade("head", engine=own)
+    bootstrap.reset_caches()
+    keyring.reset()
+    server: LiveServer | None = None
+    try:
+        account = make_account("admin")
+        person = online.resident()
+        terminal = online.world().terminals["library"]
+        server = start_server(folder / "server.log", extra_env={"SSCARD_DATABASE_URL": url})
+
+        def fresh_admin() -> str:
+            assert server is not None
+            return login(server, account)
+
+        def fresh_resident() -> str:
+            with db.transaction() as session:
+                raw, _record = ecard_service.login(
+                    session,
+                    id_number=person.id_number,
+                    pin=online.ECARD_PIN,
+                    channel_code=online.world().channel,
+                )
+            return raw
+
+        yield Contract(
+            server=server,
+            admin=login(server, account),
+            resident=person.token,
+            terminal=terminal,
+            account=account,
+            resident_number=person.id_number,
+            fresh={"admin": fresh_admin, "resident": fresh_resident},
+        )
+    finally:
+        if server is not None:
+            stop_server(server)
+        db.configure(original)
+        bootstrap.reset_caches()
+        keyring.reset()
+
+
+# ---- integers: bounded on every route (defect 6) -------------------------------------------
+
+
+def _integer_parameters(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                kinds = [schema, *schema.get("anyOf", [])]
+                if any(kind.get("type") == "integer" for kind in kinds):
+                    yield method.upper(), path, parameter
+
+
+def _url(path: str, name: str, value: int) -> str:
+    filled = path
+    while "{" in filled:
+        start, end = filled.index("{"), filled.index("}")
+        key = filled[start + 1 : end]
+        filled = filled[:start] + (str(value) if key == name else "X1") + filled[end + 1 :]
+    return filled
+
+
+def test_integers_past_the_database_or_below_their_floor_are_422_naming_the_field(
+    contract: Contract,
+) -> None:
+    server = contract.server
+    document = httpx.get(f"{server.url}/api/openapi.json").json()
+    probed = 0
+    for method, path, parameter in _integer_parameters(document):
+        name, where = parameter["name"], parameter["in"]
+        for value in (BIGINT_MAX + 1, 10**30, -1):
+            url = _url(path, name, value) if where == "path" else path
+            params = {name: value} if where == "query" else None
+            token = contract.token_for(method, path)
+            with server.client(token) as http:
+                answer = http.request(method, url, params=params)
+            assert answer.status_code == 422, (method, path, name, value, answer.text)
+            assert name in {f["field"] for f in answer.json()["fields"]}, answer.text
+            probed += 1
+    assert probed >= 3 * 40
+    huge = BIGINT_MAX + 1
+    with server.client(contract.admin) as http:
+        bodies = [
+            ("POST", "/api/v1/persons", {"employer_id": huge}, "employer_id"),
+            ("PATCH", "/api/v1/persons/X1", {"employer_id": huge, "version": huge}, "version"),
+            ("POST", "/api/v1/number-ranges", {"start": huge, "end": 1}, "start"),
+        ]
+        for method, url, body, name in bodies:
+            answer = http.request(method, url, json=body)
+            assert answer.status_code == 422, (url, answer.text)
+            assert name in {f["field"] for f in answer.json()["fields"]}, answer.text
+        upload = http.post(
+            "/api/v1/imports",
+            files={"file": ("persons.csv", b"id_number\n", "text/csv")},
+            data={"employer_id": str(huge)},
+        )
+        assert upload.status_code == 422, upload.text
+        assert "employer_id" in {f["field"] for f in upload.json()["fields"]}
+
+
+# ---- schemathesis over the whole API (defect 11) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def contract_schema(contract: Contract) -> Any:
+    return schemathesis.openapi.from_url(f"{contract.server.url}/api/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("contract_schema")
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+    checks.unsupported_method,
+]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=6,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_keeps_the_contract(case: Any, contract: Contract) -> None:
+    token = contract.token_for(case.method, case.path)
+    case.call_and_validate(
+        base_url=contract.server.url,
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": "接口契约测试"},
+        checks=CHECKS,
+        timeout=30,
+    )
