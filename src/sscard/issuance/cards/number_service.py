@@ -18,7 +18,10 @@ def add_range(session: Session, *, data: RangeIn) -> NumberRange:
     """Add a block of card numbers for a region (never overlapping another block)."""
     if data.end < data.start:
         raise ValidationFailed([FieldProblem("end", "结束号不能小于起始号")])
-    numbers.card_number(data.prefix, data.end)
+    width = numbers.CARD_NUMBER_LENGTH - len(data.prefix)
+    if len(str(data.end)) > width:
+        reason = f"号段超出卡号位数：前缀 {data.prefix} 之后最多 {width} 位数字"
+        raise ValidationFailed([FieldProblem("end", reason)])
     if repository.overlapping_range(session, data.prefix, data.start, data.end):
         raise ValidationFailed([FieldProblem("start", "与已有号段重叠")])
     block = NumberRange(
