@@ -26,6 +26,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 from sqlalchemy import Engine
 from tests.e2e import test_ecard_online_support as online
+from tests.e2e.test_registry_pages import pages_as
 from tests.support import Account, LiveServer, login, start_server, stop_server
 
 from sscard import bootstrap, db
@@ -49,24 +50,38 @@ TOKEN_ENDERS = {
 @dataclass
 class Contract:
     server: LiveServer
-    admin: str
-    resident: str
-    terminal: str
-    account: Account
-    resident_number: str
-    fresh: dict[str, Callable[[], str]] = field(default_factory=dict)
+    tokens: dict[str, str]
+    """admin (an operator with every permission), bank (a bank agent), resident, terminal."""
+    fresh: dict[str, Callable[[], str]]
+    fresh_account: Callable[[], Account]
+    kinds: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> str:
+        return self.tokens["admin"]
+
+    def _kind(self, method: str, path: str) -> str:
+        """The first kind of token the operation lets in (asked once, without data)."""
+        if path.startswith(RESIDENT_PREFIX) or path == "/api/v1/ecard/sessions/current":
+            return "resident"
+        if path in TERMINAL_PATHS:
+            return "terminal"
+        if (method, path) in TOKEN_ENDERS:
+            return "admin"
+        url = re.sub(r"\{[^}]+\}", "X1", path)
+        for kind, token in self.tokens.items():
+            with self.server.client(token) as http:
+                if http.request(method, url).status_code not in (401, 403):
+                    return kind
+        return "admin"
 
     def token_for(self, method: str, path: str) -> str:
-        kind = (
-            "resident"
-            if path.startswith(RESIDENT_PREFIX) or path == "/api/v1/ecard/sessions/current"
-            else "terminal"
-            if path in TERMINAL_PATHS
-            else "admin"
-        )
-        if (method.upper(), path) in TOKEN_ENDERS:
-            return self.fresh[kind]()
-        return str(getattr(self, kind))
+        key = (method.upper(), path)
+        if key in TOKEN_ENDERS:
+            return self.fresh[self._kind(*key)]()
+        if key not in self.kinds:
+            self.kinds[key] = self._kind(*key)
+        return self.tokens[self.kinds[key]]
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +121,17 @@ def contract(
                 )
             return raw
 
+        tokens = {
+            "admin": login(server, account),
+            "bank": login(server, make_account("bank_agent", institution=online.world().bank)),
+            "resident": person.token,
+            "terminal": terminal,
+        }
         yield Contract(
-            server=server,
-            admin=login(server, account),
-            resident=person.token,
-            terminal=terminal,
-            account=account,
-            resident_number=person.id_number,
-            fresh={"admin": fresh_admin, "resident": fresh_resident},
+            server,
+            tokens,
+            {"admin": fresh_admin, "resident": fresh_resident},
+            lambda: make_account("admin"),
         )
     finally:
         if server is not None:
@@ -265,3 +283,16 @@ def test_a_method_a_path_does_not_answer_is_405_with_every_allowed_method(
             assert answer.json()["error"] == "method_not_allowed"
             allowed = {m.strip() for m in answer.headers["allow"].split(",")}
             assert allowed == declared, (path, answer.headers["allow"])
+
+
+def test_pages_answer_an_id_past_the_database_without_a_server_error(contract: Contract) -> None:
+    huge = str(BIGINT_MAX + 1)
+    account = contract.fresh_account()
+    with pages_as(contract.server, account) as http:
+        employer = http.get(f"/registry/employers/{huge}")
+        assert employer.status_code == 404, employer.text
+        search = http.get("/registry/persons", params={"mode": "employer", "employer_id": huge})
+        failures = http.get("/cards/failures", params={"employer_id": huge})
+        for answer in (search, failures):
+            assert answer.status_code < 500, answer.text
+        assert http.get(f"/wallet/family/{huge}/codes").status_code < 500

@@ -39,3 +39,13 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 LongLimit = Annotated[int, Query(ge=1, le=5000)]
 """At most this many rows, for machine clients that page through large lists."""
+
+
+def row_id(text: str) -> int | None:
+    """A row id typed into a page (a form field, a path segment the page reads as text):
+    the number if it is one the database can hold (1 to 2**63 - 1), else None."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 1 <= value <= BIGINT_MAX else None

@@ -20,9 +20,9 @@ demo government portal that logs in by scan login, and the credential verifier.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -259,7 +259,9 @@ def _demo_actor() -> Actor:
 
 
 @router.get(f"{PORTAL_PATH}/status")
-async def portal_status(request: Request, wait: int = 20) -> JSONResponse:
+async def portal_status(
+    request: Request, wait: Annotated[int, Query(ge=0, le=60)] = 20
+) -> JSONResponse:
     """The demo portal's own long poll: the masked identity once the resident confirms."""
     if get_settings().is_production:
         raise NotFound("演示页面在生产环境不可用")

@@ -34,6 +34,7 @@ from sscard.ecard.family import service as family_service
 from sscard.ecard.schemas import ECardOut, ResidentSessionOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import Id
 from sscard.iam import service as iam_service
 from sscard.kit import access, context
 from sscard.kit.context import Actor
@@ -350,7 +351,7 @@ def family_members(resident: CurrentResident, session: DbSession) -> JSONRespons
 
 @router.post("/family/{binding_id}/codes")
 def family_code(
-    binding_id: int, resident: CurrentResident, session: DbSession, business: BusinessAsked
+    binding_id: Id, resident: CurrentResident, session: DbSession, business: BusinessAsked
 ) -> JSONResponse:
     """A family member's code shown by me (marked as proxy; never for payment)."""
     code = family_service.issue_proxy_code(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import NotFound, SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import row_id
 from sscard.issuance.batches import schemas as batch_schemas
 from sscard.issuance.batches import service as batch_service
 from sscard.issuance.cards import stats_service
@@ -81,8 +82,8 @@ def _failures_page(
 ) -> HTMLResponse:
     employer = None
     with refusing(request):
-        if employer_id.isdigit():
-            employer = registry_units.get_employer(session, employer_id=int(employer_id))
+        if (wanted := row_id(employer_id)) is not None:
+            employer = registry_units.get_employer(session, employer_id=wanted)
         values = {
             "section": "stats",
             "employer": employer,
@@ -133,7 +134,7 @@ def failure_handled(
         )
 
     with refusing(request):
-        if how not in ("resolve", "resubmit") or not failure_id.isdigit():
+        if how not in ("resolve", "resubmit") or row_id(failure_id) is None:
             raise NotFound("没有这项业务")
     with refusing(request, again):
         pages.check_form_csrf(request, form.get("csrf_token"))

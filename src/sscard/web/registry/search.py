@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import row_id
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.persons import service as persons_service
@@ -86,7 +87,7 @@ def person_search(
     }
     with refusing(request, _search_refused(request, actor, session, values)):
         number = page_number(page)
-        if mode == "employer" and (credit_code.strip() or employer_id.strip().isdigit()):
+        if mode == "employer" and (credit_code.strip() or row_id(employer_id) is not None):
             values |= _by_employer(session, actor, credit_code, employer_id, number)
         elif mode == "community" and community_code.strip():
             values |= _by_community(session, actor, community_code.strip(), number)
@@ -96,8 +97,8 @@ def person_search(
 def _by_employer(
     session: DbSession, actor: Actor, credit_code: str, employer_id: str, page: int
 ) -> dict[str, Any]:
-    if employer_id.strip().isdigit():
-        employer = units_service.get_employer(session, employer_id=int(employer_id))
+    if (wanted := row_id(employer_id)) is not None:
+        employer = units_service.get_employer(session, employer_id=wanted)
     else:
         employer = units_service.get_employer_by_credit_code(session, credit_code=credit_code)
     found = persons_service.search_persons(

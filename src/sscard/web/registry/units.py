@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import row_id
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_name, mask_phone
 from sscard.registry.persons import service as persons_service
@@ -101,9 +102,10 @@ def employer_detail(
     """The employer, with its persons of the region (paginated)."""
     number = page_number(page)
     with refusing(request):
-        if not employer_id.isdigit():
+        wanted = row_id(employer_id)
+        if wanted is None:
             raise EmployerNotFound(f"单位 {employer_id[:20]} 不存在")
-        employer = units_service.get_employer(session, employer_id=int(employer_id))
+        employer = units_service.get_employer(session, employer_id=wanted)
         persons = persons_service.search_persons(
             session, actor=actor, employer_id=employer.id, page=number, page_size=PAGE_SIZE
         )
