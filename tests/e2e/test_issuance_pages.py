@@ -612,3 +612,22 @@ def test_a_persons_cards_are_found_by_a_posted_id_number(
     for op in ("temporary-loss", "loss", "pin-reset", "replace", "cancel"):
         assert f'id="op-{op}"' in page.text
     assert 'id="op-unlock"' not in page.text
+
+
+def test_a_card_page_says_when_activation_will_skip_the_bank_step(
+    live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    """The test server has no SSCARD_BANK_URLS: the bank account cannot be enabled."""
+    bank, holder = place().bank, person()
+    with db.transaction() as session, context.acting(SETUP):
+        card = _made(session, SETUP, _apply(session, SETUP, bank, holder.id_number))
+        issuance_service.transition(session, card=card, action=Action.issue, actor=SETUP)
+        issued_id = card.id
+    active = active_card()
+    with pages_as(live_server, make_account("clerk")) as http:
+        issued = http.get(f"/cards/c/{issued_id}")
+        assert issued.status_code == 200, issued.text
+        assert 'id="bank-unconfigured"' in issued.text
+        assert "SSCARD_BANK_URLS" in issued.text and "跳过银行账户启用" in issued.text
+        done = http.get(f"/cards/c/{active.card_id}")
+        assert done.status_code == 200 and 'id="bank-unconfigured"' not in done.text

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+import httpx
 from PIL import Image
+from sqlalchemy import Engine
 from tests.support import Account, LiveServer, citizen_id, login, person_body
 
 from sscard.registry.photos import portraits
@@ -168,3 +170,53 @@ def test_employers_and_communities_are_registered_with_checked_codes(
             "/api/v1/communities", json={"code": "370811999001", "name": "不存在的街道"}
         )
         assert wrong_township.status_code == 422
+
+
+def test_an_employers_contact_is_stored_sealed_and_shown_masked(
+    live_server: LiveServer, make_account: Callable[..., Account], engine: Engine
+) -> None:
+    import random
+
+    from sqlalchemy import text
+
+    from sscard.registry.fakes import _credit_code
+
+    code = _credit_code("91", "370811", random.randrange(10**6, 10**7))
+    clerk = make_account("clerk")
+    with live_server.client(login(live_server, clerk)) as http:
+        created = http.post(
+            "/api/v1/employers",
+            json={
+                "credit_code": code,
+                "name": "济宁联系人测试公司",
+                "region_code": "370811",
+                "contact_name": "欧阳修文",
+                "contact_phone": "13912345678",
+            },
+        )
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert (body["contact_name"], body["contact_phone"]) == ("欧***", "139****5678")
+        changed = http.patch(
+            f"/api/v1/employers/{body['id']}", json={"contact_phone": "13700001111"}
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["contact_phone"] == "137****1111"
+        assert changed.json()["contact_name"] == "欧***"
+    with httpx.Client(base_url=live_server.url, timeout=30) as pages:
+        pages.get("/login")
+        form = {"username": clerk.username, "password": clerk.password}
+        form["csrf_token"] = pages.cookies["sscard_csrf"]
+        assert pages.post("/login", data=form).status_code in (200, 303)
+        for path in (f"/registry/employers/{body['id']}", "/registry/employers?name=联系人测试"):
+            page = pages.get(path)
+            assert page.status_code == 200, page.text
+            assert "欧***" in page.text and "137****1111" in page.text
+            assert "欧阳修文" not in page.text and "13700001111" not in page.text
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT * FROM registry_employer WHERE credit_code = :c"), {"c": code}
+        ).one()
+    stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row._mapping.values())
+    assert "欧阳修文".encode() not in stored and b"13700001111" not in stored
+    assert "欧阳".encode() not in stored

@@ -244,9 +244,21 @@ def keys(
 @app.command("transfer-key")
 def transfer_key(
     party: Annotated[str, typer.Argument(help="The partner, e.g. province.")],
-    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="Key file to hand over.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            dir_okay=False,
+            help="Key file to hand over; default <SSCARD_DATA_DIR>/<PARTY>-transfer.key.",
+        ),
+    ] = None,
 ) -> None:
     """Write the SM4 transfer key shared with PARTY (hand it over out of band)."""
+    if out is None:
+        if not party.replace("-", "").isalnum():
+            console.print(f"[red]合作方名称只能由字母、数字和连字符组成：{party[:40]}[/red]")
+            raise typer.Exit(2)
+        out = get_settings().data_dir / f"{party}-transfer.key"
     with unit_of_work(purpose="batch transfer-key") as session:
         version = exchange_files.write_transfer_key(session, party=party, path=out)
     console.print(f"{party} 的传输密钥（版本 {version}）已写入 {out}，请离线交付并妥善保管")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
 
 from sscard import bootstrap, db
 from sscard.db import migrate
@@ -55,3 +55,58 @@ def test_every_migration_goes_down_and_up_again(fresh_engine: Engine) -> None:
     assert leftover == set()
     migrate.upgrade("head", engine=fresh_engine)
     assert migrate.is_up_to_date(fresh_engine)
+
+
+def test_employer_contacts_are_sealed_going_up_and_opened_going_down(
+    fresh_engine: Engine,
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from sscard.crypto import service as crypto_service
+    from sscard.registry.units import sealing
+    from sscard.registry.units.models import Employer
+
+    migrate.upgrade("r0110_ecard_online", engine=fresh_engine)
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO registry_employer (credit_code, name, region_code, address,"
+                " contact_name, contact_phone, status, created_at, updated_at) VALUES"
+                " ('91370800MA3C00001X', '济宁甲公司', '370811', '', '张三丰', '13812341234',"
+                "  'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                " ('91370800MA3C00002X', '济宁乙公司', '370811', '', '', '',"
+                "  'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate.upgrade("head", engine=fresh_engine)
+
+    columns = {c["name"] for c in inspect(fresh_engine).get_columns("registry_employer")}
+    assert "contact_name" not in columns and "contact_phone" not in columns
+    with fresh_engine.connect() as conn:
+        raw = conn.execute(
+            text(
+                "SELECT contact_name_enc, contact_name_masked, contact_phone_enc,"
+                " contact_phone_masked FROM registry_employer ORDER BY credit_code"
+            )
+        ).all()
+    first, second = raw
+    assert "张三丰".encode() not in bytes(first[0]) and b"13812341234" not in bytes(first[2])
+    assert (first[1], first[3]) == ("张**", "138****1234")
+    assert second == (None, "", None, "")
+
+    crypto_service.forget_cached_keys()
+    try:
+        with Session(bind=fresh_engine) as session:
+            employer = session.scalars(
+                select(Employer).where(Employer.credit_code == "91370800MA3C00001X")
+            ).one()
+            assert sealing.reveal(employer, session) == sealing.Contact("张三丰", "13812341234")
+    finally:
+        crypto_service.forget_cached_keys()
+
+    migrate.downgrade("r0110_ecard_online", engine=fresh_engine)
+    with fresh_engine.connect() as conn:
+        plain = conn.execute(
+            text("SELECT contact_name, contact_phone FROM registry_employer ORDER BY credit_code")
+        ).all()
+    assert [tuple(r) for r in plain] == [("张三丰", "13812341234"), ("", "")]

@@ -107,6 +107,20 @@ def get_activation(session: Session, *, card_ref: str, actor: Actor) -> Activati
     return activation_out(session, cards_service.get_card(session, card_ref=card_ref, actor=actor))
 
 
+def bank_step_unconfigured(card: Card) -> bool:
+    """True when the card's bank account waits to be enabled but the platform has no URL
+    for its bank (``SSCARD_BANK_URLS``): activation would skip the bank step."""
+    try:
+        lifecycle.next_status(Status(card.status), Action.activate)
+    except lifecycle.TransitionRefused:
+        return False
+    return (
+        card.bank_account_enc is not None
+        and not card.bank_account_active
+        and not exchange_peers.bank_configured(bank_code=card.bank_code)
+    )
+
+
 def _plan(card: Card) -> dict[str, str]:
     bank = (
         card.bank_account_enc is not None

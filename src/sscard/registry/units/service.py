@@ -17,7 +17,7 @@ from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.registry import identifiers, regions
 from sscard.registry.schemas import NamedCode, region_named
-from sscard.registry.units import repository
+from sscard.registry.units import repository, sealing
 from sscard.registry.units.errors import (
     CommunityExists,
     CommunityNotFound,
@@ -36,14 +36,15 @@ from sscard.settings import get_settings
 
 
 def employer_out(session: Session, employer: Employer) -> EmployerOut:
+    """The employer as an operator sees it: the contact person and phone masked."""
     return EmployerOut(
         id=employer.id,
         credit_code=employer.credit_code,
         name=employer.name,
         region=region_named(employer.region_code),
         address=employer.address,
-        contact_name=employer.contact_name,
-        contact_phone=employer.contact_phone,
+        contact_name=employer.contact_name_masked,
+        contact_phone=employer.contact_phone_masked,
         status=employer.status,
         persons=repository.count_persons(session, employer_id=employer.id),
     )
@@ -67,13 +68,16 @@ def create_employer(session: Session, *, data: EmployerCreate) -> Employer:
         name=data.name,
         region_code=data.region_code,
         address=data.address,
-        contact_name=data.contact_name,
-        contact_phone=data.contact_phone,
         status="active",
         created_at=now,
         updated_at=now,
     )
-    return repository.add_employer(session, employer)
+    repository.add_employer(session, employer)
+    sealing.seal_contact(
+        employer, name=data.contact_name, phone=data.contact_phone, session=session
+    )
+    session.flush()
+    return employer
 
 
 def get_employer(session: Session, *, employer_id: int) -> Employer:
@@ -101,6 +105,12 @@ def update_employer(session: Session, *, employer_id: int, data: EmployerUpdate)
         found = identifiers.validate_region_code(changes["region_code"], field="region_code")
         if found:
             raise ValidationFailed(found)
+    sealing.seal_contact(
+        employer,
+        name=changes.pop("contact_name", None),
+        phone=changes.pop("contact_phone", None),
+        session=session,
+    )
     for key, value in changes.items():
         setattr(employer, key, value)
     employer.updated_at = utcnow()

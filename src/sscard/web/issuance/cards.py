@@ -198,6 +198,7 @@ def _card_values(session: Session, card_id: str, actor: Actor) -> dict[str, Any]
         "card": detail,
         "handovers": handover_service.handovers(session, card=card),
         "activation": activation_service.activation_out(session, card),
+        "bank_unconfigured": activation_service.bank_step_unconfigured(card),
         "places": handover_service.place_names(session),
         "ops": offered(detail, actor),
         "kinds": KINDS,
