@@ -17,6 +17,7 @@ import io
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, cast
 
 import segno
@@ -24,7 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sscard.ecard import online
+from sscard.ecard import credentials, online
 from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import qr
 from sscard.ecard.codes import service as codes_service
@@ -56,6 +57,18 @@ LOGIN_LIMIT = 30
 ACCESS_LOG_SIZE = 30
 LATER_PARTS = ("benefits", "rights", "contributions")
 """Parts of "my insurance" that later components will supply (shown as not there yet)."""
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def beijing(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored (UTC) time as the resident reads it: Beijing time."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BEIJING).strftime(fmt)
+
 
 # ---- the resident behind the wallet cookie ----------------------------------------------
 
@@ -106,6 +119,7 @@ CurrentResident = Annotated[Resident, Depends(_resident)]
 def _page(
     request: Request, name: str, values: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
+    values = {"beijing": beijing, **values}
     response = render(request, f"wallet/{name}.html", values, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -185,6 +199,7 @@ def login(request: Request, session: DbSession, form: pages.FormFields) -> Respo
     except SSCardError as exc:
         values = {
             "channel": form.get("channel", ""),
+            "id_number": form.get("id_number", "").strip()[:32],
             "error": mask_text(exc.message),
             "errors": {p.field: p.reason for p in exc.fields},
         }
@@ -325,6 +340,29 @@ def new_code(
     copy = ecard_service.own_copy(session, resident=resident.session)
     code = codes_service.issue_code(session, copy=copy, business=business)
     return JSONResponse(_code_json(code), headers={"Cache-Control": "no-store"})
+
+
+# ---- credential display (亮证) ----------------------------------------------------------------
+
+
+@router.post("/credential", response_class=HTMLResponse)
+def show_credential(
+    request: Request, resident: CurrentResident, session: DbSession, form: pages.FormFields
+) -> HTMLResponse:
+    """亮证: a signed credential of my e-card as a QR, valid five minutes."""
+    try:
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        shown = credentials.issue(session, person_id=resident.actor.id)
+    except SSCardError as exc:
+        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        raise PageRefused(refused) from exc
+    values: dict[str, Any] = {
+        "credential": shown,
+        "svg": qr_svg(shown.credential),
+        "expires": beijing(shown.expires_at, "%H:%M:%S"),
+        "expires_in": max(0, round(shown.expires_at.timestamp() - time.time())),
+    }
+    return _page(request, "credential", values)
 
 
 # ---- family members ------------------------------------------------------------------------

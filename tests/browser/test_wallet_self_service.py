@@ -1,0 +1,78 @@
+"""The wallet's self-service in Chromium at a phone's and a desktop's size: a refused login
+keeps the ID number typed, 亮证 shows a credential QR with its Beijing expiry, the access
+log labels Beijing time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.conftest import needs_chromium
+from tests.e2e.test_ecard_pages import ECARD_PIN, Holder, active_holder
+from tests.support import LiveServer
+
+pytestmark = [needs_chromium, pytest.mark.browser]
+
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture(params=sorted(SIZES))
+def screen(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    viewport = SIZES[request.param]
+    context = browser.new_context(locale="zh-CN", viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def log_in(page: Any, server: LiveServer, holder: Holder, pin: str = ECARD_PIN) -> None:
+    page.goto(f"{server.url}/wallet/login")
+    page.fill("#w-id_number", holder.id_number)
+    page.fill("#w-ecard_pin", pin)
+    page.select_option("#w-channel", holder.channel)
+    page.click("#wallet-login button[type=submit]")
+    page.wait_for_load_state()
+
+
+def fits(page: Any) -> bool:
+    width = page.viewport_size["width"]
+    return bool(page.evaluate("document.documentElement.scrollWidth") <= width)
+
+
+def test_a_wrong_pin_keeps_the_id_number_typed_and_the_retry_opens_the_wallet(
+    screen: Any, live_server: LiveServer
+) -> None:
+    holder = active_holder()
+    log_in(screen, live_server, holder, pin="135792")
+    assert screen.locator("#wallet-error").is_visible()
+    assert screen.input_value("#w-id_number") == holder.id_number
+    assert screen.input_value("#w-ecard_pin") == ""
+    screen.fill("#w-ecard_pin", ECARD_PIN)
+    screen.click("#wallet-login button[type=submit]")
+    screen.wait_for_url(f"{live_server.url}/wallet")
+    assert fits(screen)
+
+
+def test_the_credential_button_shows_a_qr_with_its_beijing_expiry(
+    screen: Any, live_server: LiveServer
+) -> None:
+    holder = active_holder()
+    log_in(screen, live_server, holder)
+    screen.wait_for_url(f"{live_server.url}/wallet")
+    assert screen.locator("#credential-button").is_visible()
+    screen.click("#credential-button")
+    screen.wait_for_selector("#credential-panel")
+    assert screen.locator("#credential-qr svg").is_visible()
+    assert screen.get_attribute("#credential-panel", "data-credential").startswith("ECR")
+    assert "（北京时间）" in screen.inner_text("#credential-expiry")
+    assert screen.inner_text("#credential-holder") == "测***"
+    box = screen.locator("#credential-qr svg").bounding_box()
+    assert box["width"] >= 200
+    assert fits(screen)
+    screen.click("#credential-again")
+    screen.wait_for_selector("#credential-panel")
+    screen.goto(f"{live_server.url}/wallet/access-log")
+    assert "（北京时间）" in screen.inner_text("#access-log")
+    assert fits(screen)

@@ -1,0 +1,90 @@
+"""The wallet's self-service over HTTP: a refused login keeps the ID number typed, 亮证 shows
+a signed credential anyone can check, the access log speaks plain words in Beijing time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tests.e2e.test_ecard_pages import (
+    active_holder,
+    browser_client,
+    code_on,
+    console_as,
+    csrf,
+    report_loss,
+    verify_on_terminal,
+    wallet_login,
+    wallet_of,
+)
+from tests.support import Account, LiveServer
+
+
+def credential_on(page_html: str) -> str:
+    found = re.search(r'data-credential="(ECR[A-Z2-7]{141})"', page_html)
+    assert found, "the page shows no credential"
+    return found.group(1)
+
+
+def test_a_refused_login_keeps_the_id_number_typed_but_never_the_pin(
+    live_server: LiveServer,
+) -> None:
+    holder = active_holder()
+    with browser_client(live_server) as http:
+        refused = wallet_login(http, holder, pin="135792")
+        assert refused.status_code == 401
+        assert f'value="{holder.id_number}"' in refused.text
+        assert "135792" not in refused.text
+        http.get("/wallet/login")
+        empty_pin = http.post(
+            "/wallet/login",
+            data={"csrf_token": csrf(http), "id_number": holder.id_number, "ecard_pin": ""},
+        )
+        assert empty_pin.status_code == 422
+        assert f'value="{holder.id_number}"' in empty_pin.text
+
+
+def test_the_credential_button_shows_a_signed_credential_with_its_beijing_expiry(
+    live_server: LiveServer,
+) -> None:
+    holder = active_holder()
+    with wallet_of(live_server, holder) as http:
+        home = http.get("/wallet")
+        assert 'id="credential-button"' in home.text
+        refused = http.post("/wallet/credential", data={"csrf_token": "forged"})
+        assert refused.status_code == 403
+        shown = http.post("/wallet/credential", data={"csrf_token": csrf(http)})
+        assert shown.status_code == 200, shown.text
+        assert shown.headers["cache-control"] == "no-store"
+        assert "<svg" in shown.text and "（北京时间）" in shown.text
+        assert re.search(r'id="credential-expires">\d\d:\d\d:\d\d<', shown.text)
+        assert holder.id_number not in shown.text
+        credential = credential_on(shown.text)
+        checked = http.post("/api/v1/ecard/credentials/verify", json={"credential": credential})
+        assert checked.status_code == 200, checked.text
+        assert checked.json()["valid"] is True
+        report_loss(holder)
+        after = http.post("/wallet/credential", data={"csrf_token": csrf(http)})
+        assert after.status_code == 423
+        assert 'id="wallet-refused"' in after.text
+        assert 'id="credential-button"' not in http.get("/wallet").text
+
+
+def test_the_access_log_names_who_what_and_why_in_beijing_time_without_my_own_logins(
+    live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    holder = active_holder()
+    with wallet_of(live_server, holder) as wallet:
+        with console_as(live_server, make_account("clerk")) as console:
+            code = code_on(wallet.get("/wallet").text)
+            assert verify_on_terminal(console, scenario="library", code=code).status_code == 200
+        with browser_client(live_server) as again:
+            assert wallet_login(again, holder).status_code == 303
+        log = wallet.get("/wallet/access-log")
+        assert log.status_code == 200
+        assert "扫码核验电子社保卡" in log.text
+        assert "（北京时间）" in log.text
+        entries = log.text.split('id="access-log"')[1]
+        assert "登录" not in entries and "系统" not in entries
+        too_far = wallet.get("/wallet/access-log?page=99999999999999999999")
+        assert too_far.status_code == 200
