@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import needs_chromium
-from tests.e2e.test_ecard_pages import ECARD_PIN, Holder, active_holder
+from tests.e2e.test_ecard_pages import ECARD_PIN, HOLDER_NAME, Holder, active_holder
 from tests.support import LiveServer
 
 pytestmark = [needs_chromium, pytest.mark.browser]
@@ -76,3 +76,39 @@ def test_the_credential_button_shows_a_qr_with_its_beijing_expiry(
     screen.goto(f"{live_server.url}/wallet/access-log")
     assert "（北京时间）" in screen.inner_text("#access-log")
     assert fits(screen)
+
+
+def test_a_guardian_adds_an_elder_who_agrees_in_their_own_wallet(
+    browser: Any, screen: Any, live_server: LiveServer
+) -> None:
+    guardian, elder = active_holder(), active_holder(born="19500301")
+    log_in(screen, live_server, guardian)
+    screen.click("#menu-family")
+    screen.wait_for_url(f"{live_server.url}/wallet/family-service")
+    screen.fill("#f-member_id_number", elder.id_number)
+    screen.fill("#f-member_name", "别人")
+    screen.click("#family-add button[type=submit]")
+    screen.wait_for_selector("#family-error")
+    assert screen.input_value("#f-member_id_number") == elder.id_number
+    screen.fill("#f-member_name", HOLDER_NAME)
+    screen.click("#family-add button[type=submit]")
+    screen.wait_for_selector("#family-done")
+    assert "等待对方同意" in screen.inner_text("#family-members")
+    assert fits(screen)
+
+    context = browser.new_context(locale="zh-CN", viewport=screen.viewport_size)
+    try:
+        theirs = context.new_page()
+        log_in(theirs, live_server, elder)
+        theirs.goto(f"{live_server.url}/wallet/family-service")
+        theirs.click(".request-consent")
+        theirs.wait_for_selector("#family-done")
+        assert theirs.locator(".request-refuse").inner_text() == "撤回同意"
+        assert fits(theirs)
+    finally:
+        context.close()
+    screen.reload()
+    assert "暂不能代为出示" not in screen.inner_text("#family-members")
+    screen.goto(f"{live_server.url}/wallet")
+    screen.wait_for_selector("#family:not([hidden])")
+    assert screen.locator("#family .w-member").count() == 2

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from tests.e2e.test_ecard_pages import (
+    HOLDER_NAME,
     active_holder,
     browser_client,
     code_on,
@@ -88,3 +89,100 @@ def test_the_access_log_names_who_what_and_why_in_beijing_time_without_my_own_lo
         assert "登录" not in entries and "系统" not in entries
         too_far = wallet.get("/wallet/access-log?page=99999999999999999999")
         assert too_far.status_code == 200
+
+
+def test_family_from_the_wallet_add_an_elder_who_agrees_then_withdraws(
+    live_server: LiveServer,
+) -> None:
+    guardian, elder = active_holder(), active_holder(born="19500301")
+    with wallet_of(live_server, guardian) as mine, wallet_of(live_server, elder) as theirs:
+        page = mine.get("/wallet/family-service")
+        assert page.status_code == 200 and "还没有绑定家人" in page.text
+        wrong = mine.post(
+            "/wallet/family-service/add",
+            data={
+                "csrf_token": csrf(mine),
+                "member_id_number": elder.id_number,
+                "member_name": "别人",
+            },
+        )
+        assert wrong.status_code == 422, wrong.text
+        assert "证件号码与姓名不符" in wrong.text
+        assert f'value="{elder.id_number}"' in wrong.text
+        forged = mine.post(
+            "/wallet/family-service/add",
+            data={
+                "csrf_token": "forged",
+                "member_id_number": elder.id_number,
+                "member_name": HOLDER_NAME,
+            },
+        )
+        assert forged.status_code == 403
+        added = mine.post(
+            "/wallet/family-service/add",
+            data={
+                "csrf_token": csrf(mine),
+                "member_id_number": elder.id_number,
+                "member_name": HOLDER_NAME,
+            },
+        )
+        assert added.status_code == 303
+        listed = mine.get(added.headers["location"]).text
+        assert "已添加" in listed and "等待对方同意" in listed
+        assert elder.id_number not in listed
+        binding = re.search(r'data-binding="(\d+)"', listed)
+        assert binding
+        number = binding.group(1)
+        assert mine.get("/wallet/family").json()["members"] == []
+
+        asked = theirs.get("/wallet/family-service").text
+        assert "想代您出示电子社保卡" in asked and "同意" in asked
+        not_mine = mine.post(
+            f"/wallet/family-service/{number}/consent", data={"csrf_token": csrf(mine)}
+        )
+        assert not_mine.status_code == 404
+        agreed = theirs.post(
+            f"/wallet/family-service/{number}/consent", data={"csrf_token": csrf(theirs)}
+        )
+        assert agreed.status_code == 303
+        assert "撤回同意" in theirs.get("/wallet/family-service").text
+        assert "暂不能代为出示" not in mine.get("/wallet/family-service").text
+        assert [m["id"] for m in mine.get("/wallet/family").json()["members"]] == [int(number)]
+
+        withdrawn = theirs.post(
+            f"/wallet/family-service/{number}/refuse", data={"csrf_token": csrf(theirs)}
+        )
+        assert withdrawn.status_code == 303
+        assert mine.get("/wallet/family").json()["members"] == []
+        assert "还没有绑定家人" in mine.get("/wallet/family-service").text
+        huge = mine.post(
+            "/wallet/family-service/99999999999999999999999/end", data={"csrf_token": csrf(mine)}
+        )
+        assert huge.status_code == 404
+
+
+def test_a_guardian_sees_why_a_members_code_cannot_be_shown_and_ends_the_binding(
+    live_server: LiveServer,
+) -> None:
+    guardian, minor = active_holder(), active_holder(born="20160301")
+    with wallet_of(live_server, guardian) as mine:
+        added = mine.post(
+            "/wallet/family-service/add",
+            data={
+                "csrf_token": csrf(mine),
+                "member_id_number": minor.id_number,
+                "member_name": HOLDER_NAME,
+            },
+        )
+        assert added.status_code == 303
+        assert "暂不能代为出示" not in mine.get("/wallet/family-service").text
+        report_loss(minor)
+        listed = mine.get("/wallet/family-service").text
+        assert "暂不能代为出示：对方的社会保障卡已挂失" in listed
+        number = re.search(r'data-binding="(\d+)"', listed)
+        assert number
+        ended = mine.post(
+            f"/wallet/family-service/{number.group(1)}/end", data={"csrf_token": csrf(mine)}
+        )
+        assert ended.status_code == 303
+        assert "还没有绑定家人" in mine.get("/wallet/family-service").text
