@@ -112,3 +112,62 @@ def test_a_guardian_adds_an_elder_who_agrees_in_their_own_wallet(
     screen.goto(f"{live_server.url}/wallet")
     screen.wait_for_selector("#family:not([hidden])")
     assert screen.locator("#family .w-member").count() == 2
+
+
+def test_elder_mode_at_a_phone_size_is_larger_plainer_and_remembered(
+    browser: Any, live_server: LiveServer
+) -> None:
+    elder, helper = active_holder(born="19500301"), active_holder()
+    context = browser.new_context(locale="zh-CN", viewport=SIZES["phone"])
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{live_server.url}/wallet/login")
+        page.click("#mode-switch")
+        page.wait_for_selector("body.elder")
+        assert page.url == f"{live_server.url}/wallet/login"
+        log_in(page, live_server, elder)
+        page.wait_for_url(f"{live_server.url}/wallet")
+        assert page.locator("body.elder").count() == 1
+        size = page.evaluate(
+            "parseFloat(getComputedStyle(document.querySelector('.w-main')).fontSize)"
+        )
+        assert size >= 20
+        button = page.locator("#credential-button").bounding_box()
+        assert button["height"] >= 56
+        assert (
+            page.evaluate("getComputedStyle(document.querySelector('.w-main')).color")
+            == "rgb(0, 0, 0)"
+        )
+        assert not page.locator(".w-tabs").is_visible()
+        assert page.locator("#menu-access").count() == 0
+        assert page.locator("#elder-say").is_visible()
+        assert "还没有家人帮您" in page.inner_text("#family-help")
+        assert fits(page)
+
+        with_helper = browser.new_context(locale="zh-CN", viewport=SIZES["phone"])
+        try:
+            theirs = with_helper.new_page()
+            log_in(theirs, live_server, helper)
+            theirs.goto(f"{live_server.url}/wallet/family-service")
+            theirs.fill("#f-member_id_number", elder.id_number)
+            theirs.fill("#f-member_name", HOLDER_NAME)
+            theirs.click("#family-add button[type=submit]")
+            theirs.wait_for_selector("#family-done")
+        finally:
+            with_helper.close()
+        page.reload()
+        assert "想帮您" in page.inner_text("#family-help")
+        page.click("#elder-family")
+        page.click(".request-consent")
+        page.wait_for_selector("#family-done")
+        page.goto(f"{live_server.url}/wallet")
+        assert "可以帮您出示电子社保卡" in page.inner_text("#family-help")
+        assert fits(page)
+
+        page.click("#mode-switch")
+        page.wait_for_selector("body:not(.elder)")
+        assert page.locator("#family-help").count() == 0
+        assert page.locator(".w-tabs").is_visible()
+    finally:
+        context.close()

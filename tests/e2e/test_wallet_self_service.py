@@ -186,3 +186,33 @@ def test_a_guardian_sees_why_a_members_code_cannot_be_shown_and_ends_the_binding
         )
         assert ended.status_code == 303
         assert "还没有绑定家人" in mine.get("/wallet/family-service").text
+
+
+def test_elder_mode_is_switched_with_the_csrf_token_and_remembered(
+    live_server: LiveServer,
+) -> None:
+    holder = active_holder(born="19500301")
+    with wallet_of(live_server, holder) as http:
+        assert 'class="wallet-body"' in http.get("/wallet").text
+        forged = http.post("/wallet/mode", data={"csrf_token": "forged", "mode": "elder"})
+        assert forged.status_code == 403
+        switched = http.post(
+            "/wallet/mode",
+            data={"csrf_token": csrf(http), "mode": "elder", "back": "/wallet/insurance"},
+        )
+        assert switched.status_code == 303
+        assert switched.headers["location"] == "/wallet/insurance"
+        cookie = switched.headers["set-cookie"]
+        assert "sscard_wallet_mode=elder" in cookie and "Max-Age=31536000" in cookie
+        home = http.get("/wallet").text
+        assert 'class="wallet-body elder"' in home
+        assert 'id="family-help"' in home and "还没有家人帮您" in home
+        assert 'id="menu-access"' not in home
+        assert "切换到标准版" in home
+        assert 'class="wallet-body elder"' in http.get("/wallet/login").text
+        away = http.post(
+            "/wallet/mode",
+            data={"csrf_token": csrf(http), "mode": "standard", "back": "https://evil.example/"},
+        )
+        assert away.headers["location"] == "/wallet"
+        assert 'class="wallet-body"' in http.get("/wallet").text

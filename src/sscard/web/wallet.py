@@ -32,6 +32,7 @@ from sscard.ecard.codes import service as codes_service
 from sscard.ecard.codes.schemas import CodeOut
 from sscard.ecard.errors import ECardNotFound, ResidentSessionInvalid
 from sscard.ecard.family import service as family_service
+from sscard.ecard.family.schemas import FamilyRequestOut
 from sscard.ecard.schemas import ECardOut, ResidentSessionOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
@@ -55,6 +56,9 @@ BUSINESSES = {int(b): name for b, name in qr.BUSINESS_NAMES.items()}
 LOGIN_LIMIT = 30
 """Wallet logins per client address a minute (the e-card PIN locks itself after that)."""
 ACCESS_LOG_SIZE = 30
+MODE_COOKIE = "sscard_wallet_mode"
+"""The wallet's look: ``elder`` for 长辈版 (larger, plainer, fewer choices), else standard."""
+MODE_SECONDS = 365 * 24 * 3600
 LATER_PARTS = ("benefits", "rights", "contributions")
 """Parts of "my insurance" that later components will supply (shown as not there yet)."""
 
@@ -122,7 +126,8 @@ CurrentResident = Annotated[Resident, Depends(_resident)]
 def _page(
     request: Request, name: str, values: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
-    values = {"beijing": beijing, **values}
+    elder = request.cookies.get(MODE_COOKIE) == "elder"
+    values = {"beijing": beijing, "elder": elder, "here": request.url.path, **values}
     response = render(request, f"wallet/{name}.html", values, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -237,6 +242,33 @@ def logout(request: Request, session: DbSession, form: pages.FormFields) -> Resp
     return response
 
 
+@router.post("/mode")
+def switch_mode(request: Request, form: pages.FormFields) -> Response:
+    """Switch between 长辈版 and the standard wallet; remembered in a cookie for a year."""
+    try:
+        pages.check_form_csrf(request, form.get("csrf_token"))
+    except SSCardError as exc:
+        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        raise PageRefused(refused) from exc
+    back = form.get("back", "")
+    if (back != WALLET_PATH and not back.startswith(f"{WALLET_PATH}/")) or "//" in back:
+        back = WALLET_PATH
+    response = RedirectResponse(back, status_code=303)
+    if form.get("mode") == "elder":
+        response.set_cookie(
+            MODE_COOKIE,
+            "elder",
+            max_age=MODE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            path=WALLET_PATH,
+            secure=get_settings().is_production,
+        )
+    else:
+        response.delete_cookie(MODE_COOKIE, path=WALLET_PATH)
+    return response
+
+
 # ---- the home: the e-card and its dynamic code ----------------------------------------------
 
 
@@ -314,8 +346,15 @@ def home(request: Request, resident: CurrentResident, session: DbSession) -> HTM
         "businesses": BUSINESSES,
         "channel_name": channel.name,
         "holder": resident.actor.name,
+        "helpers": _helpers(session, resident),
     }
     return _page(request, "home", values)
+
+
+def _helpers(session: Session, resident: Resident) -> list[FamilyRequestOut]:
+    """The family members who help me (hold my e-card) or ask to."""
+    found = family_service.requests_for(session, member_person_id=resident.actor.id)
+    return [family_service.request_out(session, b) for b in found]
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
