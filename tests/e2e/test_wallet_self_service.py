@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import httpx
 from tests.e2e.test_ecard_pages import (
     HOLDER_NAME,
     active_holder,
@@ -13,6 +14,7 @@ from tests.e2e.test_ecard_pages import (
     code_on,
     console_as,
     csrf,
+    qr_png,
     report_loss,
     verify_on_terminal,
     wallet_login,
@@ -216,3 +218,74 @@ def test_elder_mode_is_switched_with_the_csrf_token_and_remembered(
         )
         assert away.headers["location"] == "/wallet"
         assert 'class="wallet-body"' in http.get("/wallet").text
+
+
+def portal_ticket(http: httpx.Client) -> str:
+    """The login QR text the demo portal shows (its cookie stays in ``http``)."""
+    page = http.get("/portal-demo")
+    found = re.search(r'data-qr="(ELT[A-Z0-9]{26})"', page.text)
+    assert found, page.text[:300]
+    return found.group(1)
+
+
+def test_a_portals_login_qr_uploaded_in_the_wallet_is_confirmed_and_the_portal_learns_who(
+    live_server: LiveServer,
+) -> None:
+    holder = active_holder()
+    with wallet_of(live_server, holder) as wallet, browser_client(live_server) as portal:
+        qr_text = portal_ticket(portal)
+        assert wallet.get("/wallet/scan").status_code == 200
+        forged = wallet.post("/wallet/scan", data={"csrf_token": "forged", "text": qr_text})
+        assert forged.status_code == 403
+        shown = wallet.post(
+            "/wallet/scan",
+            data={"csrf_token": csrf(wallet)},
+            files={"image": ("qr.png", qr_png(qr_text), "image/png")},
+        )
+        assert shown.status_code == 200, shown.text
+        assert "政务服务网（演示）" in shown.text and "（北京时间）" in shown.text
+        ticket = qr_text[3:]
+        confirmed = wallet.post(f"/wallet/scan/{ticket}/confirm", data={"csrf_token": csrf(wallet)})
+        assert confirmed.status_code == 200, confirmed.text
+        assert 'id="scan-confirmed"' in confirmed.text
+        status = portal.get("/portal-demo/status?wait=0").json()
+        assert status["status"] == "confirmed" and status["name_masked"] == "测***"
+        again = wallet.post(f"/wallet/scan/{ticket}/confirm", data={"csrf_token": csrf(wallet)})
+        assert again.status_code == 409
+
+
+def test_the_scan_screen_names_what_is_not_a_login_qr_and_a_cancel_tells_the_portal(
+    live_server: LiveServer,
+) -> None:
+    holder = active_holder()
+    with wallet_of(live_server, holder) as wallet, browser_client(live_server) as portal:
+        token = csrf(wallet)
+        empty = wallet.post("/wallet/scan", data={"csrf_token": token})
+        assert empty.status_code == 422 and "请用摄像头扫码" in empty.text
+        merchant = wallet.post(
+            "/wallet/scan", data={"csrf_token": token, "text": "https://qr.95516.com/00010000/x"}
+        )
+        assert merchant.status_code == 422 and "商户收款码" in merchant.text
+        ecard = code_on(wallet.get("/wallet").text)
+        own = wallet.post("/wallet/scan", data={"csrf_token": token, "text": ecard})
+        assert own.status_code == 422 and "受理终端扫码核验" in own.text
+        blank = wallet.post(
+            "/wallet/scan",
+            data={"csrf_token": token},
+            files={"image": ("blank.png", b"not an image", "image/png")},
+        )
+        assert blank.status_code == 422 and "无法识别的图片" in blank.text
+        unknown = wallet.post("/wallet/scan", data={"csrf_token": token, "text": "ELT" + "A" * 26})
+        assert unknown.status_code == 404
+        qr_text = portal_ticket(portal)
+        cancelled = wallet.post(f"/wallet/scan/{qr_text[3:]}/refuse", data={"csrf_token": token})
+        assert cancelled.status_code == 200 and 'id="scan-refused"' in cancelled.text
+        assert portal.get("/portal-demo/status?wait=0").json()["status"] == "refused"
+        long_id = wallet.post(f"/wallet/scan/{'A' * 40}/confirm", data={"csrf_token": token})
+        assert long_id.status_code == 404
+        decoded = wallet.post(
+            "/wallet/scan/decode",
+            files={"image": ("f.png", qr_png(qr_text), "image/png")},
+            headers={"X-CSRF-Token": token},
+        )
+        assert decoded.json() == {"found": True, "text": qr_text}

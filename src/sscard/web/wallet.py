@@ -94,10 +94,11 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the wallet and the handler that sends a resident without a session to log in."""
-    from sscard.web import wallet_family  # its pages build on this module's resident
+    from sscard.web import wallet_family, wallet_scan  # their pages build on this module
 
     app.include_router(router)
     app.include_router(wallet_family.router)
+    app.include_router(wallet_scan.router)
     app.add_exception_handler(WalletLoginRequired, _login_required)
 
 
