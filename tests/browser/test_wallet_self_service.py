@@ -5,11 +5,21 @@ log labels Beijing time."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import needs_chromium
-from tests.e2e.test_ecard_pages import ECARD_PIN, HOLDER_NAME, Holder, active_holder
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.test_wallet_terminal import _camera_video
+from tests.conftest import CHROMIUM, needs_chromium
+from tests.e2e.test_ecard_pages import (
+    ECARD_PIN,
+    HOLDER_NAME,
+    Holder,
+    active_holder,
+    browser_client,
+    qr_png,
+)
 from tests.support import LiveServer
 
 pytestmark = [needs_chromium, pytest.mark.browser]
@@ -171,3 +181,64 @@ def test_elder_mode_at_a_phone_size_is_larger_plainer_and_remembered(
         assert page.locator(".w-tabs").is_visible()
     finally:
         context.close()
+
+
+def test_the_scan_screen_reads_an_uploaded_login_qr_and_the_portal_shows_who_logged_in(
+    screen: Any, browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    holder = active_holder()
+    portal_context = browser.new_context(locale="zh-CN", viewport=SIZES["desktop"])
+    try:
+        portal = portal_context.new_page()
+        portal.goto(f"{live_server.url}/portal-demo")
+        qr_text = portal.get_attribute("#qr-text", "data-qr")
+        picture = tmp_path / "login.png"
+        picture.write_bytes(qr_png(qr_text))
+
+        log_in(screen, live_server, holder)
+        screen.click("#menu-scan")
+        screen.wait_for_url(f"{live_server.url}/wallet/scan")
+        screen.click("#scan-submit")
+        screen.wait_for_selector("#scan-error")
+        screen.set_input_files("#s-image", str(picture))
+        screen.click("#scan-submit")
+        screen.wait_for_selector("#scan-login")
+        assert "政务服务网（演示）" in screen.inner_text("#scan-client")
+        assert fits(screen)
+        screen.click("#scan-confirm")
+        screen.wait_for_selector("#scan-confirmed")
+        portal.locator("#login-done").wait_for(state="visible", timeout=20000)
+        assert portal.locator("#login-name").inner_text() == "测***"
+    finally:
+        portal_context.close()
+
+
+def test_the_wallet_camera_reads_a_portals_login_qr(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    holder = active_holder()
+    with browser_client(live_server) as http:
+        qr_text = http.get("/portal-demo").text.split('data-qr="')[1].split('"')[0]
+    clip = _camera_video(qr_text, tmp_path / "camera.y4m")
+    camera_args = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
+    with_camera = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + camera_args
+    )
+    try:
+        context = with_camera.new_context(locale="zh-CN", viewport=SIZES["phone"])
+        context.grant_permissions(["camera"], origin=live_server.url)
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        log_in(page, live_server, holder)
+        page.goto(f"{live_server.url}/wallet/scan")
+        assert page.locator("#camera").is_visible()
+        page.click("#camera-start")
+        page.wait_for_selector("#scan-login")
+        assert page.get_attribute("#scan-login", "data-ticket") == qr_text[3:]
+        assert fits(page)
+    finally:
+        with_camera.close()
