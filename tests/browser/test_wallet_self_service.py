@@ -242,3 +242,27 @@ def test_the_wallet_camera_reads_a_portals_login_qr(
         assert fits(page)
     finally:
         with_camera.close()
+
+
+def test_my_card_page_reports_a_temporary_loss_and_unlocks_it_with_the_ecard_pin(
+    screen: Any, live_server: LiveServer
+) -> None:
+    holder = active_holder()
+    log_in(screen, live_server, holder)
+    screen.wait_for_url(f"{live_server.url}/wallet")
+    screen.click("#menu-card")
+    screen.wait_for_url(f"{live_server.url}/wallet/card")
+    assert screen.inner_text("#card-status") == "正常"
+    assert fits(screen)
+    screen.click("#loss-submit")
+    screen.wait_for_selector("#card-error")
+    screen.check("#loss-confirm")
+    screen.click("#loss-submit")
+    screen.wait_for_selector("#card-done")
+    assert screen.inner_text("#card-status") == "临时挂失"
+    assert "（北京时间）" in screen.inner_text("#card-lost-at")
+    screen.fill("#u-ecard_pin", ECARD_PIN)
+    screen.click("#unlock-submit")
+    screen.wait_for_selector("#card-done")
+    assert screen.inner_text("#card-status") == "正常"
+    assert fits(screen)

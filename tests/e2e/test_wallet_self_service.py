@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 from tests.e2e.test_ecard_pages import (
+    ECARD_PIN,
     HOLDER_NAME,
     active_holder,
     browser_client,
@@ -289,3 +290,44 @@ def test_the_scan_screen_names_what_is_not_a_login_qr_and_a_cancel_tells_the_por
             headers={"X-CSRF-Token": token},
         )
         assert decoded.json() == {"found": True, "text": qr_text}
+
+
+def test_my_card_online_temporary_loss_then_unlock_with_the_ecard_pin(
+    live_server: LiveServer,
+) -> None:
+    holder = active_holder()
+    with wallet_of(live_server, holder) as http:
+        page = http.get("/wallet/card")
+        assert page.status_code == 200
+        assert 'data-status="active"' in page.text and "已启用" in page.text
+        assert page.text.count('class="done') == 8
+        assert 'id="loss-form"' in page.text and 'id="unlock-form"' not in page.text
+        assert holder.card_number not in page.text
+        token = csrf(http)
+        assert (
+            http.post(
+                "/wallet/card/loss", data={"csrf_token": "forged", "confirm": "yes"}
+            ).status_code
+            == 403
+        )
+        unconfirmed = http.post("/wallet/card/loss", data={"csrf_token": token})
+        assert unconfirmed.status_code == 422 and "我确认临时挂失" in unconfirmed.text
+        lost = http.post("/wallet/card/loss", data={"csrf_token": token, "confirm": "yes"})
+        assert lost.status_code == 303
+        page = http.get(lost.headers["location"]).text
+        assert "已临时挂失" in page and 'data-status="temporarily_lost"' in page
+        assert "（北京时间）临时挂失" in page
+        assert "电子社保卡已暂停使用" in http.get("/wallet").text
+        again = http.post("/wallet/card/loss", data={"csrf_token": token, "confirm": "yes"})
+        assert again.status_code == 409
+        wrong = http.post("/wallet/card/unlock", data={"csrf_token": token, "ecard_pin": "135792"})
+        assert wrong.status_code == 401 and "电子社保卡密码错误" in wrong.text
+        assert 'data-status="temporarily_lost"' in wrong.text
+        empty = http.post("/wallet/card/unlock", data={"csrf_token": token, "ecard_pin": ""})
+        assert empty.status_code == 422
+        unlocked = http.post(
+            "/wallet/card/unlock", data={"csrf_token": token, "ecard_pin": ECARD_PIN}
+        )
+        assert unlocked.status_code == 303
+        assert 'data-status="active"' in http.get("/wallet/card").text
+        assert "data-code" in http.get("/wallet").text

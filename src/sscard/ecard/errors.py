@@ -71,3 +71,10 @@ class ResidentSessionInvalid(NotAuthenticated):
 
     def __init__(self) -> None:
         super().__init__("请重新登录电子社保卡")
+
+
+class NoLiveCard(NotFound):
+    code = "card_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("您目前没有可办理业务的社会保障卡，请到社保服务窗口申领")

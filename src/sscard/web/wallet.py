@@ -94,9 +94,10 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the wallet and the handler that sends a resident without a session to log in."""
-    from sscard.web import wallet_family, wallet_scan  # their pages build on this module
+    from sscard.web import wallet_card, wallet_family, wallet_scan  # built on this module
 
     app.include_router(router)
+    app.include_router(wallet_card.router)
     app.include_router(wallet_family.router)
     app.include_router(wallet_scan.router)
     app.add_exception_handler(WalletLoginRequired, _login_required)
