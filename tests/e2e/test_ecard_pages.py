@@ -281,7 +281,10 @@ def test_a_wrong_ecard_pin_is_refused_with_the_attempts_left_then_the_right_one_
         refused = wallet_login(http, holder, pin="135792")
         assert refused.status_code == 401
         assert "电子社保卡密码错误，还可尝试 4 次" in refused.text
-        assert holder.id_number not in refused.text
+        alert = re.search(r'id="wallet-error">([^<]*)<', refused.text)
+        assert alert and holder.id_number not in alert.group(1)
+        assert f'value="{holder.id_number}"' in refused.text
+        assert refused.text.count(holder.id_number) == 1
         assert "sscard_wallet" not in http.cookies
         opened = wallet_login(http, holder)
         assert opened.status_code == 303 and opened.headers["location"] == "/wallet"

@@ -78,3 +78,10 @@ class TooManyRequests(SSCardError):
 
     status_code = 429
     code = "too_many_requests"
+
+
+class NoLiveCard(NotFound):
+    code = "card_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("您目前没有可办理业务的社会保障卡，请到社保服务窗口申领")

@@ -53,7 +53,7 @@ from sscard.errors import FieldProblem
 from sscard.iam import passwords
 from sscard.iam import service as iam_service
 from sscard.issuance.cards import service as issuance_service
-from sscard.kit import context
+from sscard.kit import access, context
 from sscard.kit.context import Actor, ActorKind
 from sscard.registry.persons import events as registry_events
 from sscard.registry.persons import service as registry_service
@@ -374,7 +374,9 @@ def login(
 ) -> tuple[str, ResidentSessionOut]:
     """A resident opens their e-card in a channel app (e-card PIN): a session token."""
     iam_service.get_channel(session, code=channel_code)
-    person_id, ecard = person_by_pin(session, id_number=id_number, pin=pin)
+    with access.suppress_reads(session):  # my own login: nobody else read my data
+        person_id, ecard = person_by_pin(session, id_number=id_number, pin=pin)
+        name = records.holder_brief(session, person_id).name_masked
     raw = SESSION_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     minutes = get_settings().ecard_session_minutes
@@ -388,7 +390,6 @@ def login(
     )
     repository.add_session(session, resident)
     add_copy(session, ecard=ecard, channel_code=channel_code, holder_person_id=person_id)
-    name = records.holder_brief(session, person_id).name_masked
     with context.acting(
         Actor(kind=ActorKind.resident, id=person_id, name=name), channel=channel_code
     ):

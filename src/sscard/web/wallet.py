@@ -17,6 +17,7 @@ import io
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, cast
 
 import segno
@@ -24,13 +25,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sscard.ecard import online
+from sscard.ecard import credentials, online
 from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import qr
 from sscard.ecard.codes import service as codes_service
 from sscard.ecard.codes.schemas import CodeOut
 from sscard.ecard.errors import ECardNotFound, ResidentSessionInvalid
 from sscard.ecard.family import service as family_service
+from sscard.ecard.family.schemas import FamilyRequestOut
 from sscard.ecard.schemas import ECardOut, ResidentSessionOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
@@ -55,8 +57,23 @@ BUSINESSES = {int(b): name for b, name in qr.BUSINESS_NAMES.items()}
 LOGIN_LIMIT = 30
 """Wallet logins per client address a minute (the e-card PIN locks itself after that)."""
 ACCESS_LOG_SIZE = 30
+MODE_COOKIE = "sscard_wallet_mode"
+"""The wallet's look: ``elder`` for 长辈版 (larger, plainer, fewer choices), else standard."""
+MODE_SECONDS = 365 * 24 * 3600
 LATER_PARTS = ("benefits", "rights", "contributions")
 """Parts of "my insurance" that later components will supply (shown as not there yet)."""
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def beijing(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored (UTC) time as the resident reads it: Beijing time."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BEIJING).strftime(fmt)
+
 
 # ---- the resident behind the wallet cookie ----------------------------------------------
 
@@ -78,7 +95,12 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the wallet and the handler that sends a resident without a session to log in."""
+    from sscard.web import wallet_card, wallet_family, wallet_scan  # built on this module
+
     app.include_router(router)
+    app.include_router(wallet_card.router)
+    app.include_router(wallet_family.router)
+    app.include_router(wallet_scan.router)
     app.add_exception_handler(WalletLoginRequired, _login_required)
 
 
@@ -107,6 +129,8 @@ CurrentResident = Annotated[Resident, Depends(_resident)]
 def _page(
     request: Request, name: str, values: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
+    elder = request.cookies.get(MODE_COOKIE) == "elder"
+    values = {"beijing": beijing, "elder": elder, "here": request.url.path, **values}
     response = render(request, f"wallet/{name}.html", values, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -186,6 +210,7 @@ def login(request: Request, session: DbSession, form: pages.FormFields) -> Respo
     except SSCardError as exc:
         values = {
             "channel": form.get("channel", ""),
+            "id_number": form.get("id_number", "").strip()[:32],
             "error": mask_text(exc.message),
             "errors": {p.field: p.reason for p in exc.fields},
         }
@@ -217,6 +242,33 @@ def logout(request: Request, session: DbSession, form: pages.FormFields) -> Resp
         ecard_service.logout(session, raw=raw)
     response = RedirectResponse(f"{WALLET_PATH}/login", status_code=303)
     response.delete_cookie(WALLET_COOKIE, path=WALLET_PATH)
+    return response
+
+
+@router.post("/mode")
+def switch_mode(request: Request, form: pages.FormFields) -> Response:
+    """Switch between 长辈版 and the standard wallet; remembered in a cookie for a year."""
+    try:
+        pages.check_form_csrf(request, form.get("csrf_token"))
+    except SSCardError as exc:
+        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        raise PageRefused(refused) from exc
+    back = form.get("back", "")
+    if (back != WALLET_PATH and not back.startswith(f"{WALLET_PATH}/")) or "//" in back:
+        back = WALLET_PATH
+    response = RedirectResponse(back, status_code=303)
+    if form.get("mode") == "elder":
+        response.set_cookie(
+            MODE_COOKIE,
+            "elder",
+            max_age=MODE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            path=WALLET_PATH,
+            secure=get_settings().is_production,
+        )
+    else:
+        response.delete_cookie(MODE_COOKIE, path=WALLET_PATH)
     return response
 
 
@@ -297,8 +349,15 @@ def home(request: Request, resident: CurrentResident, session: DbSession) -> HTM
         "businesses": BUSINESSES,
         "channel_name": channel.name,
         "holder": resident.actor.name,
+        "helpers": _helpers(session, resident),
     }
     return _page(request, "home", values)
+
+
+def _helpers(session: Session, resident: Resident) -> list[FamilyRequestOut]:
+    """The family members who help me (hold my e-card) or ask to."""
+    found = family_service.requests_for(session, member_person_id=resident.actor.id)
+    return [family_service.request_out(session, b) for b in found]
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -326,6 +385,29 @@ def new_code(
     copy = ecard_service.own_copy(session, resident=resident.session)
     code = codes_service.issue_code(session, copy=copy, business=business)
     return JSONResponse(_code_json(code), headers={"Cache-Control": "no-store"})
+
+
+# ---- credential display (亮证) ----------------------------------------------------------------
+
+
+@router.post("/credential", response_class=HTMLResponse)
+def show_credential(
+    request: Request, resident: CurrentResident, session: DbSession, form: pages.FormFields
+) -> HTMLResponse:
+    """亮证: a signed credential of my e-card as a QR, valid five minutes."""
+    try:
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        shown = credentials.issue(session, person_id=resident.actor.id)
+    except SSCardError as exc:
+        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        raise PageRefused(refused) from exc
+    values: dict[str, Any] = {
+        "credential": shown,
+        "svg": qr_svg(shown.credential),
+        "expires": beijing(shown.expires_at, "%H:%M:%S"),
+        "expires_in": max(0, round(shown.expires_at.timestamp() - time.time())),
+    }
+    return _page(request, "credential", values)
 
 
 # ---- family members ------------------------------------------------------------------------
