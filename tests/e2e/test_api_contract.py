@@ -2,7 +2,8 @@
 
 Every operation of ``/api/openapi.json`` is called with generated data (valid and invalid,
 a bounded number of examples each) against a server of its own on a database of its own
-(the run creates, changes and deletes what it likes), with an operator token (role
+(a SQLite file, or a schema of its own in the PostgreSQL test database: the run creates,
+changes and deletes what it likes), with an operator token (role
 ``admin``), and with a resident's e-card session token on the resident's routes
 (``/ecard/me...``) and a terminal's token on the terminal's routes. Checks: no 5xx; every
 status, content type, header and body is the one the document declares.
@@ -24,7 +25,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from tests.e2e import test_ecard_online_support as online
 from tests.e2e.test_registry_pages import pages_as
 from tests.support import Account, LiveServer, login, start_server, stop_server
@@ -47,6 +48,9 @@ TOKEN_ENDERS = {
 """Operations that end the token they are called with: each call gets a fresh token."""
 
 
+PG_SCHEMA = "sscard_contract"
+
+
 @dataclass
 class Contract:
     server: LiveServer
@@ -54,6 +58,7 @@ class Contract:
     """admin (an operator with every permission), bank (a bank agent), resident, terminal."""
     fresh: dict[str, Callable[[], str]]
     fresh_account: Callable[[], Account]
+    backend: str
     kinds: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
@@ -91,11 +96,16 @@ def contract(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Contract]:
     """A server on a database of its own, and the three kinds of token for it."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the contract run uses a SQLite database of its own (about 2 minutes)")
     folder = tmp_path_factory.mktemp("contract")
-    url = f"sqlite:///{folder}/contract.db"
     original = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "sqlite":
+        url = f"sqlite:///{folder}/contract.db"
+    else:  # a schema of its own in the test database
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+        options = {"options": f"-csearch_path={PG_SCHEMA}"}
+        url = engine.url.update_query_dict(options).render_as_string(hide_password=False)
     own = db.configure(url)
     migrate.upgrade("head", engine=own)
     bootstrap.reset_caches()
@@ -132,6 +142,7 @@ def contract(
             tokens,
             {"admin": fresh_admin, "resident": fresh_resident},
             lambda: make_account("admin"),
+            engine.dialect.name,
         )
     finally:
         if server is not None:
@@ -139,6 +150,9 @@ def contract(
         db.configure(original)
         bootstrap.reset_caches()
         keyring.reset()
+        if engine.dialect.name != "sqlite":
+            with engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
 # ---- integers: bounded on every route (defect 6) -------------------------------------------
@@ -296,3 +310,22 @@ def test_pages_answer_an_id_past_the_database_without_a_server_error(contract: C
         for answer in (search, failures):
             assert answer.status_code < 500, answer.text
         assert http.get(f"/wallet/family/{huge}/codes").status_code < 500
+
+
+def test_a_nul_character_or_a_version_past_its_column_is_422_not_500(contract: Contract) -> None:
+    """PostgreSQL takes no NUL in text and no row or key version past 2**31 - 1."""
+    with contract.server.client(contract.admin) as http:
+        for url, name in (
+            ("/api/v1/operators?institution=A%00B", "institution"),
+            ("/api/v1/terminals?institution=A%00B", "institution"),
+        ):
+            answer = http.get(url)
+            assert answer.status_code == 422, answer.text
+            assert name in {f["field"] for f in answer.json()["fields"]}, answer.text
+        titled = http.put("/api/v1/systems/NULTEST", json={"name": "省\x00卡管"})
+        assert titled.status_code == 422, titled.text
+        key = http.get("/api/v1/keys/platform-sign/public.pem", params={"version": 2**31})
+        assert key.status_code == 422 and key.json()["fields"][0]["field"] == "version"
+        person = http.patch("/api/v1/persons/X1", json={"version": 2**31})
+        assert person.status_code == 422
+        assert "version" in {f["field"] for f in person.json()["fields"]}

@@ -7,6 +7,7 @@ import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +38,28 @@ def _too_large_body(limit: int) -> bytes:
     detail = f"请求内容过大（上限 {limit // 1024} KB）"
     return json.dumps(
         {"error": "request_too_large", "detail": detail, "fields": []}, ensure_ascii=False
+    ).encode()
+
+
+NUL_REASON = "不能包含空字符（0x00）"
+
+
+def _nul_fields(scope: Scope) -> list[str]:
+    """Path and query parameters holding a NUL character, which no database column takes
+    (PostgreSQL refuses it outright): refused here as bad input, naming them."""
+    fields = ["path"] if "\x00" in str(scope.get("path", "")) else []
+    raw = bytes(scope.get("query_string", b""))
+    if b"%00" in raw or b"\x00" in raw:
+        pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        fields += sorted({name for name, value in pairs if "\x00" in name + value})
+    return fields
+
+
+def _nul_body(fields: list[str]) -> bytes:
+    detail = "；".join(f"{field}: {NUL_REASON}" for field in fields)
+    problems = [{"field": field, "reason": NUL_REASON} for field in fields]
+    return json.dumps(
+        {"error": "validation_failed", "detail": detail, "fields": problems}, ensure_ascii=False
     ).encode()
 
 
@@ -88,6 +111,10 @@ class PlatformMiddleware:
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, state: dict[str, Any]
     ) -> None:
+        nul = _nul_fields(scope)
+        if nul:
+            await self._answer(send, request_id, state, 422, _nul_body(nul))
+            return
         limit = self._limit(scope)
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -120,12 +147,16 @@ class PlatformMiddleware:
             await self._reject(send, request_id, state, limit)
 
     async def _reject(self, send: Send, request_id: str, state: dict[str, Any], limit: int) -> None:
-        payload = _too_large_body(limit)
-        state["status"] = 413
+        await self._answer(send, request_id, state, 413, _too_large_body(limit))
+
+    async def _answer(
+        self, send: Send, request_id: str, state: dict[str, Any], status: int, payload: bytes
+    ) -> None:
+        state["status"] = status
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(payload)).encode()),

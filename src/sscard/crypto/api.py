@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from sscard.crypto import service
 from sscard.crypto.schemas import KeyInfo
 from sscard.httpkit.deps import DbSession, require
-from sscard.kit.bounds import BIGINT_MAX
+from sscard.kit.bounds import INT_MAX
 from sscard.kit.context import Actor
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -34,7 +34,7 @@ def public_pem(
     _actor: KeysRead,
     session: DbSession,
     version: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="default: the active version")
+        int | None, Query(ge=1, le=INT_MAX, description="default: the active version")
     ] = None,
 ) -> PlainTextResponse:
     pem_text = service.export_public_pem(session, name=name, version=version)

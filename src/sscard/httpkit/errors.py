@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -170,6 +171,15 @@ async def _too_large(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse(body("request_too_large", "请求内容过大"), status_code=413)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value. A text holding a NUL character (PostgreSQL takes none)
+    is bad input that reached the database in a body: 422. Anything else is our fault."""
+    if "NUL (0x00)" in str(exc):
+        reason = "文本不能包含空字符（0x00）"
+        return JSONResponse(body("validation_failed", reason), status_code=422)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
@@ -180,4 +190,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

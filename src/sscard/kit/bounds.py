@@ -20,3 +20,10 @@ RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 """A number of things or a sequence value: 0 to 2**63 - 1."""
+
+INT_MAX = 2**31 - 1
+"""The largest integer an ``INTEGER`` column of PostgreSQL can hold (row versions, key
+versions)."""
+
+Version = Annotated[int, Field(ge=0, le=INT_MAX)]
+"""The version of a row read for an optimistic lock, or a key version: 0 to 2**31 - 1."""

@@ -3,12 +3,18 @@ the statuses each operation answers with (issue 10, defects 6 and 11)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import Request
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError
 
 from sscard.app.factory import create_app
+from sscard.httpkit import errors
 from sscard.kit.bounds import BIGINT_MAX
 
 ERROR_REF = "#/components/schemas/ErrorBody"
@@ -110,3 +116,14 @@ def test_statuses_follow_authentication_bodies_and_what_a_component_raises(
     login = paths["/api/v1/ecard/sessions"]["post"]["responses"]
     assert {"423", "429"} <= set(login)
     assert "503" not in paths["/api/v1/keys"]["get"]["responses"]
+
+
+def test_a_text_with_a_nul_that_reaches_postgresql_is_a_422(engine: Engine) -> None:
+    """The last line of defence for bodies: the database's refusal of a NUL is bad input."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite stores a NUL in text")
+    with pytest.raises(DataError) as refused, engine.connect() as connection:
+        connection.execute(text("SELECT CAST(:value AS text)"), {"value": "省\x00卡管"})
+    answer = asyncio.run(errors._data_error(cast(Request, None), refused.value))
+    assert answer.status_code == 422
+    assert json.loads(bytes(answer.body))["error"] == "validation_failed"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from sscard.kit.bounds import Count, RowId
+from sscard.kit.bounds import RowId, Version
 from sscard.registry.schemas import Code, Input, NamedCode, Text
 from sscard.registry.units.schemas import CommunityRef, EmployerRef
 
@@ -51,7 +51,7 @@ class PersonUpdate(Input):
     employer_id: RowId | None = None
     community_code: Code | None = None
     enrolments: list[EnrolmentIn] | None = Field(default=None, max_length=20)
-    version: Count | None = Field(default=None, description="The version read; refused if stale.")
+    version: Version | None = Field(default=None, description="The version read; refused if stale.")
 
 
 class DeathIn(Input):

@@ -18,7 +18,7 @@ from sscard.iam import service as iam_service
 from sscard.issuance import lifecycle
 from sscard.issuance.lifecycle import Status
 from sscard.kit import context
-from sscard.kit.bounds import BIGINT_MAX
+from sscard.kit.bounds import INT_MAX
 from sscard.kit.context import Actor, ActorKind
 from sscard.kit.masking import mask_text
 from sscard.web import pages
@@ -249,7 +249,7 @@ def whole_number(text: str) -> int | str:
 
 def form_version(form: Mapping[str, str]) -> int | None:
     raw = form.get("version", "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= BIGINT_MAX else None
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= INT_MAX else None
 
 
 def found_or_problem(step: Callable[[], T]) -> T:
