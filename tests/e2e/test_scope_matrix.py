@@ -16,20 +16,25 @@ import httpx
 import pytest
 from peers.bank.branch import card_id_code
 from sqlalchemy import Engine
+from tests.integration.cards import signed
 from tests.integration.issuance.test_activation import CLERK, numbers  # noqa: F401
 from tests.support import Account, LiveServer, citizen_id, login, person_body
 
 from sscard import db
+from sscard.ecard import service as ecard_service
 from sscard.iam import service as iam_service
-from sscard.iam.catalog import InstitutionType
-from sscard.iam.schemas import InstitutionCreate
+from sscard.iam.catalog import ChannelType, InstitutionType
+from sscard.iam.schemas import ChannelCreate, InstitutionCreate
 from sscard.issuance.cards import application_service, making_service, number_service, service
 from sscard.issuance.cards.schemas import ApplicationIn
 from sscard.issuance.lifecycle import Action
+from sscard.kit.context import SYSTEM, acting
 from sscard.registry.persons import service as registry_service
 from sscard.registry.persons.schemas import PersonCreate
 from sscard.registry.photos import portraits
 from sscard.registry.photos import service as registry_photos
+from sscard.scenarios import service as scenarios
+from sscard.scenarios.schemas import TerminalIn
 
 pytestmark = pytest.mark.usefixtures("numbers")
 
@@ -43,7 +48,9 @@ ROLES = {
     "auditor": ("auditor", "platform"),
     "analyst": ("analyst", "platform"),
 }
-SCOPED = {"clerk", "bank", "vendor"}
+# The scoped roles, and the two tokens that are not operators: a resident's e-card session
+# (their own card only) and a verification terminal (no person or card data at all).
+SCOPED = {"clerk", "bank", "vendor", "resident", "terminal"}
 # Calls that would end the caller's own session (then every later call is a 401).
 SKIPPED_PATHS = re.compile(r"logout|/auth/token$")
 # Issue 10 item 6: integers beyond bigint and negative limits give 500 on some routes; the
@@ -97,6 +104,41 @@ def _issued_card(id_number: str, bank: str) -> tuple[str, str]:
         return card.id, card.card_number
 
 
+def _resident_and_terminal(bank: str) -> tuple[str, str]:
+    """A resident's e-card session token (a holder of ``bank``'s card in the clerk's
+    district, e-card signed in a channel app) and a library terminal's token."""
+    tag = secrets.token_hex(3).upper()
+    with acting(SYSTEM), db.transaction() as session:
+        platform = iam_service.ensure_platform_institution(session).code
+        iam_service.create_channel(
+            session,
+            data=ChannelCreate(
+                code=f"MX{tag}",
+                name="矩阵APP",
+                type=ChannelType.hrss_app,
+                owner_institution_code=platform,
+            ),
+        )
+        scenarios.ensure_default_scenarios(session)
+        terminal = scenarios.register_terminal(
+            session,
+            data=TerminalIn(
+                code=f"MXT{tag}",
+                name="矩阵闸机",
+                institution_code=platform,
+                scenario_code="library",
+            ),
+        ).token
+    holder, _ = _person("370811")
+    with acting(SYSTEM), db.transaction() as session:
+        signed(session, SYSTEM, bank, holder, f"MX{tag}")
+    with db.transaction() as session:
+        raw, _record = ecard_service.login(
+            session, id_number=holder, pin="246810", channel_code=f"MX{tag}"
+        )
+    return raw, terminal
+
+
 @dataclass
 class World:
     server: LiveServer
@@ -135,6 +177,9 @@ def world(
     for name, (role, place) in ROLES.items():
         account: Account = make_account(role, institution=places[place])
         clients[name] = live_server.client(login(live_server, account))
+    resident, terminal = _resident_and_terminal(own_bank)
+    clients["resident"] = live_server.client(resident)
+    clients["terminal"] = live_server.client(terminal)
     yield World(
         live_server,
         clients,
@@ -233,7 +278,9 @@ def test_every_route_with_every_role_keeps_to_the_roles_scope(world: World) -> N
     # their card; the bank agent reads the city's registry but not another bank's card; the
     # vendor neither (no registry permission, the card is not at the vendor).
     markers = {"clerk": cards + persons, "bank": cards, "vendor": cards + persons}
+    markers["resident"] = markers["terminal"] = cards + persons
     problems = []
+    answered = dict.fromkeys(world.clients, 0)
     for role, client in world.clients.items():
         for method, path, operation in routes:
             if method != "GET" and role not in SCOPED:
@@ -242,6 +289,7 @@ def test_every_route_with_every_role_keeps_to_the_roles_scope(world: World) -> N
             body = {} if method in {"POST", "PUT", "PATCH"} else None
             answer = client.request(method, url, params=query, json=body)
             # 503 is the documented answer for an unreachable peer (no peers run here).
+            answered[role] += 200 <= answer.status_code < 300
             if answer.status_code >= 500 and answer.status_code != 503:
                 problems.append(f"{role} {method} {path}: {answer.status_code}")
             elif 200 <= answer.status_code < 300 and role in SCOPED:
@@ -249,3 +297,5 @@ def test_every_route_with_every_role_keeps_to_the_roles_scope(world: World) -> N
                 if leaked:
                     problems.append(f"{role} {method} {path}: leaks {len(leaked)} marker(s)")
     assert problems == [], "\n".join(problems)
+    # Every token was live: each role got some answers (else it probed nothing).
+    assert all(answered.values()), answered
