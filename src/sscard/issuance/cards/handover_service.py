@@ -178,14 +178,17 @@ class Scanned:
 
 
 def scan(session: Session, *, code: str, actor: Actor) -> Scanned:
-    """A box by its code, else a card by number or identification code (handover scanning)."""
+    """A box by its code (only the cards in the actor's scope shown), else a card by number
+    or identification code (handover scanning)."""
     text = code.strip()
     if not text:
         raise ValidationFailed([FieldProblem("code", "请扫描或输入卡盒号或卡号")])
     for candidate in dict.fromkeys((text, text.upper())):
         box = repository.box(session, candidate)
         if box is not None:
-            return Scanned(box.code, box.location, repository.cards_in_box(session, box.code))
+            inside = repository.cards_in_box(session, box.code)
+            shown = [c for c in inside if service.in_scope(session, actor, c)]
+            return Scanned(box.code, box.location, shown)
     try:
         card = service.get_card(session, card_ref=text, actor=actor)
     except CardNotFound as exc:

@@ -40,9 +40,10 @@ from sscard.issuance.events import CardStatusChanged
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit import access, events
 from sscard.kit.access import AccessRecord
-from sscard.kit.context import SYSTEM, Actor
+from sscard.kit.context import SYSTEM, Actor, ActorKind
 from sscard.kit.masking import mask_card_number
 from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.errors import PersonNotFound
 from sscard.settings import get_settings
 
 __all__ = ["CardStatusChanged", "Status", "Action"]
@@ -203,11 +204,62 @@ def transition_many(
         )
 
 
-def _in_scope(actor: Actor, card: Card) -> bool:
-    if actor.institution_type == InstitutionType.bank and actor.kind.value == "operator":
-        return card.bank_code == actor.institution_code
+def record_in_scope(
+    actor: Actor,
+    *,
+    bank_code: str | None,
+    region_code: str,
+    managing_region_code: str,
+    holder_in_scope: bool = False,
+) -> bool:
+    """The card scope rule on a card's fields (also for the province's records of cards).
+
+    A bank operator sees the cards its bank serves; a card vendor sees only cards at its
+    own premises (see :func:`in_scope`), never a record by region; everyone else sees the
+    cards issued or managed in their region, and every card of a holder in their region
+    (``holder_in_scope``, when the caller has checked the holder).
+    """
+    if actor.kind is ActorKind.operator and actor.institution_type == InstitutionType.bank:
+        return bank_code is not None and bank_code == actor.institution_code
+    if actor.kind is ActorKind.operator and actor.institution_type == InstitutionType.card_vendor:
+        return False
     prefix = iam_service.region_scope(actor)
-    return card.managing_region_code.startswith(prefix) or card.region_code.startswith(prefix)
+    in_region = managing_region_code.startswith(prefix) or region_code.startswith(prefix)
+    return holder_in_scope or in_region
+
+
+def in_scope(session: Session, actor: Actor, card: Card) -> bool:
+    """Whether ``actor`` may see ``card``: the one scope rule of every path returning a card.
+
+    A card vendor sees the cards it holds or packed (the card's location is the vendor,
+    or the card lies in one of its boxes); a bank as :func:`record_in_scope`; every other
+    actor the cards issued or managed in its region and the cards of holders in its region.
+    """
+    if actor.kind is ActorKind.operator and actor.institution_type == InstitutionType.card_vendor:
+        if card.location is not None and card.location == actor.institution_code:
+            return True
+        box = repository.box(session, card.box_code) if card.box_code else None
+        return box is not None and box.vendor_code == actor.institution_code
+    if record_in_scope(
+        actor,
+        bank_code=card.bank_code,
+        region_code=card.region_code,
+        managing_region_code=card.managing_region_code,
+    ):
+        return True
+    if actor.kind is ActorKind.operator and actor.institution_type == InstitutionType.bank:
+        return False
+    try:
+        registry_service.get_person_in_scope(session, person_id=card.person_id, actor=actor)
+    except PersonNotFound:
+        return False
+    return True
+
+
+def reads_registry(actor: Actor) -> bool:
+    """Whether the actor may learn that a person is registered (else "not registered" and
+    "not yours" must look the same to it)."""
+    return actor.kind is ActorKind.system or actor.can("*") or actor.can("registry.read")
 
 
 def _lapse_if_due(session: Session, card: Card) -> Card:
@@ -225,15 +277,27 @@ def get_card(session: Session, *, card_ref: str, actor: Actor) -> Card:
         or repository.card_by_id_code(session, ref)
         or repository.card(session, card_ref.strip())
     )
-    if card is None or not _in_scope(actor, card):
+    if card is None or not in_scope(session, actor, card):
         raise CardNotFound()
     return _lapse_if_due(session, card)
 
 
 def cards_of_person(session: Session, *, id_number: str, actor: Actor) -> list[Card]:
-    """Every card a person has had, newest first (the person must be in scope)."""
-    person = registry_service.get_person(session, id_number=id_number, actor=actor)
-    return [_lapse_if_due(session, c) for c in repository.cards_of_person(session, person.id)]
+    """Every card of a person that the actor may see, newest first.
+
+    An actor who reads the registry gets PersonNotFound for a person outside its region; an
+    actor who does not gets an empty list both for an unregistered ID number and for a
+    person none of whose cards it may see, so the answer does not tell them apart.
+    """
+    if reads_registry(actor):
+        person_id = registry_service.get_person(session, id_number=id_number, actor=actor).id
+    else:
+        person = registry_service.find_person(session, id_number=id_number)
+        if person is None:
+            return []
+        person_id = person.id
+    found = repository.cards_of_person(session, person_id)
+    return [_lapse_if_due(session, c) for c in found if in_scope(session, actor, c)]
 
 
 def live_card(session: Session, *, person_id: str) -> Card | None:

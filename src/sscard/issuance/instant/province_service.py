@@ -207,8 +207,11 @@ def refuse_restore_after_province_cancel(session: Session, event: CardStatusChan
 
 
 def person_cards(session: Session, *, id_number: str, actor: Actor) -> PersonCardsOut:
-    """A person's local cards and the province's records of their cards (个人卡信息)."""
+    """A person's local cards and the province's records of their cards (个人卡信息), each
+    list only with the cards the actor's scope covers."""
     local = cards_service.cards_of_person(session, id_number=id_number, actor=actor)
+    # An actor who reads the registry got here only for a holder in its region.
+    holder_checked = cards_service.reads_registry(actor)
     error = None
     try:
         provincial = exchange_peers.province_cards_of(id_number=id_number)
@@ -233,6 +236,13 @@ def person_cards(session: Session, *, id_number: str, actor: Actor) -> PersonCar
                 local=c.card_number in numbers_here,
             )
             for c in provincial
+            if cards_service.record_in_scope(
+                actor,
+                bank_code=c.bank_code,
+                region_code=c.region_code,
+                managing_region_code=c.managing_region_code,
+                holder_in_scope=holder_checked,
+            )
         ],
         provincial_error=error,
     )

@@ -84,6 +84,8 @@ def _applicant_values(session: Session, person_id: str, actor: Actor) -> dict[st
     person = registry_service.get_person_in_scope(session, person_id=person_id, actor=actor)
     shown = registry_service.person_out(session, person)
     live = service.live_card(session, person_id=person.id)
+    if live is not None and not service.in_scope(session, actor, live):
+        live = None
     live_out = service.card_out(session, live) if live else None
     return {
         "person": shown,
