@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 200 * 1024 * 1024
     """Limit for file uploads (bulk imports, result files) under UPLOAD_PATHS."""
+    import_max_unpacked_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    """An XLSX import file whose parts (summed) inflate past this is refused before reading."""
+    import_max_zip_ratio: int = Field(default=100, ge=1)
+    """An XLSX import file that inflates more than this many times its size is refused."""
+    import_max_cells: int = Field(default=20_000_000, ge=1)
+    """An XLSX import file whose first worksheet holds more cells is refused."""
     token_ttl_minutes: int = 480
     session_ttl_minutes: int = 480
     login_max_failures: int = 5

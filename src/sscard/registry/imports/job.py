@@ -28,7 +28,12 @@ and leaves the job consistent on its own:
    counters and ``next_line`` commit together; the chunk's rejects are appended and
    fsynced to the reject file inside the transaction, just before it commits;
 4. ``finish``: mark the job completed, drop the files no longer needed;
-5. ``fail``: after any failure (or Ctrl-C), in a fresh transaction, mark the job failed.
+5. ``fail``: after any failure (or Ctrl-C), in a fresh transaction, mark the job failed
+   (an uploaded file is dropped: posting it again resumes the job).
+
+An uploaded file waits sealed (encrypted); a run opens it into a private working copy
+(``upload_key`` reads the key, one more short transaction) and removes the copy when it
+ends (see :mod:`~sscard.registry.imports.files`).
 
 Resuming: a run that stops (crash, kill -9, Ctrl-C, lost connection) loses at most the
 chunk in progress and leaves the job ``running`` or ``failed``; the next run of the same
@@ -59,7 +64,7 @@ from sscard.kit import context
 from sscard.kit.context import Actor
 from sscard.registry import identifiers, records
 from sscard.registry.bulk import service as bulk_service
-from sscard.registry.imports import rows, service, tabular
+from sscard.registry.imports import files, rows, service, tabular
 from sscard.registry.imports.errors import ImportFileInvalid, ImportJobBusy
 from sscard.registry.imports.models import ImportJob
 from sscard.registry.imports.rejects import RejectFile
@@ -229,6 +234,11 @@ class JobUnitOfWork:
             )
             state.rejects.write(rejected)
 
+    def upload_key(self, version: int) -> tuple[int, bytes]:
+        """The key that opens the job's sealed upload (``version`` of ``import-files``)."""
+        with db.transaction() as session:
+            return files.wrapping_key(session, version)
+
     def finish(self, state: _Run) -> None:
         """Mark the job completed."""
         with db.transaction() as session:
@@ -280,7 +290,23 @@ def run(job_id: int, *, actor: Actor, options: RunOptions | None = None) -> Impo
 def _run_claimed(work: JobUnitOfWork, job: ImportJob, actor: Actor, options: RunOptions) -> None:
     path = service.job_file(job)
     if not path.exists():
-        raise ImportFileInvalid(f"找不到导入文件 {path.name}")
+        raise ImportFileInvalid(f"找不到导入文件 {path.name[:16]}，请重新上传或指定文件")
+    if job.source != "api":
+        _run_file(work, job, path, actor, options)
+        return
+    files.sweep()
+    copy = files.working_copy(job.id)
+    try:
+        wrapping = work.upload_key(files.key_version(path))
+        files.unseal(path, copy, digest=job.file_digest, wrapping=wrapping)
+        _run_file(work, job, copy, actor, options)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _run_file(
+    work: JobUnitOfWork, job: ImportJob, path: Path, actor: Actor, options: RunOptions
+) -> None:
     found = tabular.scan(path)
     if found.digest != job.file_digest:
         raise ImportFileInvalid(f"文件 {path.name} 在导入任务 {job.id} 开始后被改动过，请重新导入")

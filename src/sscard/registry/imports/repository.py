@@ -62,14 +62,25 @@ def claim_import_job(
 
 
 def upload_in_use(session: Session, digest: str, *, besides: int | None = None) -> bool:
-    """Whether an unfinished API job (other than ``besides``) still reads this upload."""
+    """Whether an API job (other than ``besides``) that is pending or running still reads
+    this upload (a failed job is resumed by posting its file again)."""
     stmt = select(func.count()).where(
         ImportJob.file_digest == digest,
         ImportJob.source == "api",
-        ImportJob.status != "completed",
+        ImportJob.status.in_(("pending", "running")),
     )
     if besides is not None:
         stmt = stmt.where(ImportJob.id != besides)
+    return bool(session.scalar(stmt))
+
+
+def job_busy(session: Session, job_id: int, *, stale_before: datetime) -> bool:
+    """Whether the job is running, or pending to run, and has moved since ``stale_before``."""
+    stmt = select(func.count()).where(
+        ImportJob.id == job_id,
+        ImportJob.status.in_(("pending", "running")),
+        ImportJob.updated_at >= stale_before,
+    )
     return bool(session.scalar(stmt))
 
 

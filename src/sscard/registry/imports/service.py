@@ -17,17 +17,15 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from sscard.db import new_id, utcnow
-from sscard.errors import SSCardError
+from sscard.db import utcnow
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.bulk.service import UpsertCounts
-from sscard.registry.imports import repository, rows, tabular
+from sscard.registry.imports import files, repository, rows, tabular
 from sscard.registry.imports.errors import ImportFileInvalid, ImportJobBusy, ImportJobNotFound
 from sscard.registry.imports.models import ImportJob
 from sscard.registry.imports.schemas import ImportJobOut
 from sscard.registry.units import service as units_service
-from sscard.settings import get_settings
 
 LEASE = timedelta(seconds=60)
 """A running job whose counters have not moved for this long is taken to be orphaned."""
@@ -35,8 +33,8 @@ MAX_PATH = 255
 
 
 def imports_dir() -> Path:
-    """Where uploads and reject files are kept: ``<data_dir>/imports``."""
-    return get_settings().data_dir / "imports"
+    """Where uploads and reject files are kept: ``<data_dir>/imports`` (0700)."""
+    return files.imports_dir()
 
 
 def job_out(job: ImportJob) -> ImportJobOut:
@@ -92,27 +90,10 @@ def committed_rejects(session: Session, *, job_id: int) -> tuple[Path, int]:
 
 
 def job_file(job: ImportJob) -> Path:
-    """The file a job reads: the kept upload (API) or the operator's file (CLI)."""
+    """The file a job reads: the sealed upload (API) or the operator's file (CLI)."""
     if job.source == "api":
         return imports_dir() / job.file_digest
     return Path(job.file_name)
-
-
-def save_upload(source: BinaryIO) -> tuple[Path, str]:
-    """Keep an uploaded file under :func:`imports_dir`, named by its SM3 digest."""
-    folder = imports_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"upload-{new_id()}.part"
-    try:
-        with partial.open("wb") as sink:
-            digest, size = tabular.digest_stream(source, sink)
-        if size == 0:
-            raise ImportFileInvalid("上传的文件是空的")
-        target = folder / digest
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target, digest
 
 
 def submit_upload(
@@ -124,24 +105,39 @@ def submit_upload(
     employer_id: int | None = None,
     employer_credit_code: str | None = None,
 ) -> Opened:
-    """Keep an uploaded file and open its job (API); a file refused or done is not kept."""
-    path, _ = save_upload(source)
+    """Check an uploaded file, open its job (API) and keep the file sealed for the run.
+
+    The upload is checked in a private working copy, removed whatever happens; only a
+    file whose job is to run is kept, encrypted (:mod:`~sscard.registry.imports.files`).
+    ImportJobBusy when the file's job is running (or about to) already.
+    """
+    plain, digest = files.receive(source)
+    stored = imports_dir() / digest
     try:
         opened = open_job(
             session,
-            path,
+            plain,
             source="api",
             actor=actor,
             file_name=Path(file_name).name[:MAX_PATH],
             employer_id=employer_id,
             employer_credit_code=employer_credit_code,
         )
-    except SSCardError:
-        if not repository.upload_in_use(session, path.name):
-            path.unlink(missing_ok=True)
+        if opened.runnable:
+            stale_before = utcnow() - LEASE
+            if not opened.new and repository.job_busy(
+                session, opened.job.id, stale_before=stale_before
+            ):
+                raise ImportJobBusy(
+                    f"导入任务 {opened.job.id} 正在运行，请等它结束后再查看结果，不必重复上传"
+                )
+            files.seal(plain, stored, digest=digest, wrapping=files.wrapping_key(session))
+    except BaseException:
+        if not repository.upload_in_use(session, digest):
+            stored.unlink(missing_ok=True)
         raise
-    if not opened.runnable and not repository.upload_in_use(session, path.name):
-        path.unlink(missing_ok=True)
+    finally:
+        plain.unlink(missing_ok=True)
     return opened
 
 
@@ -153,6 +149,8 @@ class Opened:
     scan: tabular.Scan
     runnable: bool
     """False when the file was imported completely before (nothing to do)."""
+    new: bool = False
+    """True when the job was made now (no job of the file was pending or running)."""
 
 
 def read_header(path: Path, found: tabular.Scan) -> tabular.Header:
@@ -205,12 +203,13 @@ def open_job(
     job = repository.unfinished_job(session, found.digest, employer)
     if job is not None and job.status == "completed" and not again:
         return Opened(job_out(job), found, runnable=False)
+    new = job is None or job.status == "completed"
     if job is None or job.status == "completed":
         job = _new_job(session, found, name, source, employer, actor)
     if job.reject_path is None or (reject_path is not None and job.next_line == 0):
         job.reject_path = str(reject_path or imports_dir() / f"job-{job.id}-rejects.csv")
     session.flush()
-    return Opened(job_out(job), found, runnable=True)
+    return Opened(job_out(job), found, runnable=True, new=new)
 
 
 def _new_job(
@@ -276,13 +275,20 @@ def complete_job(session: Session, *, job_id: int, rows_total: int) -> None:
     job.finished_at = job.updated_at = utcnow()
     if not job.rows_rejected and job.reject_path:
         Path(job.reject_path).unlink(missing_ok=True)
+    _drop_upload(session, job)
+
+
+def fail_job(session: Session, *, job_id: int, message: str) -> None:
+    """Mark the job failed with the reason (personal numbers masked); its upload is
+    dropped (posting the file again resumes the job from its last committed line)."""
+    job = get_job(session, job_id=job_id)
+    job.status, job.error, job.updated_at = "failed", mask_text(message)[:500], utcnow()
+    _drop_upload(session, job)
+
+
+def _drop_upload(session: Session, job: ImportJob) -> None:
+    """Remove a job's sealed upload unless another unfinished job reads it (never a CLI file)."""
     if job.source == "api" and not repository.upload_in_use(
         session, job.file_digest, besides=job.id
     ):
         job_file(job).unlink(missing_ok=True)
-
-
-def fail_job(session: Session, *, job_id: int, message: str) -> None:
-    """Mark the job failed with the reason (personal numbers masked)."""
-    job = get_job(session, job_id=job_id)
-    job.status, job.error, job.updated_at = "failed", mask_text(message)[:500], utcnow()

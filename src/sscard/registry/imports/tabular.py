@@ -23,6 +23,15 @@ date), so that the caller can tell an ID number Excel turned into a rounded numb
 Rows whose cells are all empty are skipped. Memory stays bounded: nothing but the current
 row is held, except that an XLSX reader keeps the workbook's shared strings.
 
+An XLSX file is a ZIP archive, which can be made to inflate a thousandfold (a "zip bomb").
+Before openpyxl reads anything, :func:`check_xlsx` sums the uncompressed sizes its members
+state and refuses the file past ``import_max_unpacked_bytes`` or past
+``import_max_zip_ratio`` times its own size (a member that inflates past the size it states
+fails its check in :mod:`zipfile`, which stops reading there); a worksheet stating more
+than ``import_max_cells`` cells is refused too, and so is one found to hold more while it
+is read. openpyxl is handed an open file, never a path: it refuses a path without an
+``.xlsx`` name, and kept uploads are named by their digest.
+
 :func:`match_header` maps header cells to field names through an alias table, ignoring
 case, surrounding spaces and full-width forms.
 """
@@ -33,14 +42,20 @@ import codecs
 import csv
 import hashlib
 import unicodedata
+import zipfile
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+if TYPE_CHECKING:
+    import openpyxl
 
 from sscard.crypto import primitives
+from sscard.errors import FieldProblem
 from sscard.registry.imports.errors import ImportFileInvalid
+from sscard.settings import get_settings
 
 Cell = str | int | float | bool | date | datetime | None
 FileKind = Literal["csv", "xlsx"]
@@ -172,16 +187,69 @@ def _csv_encoding(path: Path, check: _EncodingCheck) -> str:
     return GB18030
 
 
-def _xlsx_rows_stated(path: Path) -> int:
-    """The row count an XLSX worksheet states (0 when it does not)."""
+def _too_big(reason: str) -> ImportFileInvalid:
+    return ImportFileInvalid(
+        f"Excel 文件被拒绝：{reason}；请拆分成较小的文件，或另存为 CSV（UTF-8）后导入",
+        fields=[FieldProblem("file", reason)],
+    )
+
+
+def check_xlsx(path: Path) -> None:
+    """Refuse an XLSX file that would inflate too far, before any part of it is read."""
+    settings = get_settings()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileInvalid(
+            f"无法读取 Excel 文件（文件已损坏或不是 .xlsx）：{type(exc).__name__}",
+            fields=[FieldProblem("file", "文件已损坏或不是 .xlsx")],
+        ) from exc
+    unpacked = sum(member.file_size for member in members)
+    size = max(path.stat().st_size, 1)
+    mib = 1024 * 1024
+    if unpacked > settings.import_max_unpacked_bytes:
+        limit = max(settings.import_max_unpacked_bytes // mib, 1)
+        raise _too_big(f"解压后有 {unpacked // mib} MB，超过上限 {limit} MB")
+    if unpacked > settings.import_max_zip_ratio * size:
+        ratio = settings.import_max_zip_ratio
+        raise _too_big(
+            f"解压后是文件大小的 {unpacked // size} 倍，超过上限 {ratio} 倍（疑似压缩炸弹）"
+        )
+
+
+def _open_book(handle: BinaryIO) -> openpyxl.Workbook:
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        return int(sheet.max_row or 0) if sheet is not None else 0
-    finally:
-        book.close()
+        return openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportFileInvalid(
+            f"无法读取 Excel 文件：{type(exc).__name__}: {exc}"[:300],
+            fields=[FieldProblem("file", "文件已损坏或不是 .xlsx")],
+        ) from exc
+
+
+def _cells_over(count: int) -> ImportFileInvalid:
+    limit = get_settings().import_max_cells
+    return _too_big(f"第一个工作表有 {count} 个以上单元格，超过上限 {limit} 个")
+
+
+def _xlsx_rows_stated(path: Path) -> int:
+    """The row count an XLSX worksheet states (0 when it does not); refuses too many cells."""
+    check_xlsx(path)
+    with path.open("rb") as handle:
+        book = _open_book(handle)
+        try:
+            sheet = book.worksheets[0] if book.worksheets else None
+            if sheet is None:
+                return 0
+            rows, columns = int(sheet.max_row or 0), int(sheet.max_column or 0)
+            if rows * columns > get_settings().import_max_cells:
+                raise _cells_over(rows * columns)
+            return rows
+        finally:
+            book.close()
 
 
 def scan(path: Path) -> Scan:
@@ -239,21 +307,23 @@ def _csv_rows(path: Path, encoding: str) -> Rows:
 
 
 def _xlsx_rows(path: Path) -> Rows:
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ImportFileInvalid(f"无法读取 Excel 文件：{exc}") from exc
-    try:
-        if not book.worksheets:
-            return
-        for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
-            cells: list[Cell] = list(values)
-            if any(c is not None and str(c).strip() for c in cells):
-                yield number, cells
-    finally:
-        book.close()
+    check_xlsx(path)
+    limit = get_settings().import_max_cells
+    with path.open("rb") as handle:
+        book = _open_book(handle)
+        try:
+            if not book.worksheets:
+                return
+            count = 0
+            for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+                cells: list[Cell] = list(values)
+                count += len(cells)
+                if count > limit:
+                    raise _cells_over(limit)
+                if any(c is not None and str(c).strip() for c in cells):
+                    yield number, cells
+        finally:
+            book.close()
 
 
 def read_rows(path: Path, found: Scan) -> Rows:

@@ -5,12 +5,23 @@ load the settings and keys themselves; small files are read in the importing pro
 (:class:`Preparer` with no workers). Rows of new persons are sealed by the workers under
 fresh ids, ready to be inserted as they are. At most two batches per worker are in flight,
 so memory stays bounded.
+
+A worker must not outlive the process that started it: one killed outright (kill -9, the
+out-of-memory killer) cannot shut its pool down. Each worker therefore runs a watchdog
+thread that checks, every :data:`WATCHDOG_SECONDS`, whether its parent is still the
+process that started it, and ends the worker at once (``os._exit``) when it is not.
+(``prctl(PR_SET_PDEATHSIG)`` was not used: it fires when the *thread* that spawned the
+worker ends, and the pool may start workers from a request's thread; it is also Linux
+only.)
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -72,6 +83,7 @@ class Context:
     employers: dict[str, int]
 
 
+WATCHDOG_SECONDS = 0.5
 _worker: Context | None = None
 _worker_keys: fields.FieldKeys | None = None
 
@@ -126,10 +138,25 @@ def prepare(batch: Batch, ctx: Context, keys: fields.FieldKeys) -> list[Result]:
     return results
 
 
-def _start_worker(database_url: str, ctx: Context) -> None:
-    """Worker start: own engine, the keys loaded in a short transaction of its own, the
-    import's rules; Ctrl-C is for the parent."""
+def _watch_parent(parent: int) -> None:
+    """End this worker as soon as ``parent`` is no longer its parent (it died)."""
+    while os.getppid() == parent:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)
+
+
+def start_watchdog(parent: int) -> None:
+    """Run :func:`_watch_parent` in a daemon thread of this process."""
+    threading.Thread(
+        target=_watch_parent, args=(parent,), name="import-watchdog", daemon=True
+    ).start()
+
+
+def _start_worker(parent: int, database_url: str, ctx: Context) -> None:
+    """Worker start: a watchdog on the parent, own engine, the keys loaded in a short
+    transaction of its own, the import's rules; Ctrl-C is for the parent."""
     global _worker, _worker_keys
+    start_watchdog(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     db.configure(database_url)
     with db.transaction() as session:
@@ -159,7 +186,7 @@ class Preparer:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(get_settings().database_url, self.ctx),
+                initargs=(os.getpid(), get_settings().database_url, self.ctx),
             )
         return self
 
