@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     env: Environment = Environment.development
     database_url: str = "sqlite:///var/sscard.db"
     redis_url: str | None = None
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics answers only `Authorization: Bearer <token>`.",
+    )
     data_dir: Path = Path("var")
 
     master_key: SecretStr | None = Field(
