@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     ecard_code_ttl_seconds: int = 60
     ecard_offline_minutes: int = 10
-    ecard_max_pin_failures: int = 5
+    ecard_max_pin_failures: int = 10
     ecard_session_minutes: int = 30
     ecard_family_max: int = 5
     face_verifier: str | None = Field(
