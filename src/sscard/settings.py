@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     env: Environment = Environment.development
     database_url: str = "sqlite:///var/sscard.db"
     redis_url: str | None = None
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics answers only `Authorization: Bearer <token>`.",
+    )
     data_dir: Path = Path("var")
 
     master_key: SecretStr | None = Field(
@@ -57,7 +61,7 @@ class Settings(BaseSettings):
 
     ecard_code_ttl_seconds: int = 60
     ecard_offline_minutes: int = 10
-    ecard_max_pin_failures: int = 5
+    ecard_max_pin_failures: int = 10
     ecard_session_minutes: int = 30
     ecard_family_max: int = 5
     face_verifier: str | None = Field(

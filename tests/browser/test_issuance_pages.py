@@ -38,7 +38,7 @@ def test_a_clerk_applies_for_a_card_and_finds_it_with_its_timeline(
     assert "*" in page.locator("#applicant-id-number").inner_text()
     assert "已采集" in page.locator("#field-photo").inner_text()
     assert page.locator("#field-live_card").inner_text().strip() == "无"
-    page.wait_for_function("document.getElementById('applicant-photo').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('applicant-photo').naturalWidth > 0")
 
     page.select_option("#f-bank_code", bank)
     assert BANK_NAME in page.locator("#f-bank_code option:checked").inner_text()

@@ -175,7 +175,7 @@ def test_a_clerk_finds_a_person_by_id_number_adds_a_photo_and_records_the_death(
     )
     page.click("#photo-form button[type=submit]")
     assert page.locator("#flash").inner_text() == "照片已保存"
-    page.wait_for_function("document.getElementById('person-photo').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('person-photo').naturalWidth > 0")
     assert page.evaluate("document.getElementById('person-photo').naturalWidth") == 358
 
     page.click("#death-link")

@@ -194,7 +194,7 @@ def test_a_wrong_pin_is_answered_on_the_consent_page(
         _authorize_params(partner[0], secrets.token_urlsafe(48)),
         {"decision": "allow", "id_number": who.id_number, "ecard_pin": "135790"},
     )
-    assert answer.status_code == 401 and "电子社保卡密码错误，还可尝试 4 次" in answer.text
+    assert answer.status_code == 401 and "证件号码或电子社保卡密码错误" in answer.text
 
 
 def test_pkce_mismatch_wrong_redirect_and_a_stranger_client_are_refused(

@@ -273,14 +273,14 @@ def test_the_wallet_sends_a_resident_without_a_session_to_its_login_form(
         assert 'name="ecard_pin"' in form.text
 
 
-def test_a_wrong_ecard_pin_is_refused_with_the_attempts_left_then_the_right_one_opens_it(
+def test_a_wrong_ecard_pin_is_refused_with_the_one_answer_then_the_right_one_opens_it(
     live_server: LiveServer,
 ) -> None:
     holder = active_holder()
     with browser_client(live_server) as http:
         refused = wallet_login(http, holder, pin="135792")
         assert refused.status_code == 401
-        assert "电子社保卡密码错误，还可尝试 4 次" in refused.text
+        assert "证件号码或电子社保卡密码错误" in refused.text
         alert = re.search(r'id="wallet-error">([^<]*)<', refused.text)
         assert alert and holder.id_number not in alert.group(1)
         assert f'value="{holder.id_number}"' in refused.text

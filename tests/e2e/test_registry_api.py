@@ -87,10 +87,20 @@ def test_a_person_outside_the_clerks_region_is_not_found(
     district = login(live_server, make_account("clerk", institution=hall))
     number = citizen_id("370811")
     with live_server.client(city) as http:
-        assert http.post("/api/v1/persons", json=person_body(number)).status_code == 201
+        created = http.post("/api/v1/persons", json=person_body(number))
+        assert created.status_code == 201
     with live_server.client(district) as http:
         response = http.get(f"/api/v1/persons/{number}")
         assert response.status_code == 404 and response.json()["error"] == "person_not_found"
+    auditor = login(live_server, make_account("auditor"))
+    with live_server.client(auditor) as http:
+        entries = http.get(
+            "/api/v1/audit/entries",
+            params={"subject_id": created.json()["id"], "action": "person.read"},
+        ).json()["items"]
+    refused = [e for e in entries if e["outcome"] == "denied"]
+    assert len(refused) == 1 and refused[0]["subject_display"] == created.json()["id_number"]
+    assert number not in str(entries)
 
 
 def _jpeg(width: int, height: int, *, exif: bool) -> bytes:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,6 +17,7 @@ from prometheus_client import (
 
 from sscard import __version__, db
 from sscard.db import migrate
+from sscard.settings import get_settings
 
 router = APIRouter(tags=["health"])
 
@@ -45,8 +47,24 @@ def readyz() -> JSONResponse:
     return JSONResponse({"status": "ready", "database": db.get_engine().dialect.name})
 
 
+def _metrics_allowed(request: Request) -> bool:
+    """Open when ``SSCARD_METRICS_TOKEN`` is unset; else only with that bearer token."""
+    token = get_settings().metrics_token
+    if token is None:
+        return True
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value()
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip(), expected)
+
+
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics() -> Response:
+def metrics(request: Request) -> Response:
+    if not _metrics_allowed(request):
+        return JSONResponse(
+            {"error": "not_authenticated", "detail": "需要监控令牌（Bearer）", "fields": []},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

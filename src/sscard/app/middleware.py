@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id and access context, body-size limit, metrics."""
+"""Pure ASGI middleware: request id and access context, body-size limit, metrics, the
+baseline security headers."""
 
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+
+
+BASELINE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+"""Added to every response that does not set them itself; pages add their
+Content-Security-Policy in ``sscard.web.pages.render``."""
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -136,6 +146,8 @@ class PlatformMiddleware:
                 state["status"], state["started"] = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in BASELINE_HEADERS if h[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

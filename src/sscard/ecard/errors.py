@@ -63,7 +63,10 @@ class EcardPinLocked(SSCardError):
     code = "ecard_pin_locked"
 
     def __init__(self) -> None:
-        super().__init__("电子社保卡密码错误次数过多，已锁定，请到柜台重置")
+        super().__init__(
+            "电子社保卡密码错误次数过多，已锁定：请通过“重置电子社保卡密码”"
+            "（社会保障卡及密码、人脸核验）或到柜台重置后再登录"
+        )
 
 
 class ResidentSessionInvalid(NotAuthenticated):

@@ -61,6 +61,7 @@ ACTIONS = {
     "person.photo.read": "查看照片",
     "person.photo.write": "保存照片",
     "ecard.sign": "签发电子社保卡",
+    "ecard.pin_reset": "重置电子社保卡密码",
     "ecard.login": "登录电子社保卡",
     "ecard.verify": "扫码核验电子社保卡",
     "ecard.insurance": "查询参保信息",

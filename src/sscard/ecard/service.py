@@ -31,7 +31,7 @@ from sscard import db
 from sscard.crypto import primitives
 from sscard.crypto import service as crypto_service
 from sscard.db import new_id, utcnow
-from sscard.ecard import caches, realperson, records, repository
+from sscard.ecard import caches, realperson, records, repository, throttle
 from sscard.ecard.errors import (
     ECardNotFound,
     EcardPinIncorrect,
@@ -333,12 +333,20 @@ def revocations(session: Session, *, since: int = 0, limit: int = 1000) -> Revoc
 # ---- e-card PIN and resident sessions ------------------------------------------------
 
 
+LOGIN_REFUSED = "证件号码或电子社保卡密码错误"
+"""The one answer to every failed PIN login: unknown number, no e-card, wrong PIN."""
+
+
 def verify_ecard_pin(session: Session, *, ecard: ECard, pin: str) -> None:
-    """Check the e-card PIN (验密): wrong PINs count and lock it."""
+    """Check the e-card PIN (验密): wrong PINs count and lock it. A locked e-card is named
+    only to whoever typed its right PIN; everyone else gets the one refusal."""
     limit = get_settings().ecard_max_pin_failures
+    right = passwords.verify_password(ecard.pin_hash, pin)
     if ecard.pin_failures >= limit:
-        raise EcardPinLocked()
-    if passwords.verify_password(ecard.pin_hash, pin):
+        if right:
+            raise EcardPinLocked()
+        raise EcardPinIncorrect(LOGIN_REFUSED)
+    if right:
         ecard.pin_failures = 0
         return
     ecard_id = ecard.id
@@ -349,20 +357,48 @@ def verify_ecard_pin(session: Session, *, ecard: ECard, pin: str) -> None:
             target.pin_failures += 1
 
     db.after_rollback(session, count)
-    left = limit - ecard.pin_failures - 1
-    if left <= 0:
-        raise EcardPinLocked()
-    raise EcardPinIncorrect(f"电子社保卡密码错误，还可尝试 {left} 次")
+    raise EcardPinIncorrect(LOGIN_REFUSED)
 
 
 def person_by_pin(session: Session, *, id_number: str, pin: str) -> tuple[str, ECard]:
-    """(the person, their e-card) whose e-card PIN this is; wrong PINs count."""
+    """(the person, their e-card) whose e-card PIN this is. Tries are throttled per source
+    and per ID number (``throttle``); every failure gets the same answer and costs the same
+    work (an unknown number is checked against a dummy hash); wrong PINs count."""
+    ensure_keys(session)
+    tries = throttle.check(session, id_number=id_number)
     person = registry_service.find_person(session, id_number=id_number)
-    if person is None:
-        raise EcardPinIncorrect("证件号码或电子社保卡密码错误")
-    ecard = get_ecard_of_person(session, person_id=person.id)
-    verify_ecard_pin(session, ecard=ecard, pin=pin)
+    ecard = None
+    if person is not None:
+        ecard = repository.current_ecard_of_person(session, person.id)
+    try:
+        if person is None or ecard is None:
+            passwords.verify_password(None, pin)
+            raise EcardPinIncorrect(LOGIN_REFUSED)
+        verify_ecard_pin(session, ecard=ecard, pin=pin)
+    except (EcardPinIncorrect, EcardPinLocked):
+        throttle.failed(session, tries)
+        raise
     return person.id, ecard
+
+
+def reset_pin(session: Session, *, data: SignIn, actor: Actor) -> ECard:
+    """Unlock the e-card with a new PIN after the checks of signing (real card with its
+    PIN, real name, real person): the holder's way out of a lock."""
+    card = issuance_service.card_by_number(session, card_number=data.card_number)
+    if card is None or card.status != "active":
+        raise _refuse("实卡核验未通过：社会保障卡不存在或不是正常状态", "card_number")
+    _real_name(session, data, card.person_id)
+    issuance_service.verify_pin(session, card=card, pin=data.card_pin.get_secret_value())
+    _real_person(session, data, card.person_id, actor)
+    ecard = repository.ecard_of_card(session, card.id)
+    if ecard is None or ecard.status == "revoked":
+        raise ECardNotFound()
+    _check_ecard_pin(data.ecard_pin.get_secret_value())
+    ecard.pin_hash = passwords.hash_password(data.ecard_pin.get_secret_value())
+    ecard.pin_failures, ecard.updated_at = 0, utcnow()
+    records.record(session, "ecard.pin_reset", ecard.person_id, {"channel": data.channel_code})
+    session.flush()
+    return ecard
 
 
 def _hash(token: str) -> str:

@@ -61,11 +61,8 @@ PORTAL_COOKIE = "sscard_portal_ticket"
 DEMO_CLIENT_ID = "portal-demo"
 PIN_LIMIT = 30
 """Consents with an e-card PIN per client address a minute."""
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-}
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+"""On top of the security headers every page gets (pages.SECURITY_HEADERS: not framed)."""
 REQUEST_FIELDS = (
     "response_type",
     "client_id",

@@ -18,6 +18,7 @@ from sscard.web import pages
 from sscard.web import registry as registry_pages
 from sscard.web import terminal as terminal_pages
 from sscard.web import wallet as wallet_pages
+from sscard.web import wallet_unlock as wallet_unlock_pages
 from sscard.web.pages import PageActor, render
 
 router = APIRouter(include_in_schema=False)
@@ -108,6 +109,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(pages.HERE / "static")), name="static")
     app.include_router(router)
     registry_pages.install(app)
+    app.include_router(wallet_unlock_pages.router)
     wallet_pages.install(app)
     terminal_pages.install(app)
     ecard_counter_pages.install(app)

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sscard.iam import service
+from sscard.iam import passwords, service
 from sscard.iam.catalog import ChannelType, InstitutionType
 from sscard.iam.errors import (
     AccountDisabled,
@@ -73,6 +73,33 @@ def test_a_wrong_password_is_refused_and_counted(session: Session) -> None:
         login_service.authenticate(session, username="tclerk", password="wrong123")
     attempts = session.scalars(select(LoginAttempt).where(LoginAttempt.username == "tclerk")).all()
     assert [a.succeeded for a in attempts] == [False]
+
+
+class _CountingHasher:
+    """The real argon2 hasher, counting the verifications it performs."""
+
+    def __init__(self, real: object) -> None:
+        self.real, self.hashes = real, []
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.hashes.append(password_hash)
+        return self.real.verify(password_hash, password)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_an_unknown_username_costs_a_password_verification_like_a_known_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _operator(session)
+    counting = _CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
+    for username in ("tclerk", "nobody-here"):
+        with pytest.raises(InvalidCredentials):
+            login_service.authenticate(session, username=username, password="wrong123")
+    assert len(counting.hashes) == 2
+    assert all(h.startswith("$argon2id$") for h in counting.hashes)
 
 
 def test_five_failures_lock_the_account_even_with_the_right_password(session: Session) -> None:

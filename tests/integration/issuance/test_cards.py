@@ -20,6 +20,7 @@ from sscard.issuance.cards import (
 from sscard.issuance.cards.errors import (
     ActiveCardExists,
     ApplicationRefused,
+    CardNotFound,
     NumbersExhausted,
     PinIncorrect,
     PinLocked,
@@ -247,3 +248,29 @@ def test_card_holding_and_failures_are_counted_per_employer_and_community_with_n
     session.flush()
     failures = {row.key: row.count for row in stats_service.failures_by(session, by="employer")}
     assert failures[str(employer.id)] == 1
+
+
+def test_a_card_read_refused_by_scope_is_audited_with_the_holder_masked(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    from sscard.kit import access
+    from sscard.kit.context import ActorKind
+
+    holder = person()
+    card = _active(session, clerk, bank, holder)
+    other_bank = Actor(
+        kind=ActorKind.operator,
+        id="other-bank-agent",
+        name="他行代理",
+        institution_code="BKOTHER",
+        institution_type="bank",
+        region_code="370800",
+        permissions=clerk.permissions,
+    )
+    access.drain(session)
+    with pytest.raises(CardNotFound):
+        service.get_card(session, card_ref=card.card_number or card.id, actor=other_bank)
+    refused = [r for r in access.pending(session) if r.outcome == "denied"]
+    assert [(r.action, r.subject_id) for r in refused] == [("card.read", card.person_id)]
+    assert refused[0].subject_display == holder[:6] + "********" + holder[-4:]
+    assert holder not in str(refused[0])

@@ -46,6 +46,10 @@ class DatabaseBackend:
                 key, limit=limit, window_seconds=window
             )
 
+    def hits(self, key: str, window: int) -> int:
+        with db.transaction() as session:
+            return DatabaseGuard(session, clock=self.clock).hits(key, window_seconds=window)
+
     def wait(self, seconds: int) -> None:
         self.clock.now += timedelta(seconds=seconds)
 
@@ -60,6 +64,9 @@ class RedisBackend:
 
     def hit(self, key: str, limit: int, window: int) -> RateDecision:
         return self.guard.hit(key, limit=limit, window_seconds=window)
+
+    def hits(self, key: str, window: int) -> int:
+        return self.guard.hits(key, window_seconds=window)
 
     def wait(self, seconds: int) -> None:
         self.clock.now += timedelta(seconds=seconds)
@@ -122,6 +129,16 @@ def test_hits_beyond_the_limit_are_refused_until_the_next_window(backend: Backen
     assert backend.hit("login:bob", 3, 60).allowed
     backend.clock.now += timedelta(seconds=50)
     assert backend.hit("login:alice", 3, 60) == RateDecision(True, 2, 0)
+
+
+def test_hits_are_read_without_being_counted(backend: Backend) -> None:
+    assert backend.hits("pin:carol", 60) == 0
+    backend.hit("pin:carol", 3, 60)
+    backend.hit("pin:carol", 3, 60)
+    assert backend.hits("pin:carol", 60) == backend.hits("pin:carol", 60) == 2
+    assert backend.hits("pin:carol", 3600) == 0
+    backend.clock.now += timedelta(seconds=60)
+    assert backend.hits("pin:carol", 60) == 0
 
 
 def test_concurrent_hits_are_all_counted(backend: Backend) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from sscard.audit.models import AuditEntry
 from sscard.errors import PermissionDenied, ValidationFailed
-from sscard.kit import context, events
+from sscard.kit import access, context, events
 from sscard.kit.context import Actor
 from sscard.registry.persons import service
 from sscard.registry.persons.errors import (
@@ -127,6 +127,10 @@ def test_a_district_clerk_sees_only_persons_of_the_district(
     _register(session, city_clerk)
     with pytest.raises(PersonNotFound):
         service.get_person(session, id_number="370811198503154515", actor=district_clerk)
+    refused = [r for r in access.pending(session) if r.outcome == "denied"]
+    assert [(r.action, r.subject_display) for r in refused] == [
+        ("person.read", "370811********4515")
+    ]
     with pytest.raises(OutOfRegion):
         _register(
             session, district_clerk, id_number="370811198001014512", birth_date=date(1980, 1, 1)

@@ -51,6 +51,26 @@ def self_sign(data: SignIn, request: Request, session: DbSession) -> ECardOut:
     return service.ecard_out(session, ecard)
 
 
+@router.post("/pin-reset", response_model=ECardOut)
+def reset_pin(data: SignIn, request: Request, session: DbSession) -> ECardOut:
+    """The holder unlocks the e-card with a new PIN in a channel app: the checks of signing
+    (card and card PIN, name, face)."""
+    throttle(request, session, "pin-reset", LIMIT)
+    if data.real_person.method == "counter":
+        raise ValidationFailed([FieldProblem("real_person.method", "自助重置须进行人脸核验")])
+    return service.ecard_out(session, service.reset_pin(session, data=data, actor=SYSTEM))
+
+
+@router.post("/counter-pin-reset", response_model=ECardOut)
+def counter_reset_pin(
+    data: SignIn,
+    actor: Annotated[Actor, Depends(require("ecard.sign"))],
+    session: DbSession,
+) -> ECardOut:
+    """A clerk resets the e-card PIN at a counter (the holder present with the card)."""
+    return service.ecard_out(session, service.reset_pin(session, data=data, actor=actor))
+
+
 @router.post("/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
 def login(data: LoginIn, request: Request, session: DbSession) -> SessionOut:
     """Open the e-card in a channel app with the e-card PIN (验密)."""

@@ -53,7 +53,9 @@ def authenticate(
         _login_refused(session, username, "locked", client_ip)
         minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
         raise AccountLocked(f"密码错误次数过多，账户已锁定，请 {minutes} 分钟后再试")
-    if operator is None or not passwords.verify_password(operator.password_hash, password):
+    # An unknown username is checked against a dummy hash: the same work, the same time.
+    known_hash = operator.password_hash if operator is not None else None
+    if not passwords.verify_password(known_hash, password) or operator is None:
         _login_refused(session, username, "bad_credentials", client_ip, operator)
         raise InvalidCredentials()
     if operator.status != "active":

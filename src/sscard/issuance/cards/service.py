@@ -277,9 +277,31 @@ def get_card(session: Session, *, card_ref: str, actor: Actor) -> Card:
         or repository.card_by_id_code(session, ref)
         or repository.card(session, card_ref.strip())
     )
-    if card is None or not in_scope(session, actor, card):
+    if card is None:
+        raise CardNotFound()
+    if not in_scope(session, actor, card):
+        _record_refused(session, card)
         raise CardNotFound()
     return _lapse_if_due(session, card)
+
+
+def _record_refused(session: Session, card: Card) -> None:
+    """Audit a card read refused by the actor's scope, with the holder as the (masked)
+    subject; kept though the request fails."""
+    with access.suppress_reads(session):
+        id_masked, _name = registry_service.person_display(session, person_id=card.person_id)
+    access.record(
+        session,
+        AccessRecord(
+            action="card.read",
+            subject_type="person",
+            subject_id=card.person_id,
+            subject_display=id_masked,
+            outcome="denied",
+            detail={"reason": "out_of_scope", "card": mask_card_number(card.card_number)},
+        ),
+        keep_on_failure=True,
+    )
 
 
 def cards_of_person(session: Session, *, id_number: str, actor: Actor) -> list[Card]:

@@ -6,7 +6,9 @@ Design overview
 
 - ``claim(key, ttl_seconds)`` is True for exactly one caller until the ttl has passed;
 - ``hit(key, limit=, window_seconds=)`` counts a hit in a fixed window aligned to the epoch
-  (``window_seconds`` long) and says whether it is within ``limit``.
+  (``window_seconds`` long) and says whether it is within ``limit``;
+- ``hits(key, window_seconds=)`` reads the current window's count without adding to it
+  (for limits on failures: check before trying, count only what failed).
 
 :class:`RedisGuard` uses ``SET NX EX`` and a Lua ``INCR`` + ``EXPIRE``; its writes happen at
 once, whatever becomes of the caller's transaction. :class:`DatabaseGuard` writes in the

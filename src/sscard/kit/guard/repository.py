@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,16 @@ def count_hit(session: Session, *, key: str, window_started_at: datetime, ends: 
         set_={"hits": KitRateWindow.hits + 1},
     ).returning(KitRateWindow.hits)
     return int(session.execute(stmt).scalar_one())
+
+
+def hits_in(session: Session, *, key: str, window_started_at: datetime) -> int:
+    """The hits of the window's row (0 if it has none)."""
+    found = session.execute(
+        select(KitRateWindow.hits).where(
+            KitRateWindow.key == key, KitRateWindow.window_started_at == window_started_at
+        )
+    ).scalar_one_or_none()
+    return int(found or 0)
 
 
 def delete_expired(session: Session, cutoff: datetime) -> int:

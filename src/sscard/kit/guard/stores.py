@@ -28,6 +28,10 @@ class Guard(Protocol):
         """Count one hit on ``key`` and say whether it is within ``limit`` per window."""
         ...
 
+    def hits(self, key: str, *, window_seconds: int) -> int:
+        """The hits counted on ``key`` in the current window, without counting one."""
+        ...
+
 
 class DatabaseGuard:
     """Claims and rate windows in the caller's session and transaction."""
@@ -60,6 +64,15 @@ class DatabaseGuard:
             ends=ends,
         )
         return decision(hits, limit, now, ends)
+
+    def hits(self, key: str, *, window_seconds: int) -> int:
+        """The hits counted on ``key`` in the current window, without counting one."""
+        begins, _ends = window(self.clock(), window_seconds)
+        return repository.hits_in(
+            self.session,
+            key=stored_key(self.namespace, f"rate:{window_seconds}", key),
+            window_started_at=begins,
+        )
 
 
 _HIT_SCRIPT = """
@@ -110,6 +123,16 @@ class RedisGuard:
         except redis.RedisError as exc:
             raise GuardUnavailable(f"Redis cannot be reached: {type(exc).__name__}") from exc
         return decision(hits, limit, now, ends)
+
+    def hits(self, key: str, *, window_seconds: int) -> int:
+        """The hits counted on ``key`` in the current window, without counting one."""
+        begins, _ends = window(self.clock(), window_seconds)
+        base = stored_key(self.namespace, f"rate:{window_seconds}", key)
+        try:
+            found = self.client.get(f"{base}:{int(begins.timestamp())}")
+        except redis.RedisError as exc:
+            raise GuardUnavailable(f"Redis cannot be reached: {type(exc).__name__}") from exc
+        return int(found) if found is not None else 0
 
 
 def get_guard(session: Session, *, namespace: str = DEFAULT_NAMESPACE) -> Guard:

@@ -130,6 +130,25 @@ def _in_scope(actor: Actor, person: Person) -> bool:
     ) or person.household_region_code.startswith(prefix)
 
 
+def _refused_out_of_region(session: Session, person: Person) -> PersonNotFound:
+    """Audit a read refused by the region scope (kept though the request fails); the
+    caller answers 404 as for an unknown person."""
+    subject_id, masked = person.audit_subject()
+    access.record(
+        session,
+        AccessRecord(
+            action=f"{Person.__audit_type__}.read",
+            subject_type=Person.__audit_type__,
+            subject_id=subject_id,
+            subject_display=masked,
+            outcome="denied",
+            detail={"reason": "out_of_region"},
+        ),
+        keep_on_failure=True,
+    )
+    return PersonNotFound()
+
+
 def find_person(session: Session, *, id_number: str) -> Person | None:
     """The person with this ID number, whatever the scope (for other components)."""
     number = identifiers.normalise_id_number(id_number)
@@ -142,8 +161,10 @@ def find_person(session: Session, *, id_number: str) -> Person | None:
 def get_person(session: Session, *, id_number: str, actor: Actor) -> Person:
     """The person with ``id_number`` within the actor's region, or PersonNotFound."""
     person = find_person(session, id_number=id_number)
-    if person is None or not _in_scope(actor, person):
+    if person is None:
         raise PersonNotFound()
+    if not _in_scope(actor, person):
+        raise _refused_out_of_region(session, person)
     return person
 
 
@@ -158,8 +179,10 @@ def get_person_by_id(session: Session, *, person_id: str) -> Person:
 def get_person_in_scope(session: Session, *, person_id: str, actor: Actor) -> Person:
     """The person with this internal id within the actor's region, or PersonNotFound."""
     person = repository.person_by_id(session, person_id)
-    if person is None or not _in_scope(actor, person):
+    if person is None:
         raise PersonNotFound()
+    if not _in_scope(actor, person):
+        raise _refused_out_of_region(session, person)
     return person
 
 
