@@ -94,13 +94,10 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Mount the wallet and the handler that sends a resident without a session to log in."""
-    from sscard.web import wallet_card, wallet_family, wallet_scan  # built on this module
-
+    """Mount the wallet's home and login, and the handler that sends a resident without a
+    session to log in (the card, family and scan pages, built on this module, are mounted
+    beside it by ``sscard.web.routes``)."""
     app.include_router(router)
-    app.include_router(wallet_card.router)
-    app.include_router(wallet_family.router)
-    app.include_router(wallet_scan.router)
     app.add_exception_handler(WalletLoginRequired, _login_required)
 
 
