@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,8 @@ from tests.integration.issuance.test_activation import (  # noqa: F401
     _person,
     numbers,
 )
+
+from sscard.db import CHINA_TZ
 
 pytestmark = pytest.mark.usefixtures("numbers")
 
@@ -114,3 +118,14 @@ def test_an_off_site_card_is_downloaded_with_the_id_number_on_standard_input(
     assert downloaded.startswith(f"downloaded: {number}") and holder not in downloaded
     missing = cards("download-offsite", "-", stdin=_person() + "\n", env=env)
     assert missing.returncode == 1 and "省卡管中没有" in missing.stderr
+
+
+def test_a_card_timeline_is_printed_in_beijing_time_and_labelled() -> None:
+    number = _card(_issued(_bank())).card_number or ""
+    shown = ok("show", number)
+    assert "时间（北京时间）" in shown and "UTC" not in shown
+    printed = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", shown)
+    assert printed
+    now = datetime.now(CHINA_TZ).replace(tzinfo=None)
+    for value in printed:
+        assert abs(datetime.fromisoformat(value) - now) < timedelta(minutes=10)

@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from sscard import __version__, bootstrap, db
-from sscard.app import health, openapi
+from sscard.app import docs, health, openapi
 from sscard.app.gate import PlatformGate
 from sscard.app.middleware import PlatformMiddleware
 from sscard.app.routers import UPLOAD_PATHS, api_router
@@ -38,12 +38,13 @@ def create_app() -> FastAPI:
         title="sscard",
         version=__version__,
         summary="社会保障卡与居民服务一卡通平台 API",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=docs.OPENAPI_PATH,
     )
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(api_router())
     web_routes.install(app)
     openapi.install(app)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from sscard.audit import service as audit_service
 from sscard.audit.schemas import EntryFilter
-from sscard.cli.common import console, err_console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, console, err_console, unit_of_work
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -50,11 +50,11 @@ def list_entries(
     )
     with unit_of_work() as session:
         page = audit_service.search(session, flt, page=1, page_size=limit)
-    table = Table("chain.seq", "time (UTC)", "actor", "action", "subject", "fields", "outcome")
+    table = Table("链.序号", f"时间（{BEIJING}）", "操作人", "操作", "对象", "字段", "结果")
     for e in page.items:
         table.add_row(
             f"{e.chain}.{e.seq}",
-            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            beijing(e.occurred_at),
             e.actor_id,
             e.action,
             e.subject_display or "",

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from sscard import bootstrap
-from sscard.cli.common import cli_actor, console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.exchange.files import service as exchange_files
@@ -183,10 +183,10 @@ def list_batches(
         found = batch_service.list_batches(session, limit=limit)
     if as_json:
         return _json(found)
-    table = Table("batch", "status", "cards", "made", "failed", "rejected", "created")
+    table = Table("批次号", "状态", "卡数", "已制成", "失败", "结果被拒", f"创建时间（{BEIJING}）")
     for b in found:
         counts = (b.card_count, b.made_count, b.failed_count, b.rejected_count)
-        created = f"{b.created_at:%Y-%m-%d %H:%M}"
+        created = beijing(b.created_at, seconds=False)
         table.add_row(b.batch_no, b.status_name, *(str(n) for n in counts), created)
     console.print(table)
 

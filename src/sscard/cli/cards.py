@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
 
-from sscard.cli.common import cli_actor, console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.issuance.activation import bank_service
 from sscard.issuance.activation import service as activation_service
 from sscard.issuance.cards import application_service, handover_service, service
@@ -58,10 +58,10 @@ def show(card: Card, as_json: AsJson = False) -> None:
     ):
         console.print(f"{name:>22}: {getattr(detail, name) or ''}", markup=False)
     console.print(f"{'status':>22}: {detail.status.name} ({detail.status.code})", markup=False)
-    table = Table("time (UTC)", "action", "to", "by")
+    table = Table(f"时间（{BEIJING}）", "操作", "变为", "操作人")
     for e in detail.timeline:
         table.add_row(
-            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            beijing(e.occurred_at),
             escape(e.action_name),
             escape(e.to_status_name),
             escape(e.actor_name or e.actor_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from rich.console import Console
 from sqlalchemy.orm import Session
@@ -15,6 +16,20 @@ from sscard.kit.context import Actor, ActorKind
 
 console = Console()
 err_console = Console(stderr=True)
+
+BEIJING = "北京时间"
+"""The label every printed time carries: times are stored in UTC and shown in Beijing time."""
+
+
+def beijing(value: datetime | None, *, seconds: bool = True) -> str:
+    """A stored (UTC) time in Beijing time, as the tables headed "…（北京时间）" print it."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(db.CHINA_TZ).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
 
 
 def cli_actor() -> Actor:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sscard import bootstrap, db
-from sscard.cli.common import cli_actor, console, err_console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, cli_actor, console, err_console, unit_of_work
 from sscard.crypto import fields, pem
 from sscard.crypto import reencrypt as crypto_reencrypt
 from sscard.crypto import service as crypto_service
@@ -63,7 +63,7 @@ def list_keys() -> None:
     """Show every key, its kind, versions and their status (never secret material)."""
     with unit_of_work() as session:
         keys = crypto_service.list_keys(session)
-    table = Table("name", "kind", "active", "versions", "created (UTC)", "demo", "description")
+    table = Table("名称", "类型", "启用版本", "版本", f"创建时间（{BEIJING}）", "演示", "说明")
     for key in keys:
         versions = ", ".join(f"v{v.version} {v.status}" for v in key.versions)
         table.add_row(
@@ -71,7 +71,7 @@ def list_keys() -> None:
             key.kind,
             f"v{key.active_version}" if key.active_version else "-",
             versions,
-            key.created_at.strftime("%Y-%m-%d %H:%M"),
+            beijing(key.created_at, seconds=False),
             "yes" if key.demo else "",
             key.description,
         )

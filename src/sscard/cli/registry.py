@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sscard import bootstrap
-from sscard.cli.common import cli_actor, console, err_console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, cli_actor, console, err_console, unit_of_work
 from sscard.errors import SSCardError
 from sscard.registry.imports import job as import_job
 from sscard.registry.imports import service as imports_service
@@ -162,8 +162,9 @@ def import_file(
             )
         if not opened.runnable:
             console.print(
-                f"already imported (job {opened.job.id}, {opened.job.finished_at:%Y-%m-%d %H:%M} "
-                "UTC): nothing to do; use --again to import it once more"
+                f"already imported (job {opened.job.id}, "
+                f"{beijing(opened.job.finished_at, seconds=False)} {BEIJING}): "
+                "nothing to do; use --again to import it once more"
             )
             return
         job = _run_with_progress(opened.job.id, options)

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sscard import bootstrap
-from sscard.cli.common import console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, console, unit_of_work
 from sscard.kit import guard, outbox
 from sscard.kit.masking import mask_text
 from sscard.kit.outbox import DeliveryReport, MessageStatus
@@ -116,7 +116,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return beijing(value)
 
 
 @outbox_app.command("list")
@@ -136,8 +136,8 @@ def list_messages(
         "destination",
         "status",
         "attempts",
-        "next attempt (UTC)",
-        "created (UTC)",
+        f"next attempt ({BEIJING})",
+        f"created ({BEIJING})",
         "last error",
     )
     for m in rows:
@@ -165,11 +165,11 @@ def show(message_id: Annotated[int, typer.Argument(help="Message id.")]) -> None
         "key": m.idempotency_key or "",
         "status": m.status,
         "attempts": f"{m.attempts}/{m.max_attempts}",
-        "next attempt (UTC)": _when(m.next_attempt_at),
-        "lease until (UTC)": _when(m.lease_until),
+        f"next attempt ({BEIJING})": _when(m.next_attempt_at),
+        f"lease until ({BEIJING})": _when(m.lease_until),
         "claimed by": m.lease_owner or "",
-        "created (UTC)": _when(m.created_at),
-        "delivered (UTC)": _when(m.delivered_at),
+        f"created ({BEIJING})": _when(m.created_at),
+        f"delivered ({BEIJING})": _when(m.delivered_at),
         "last error": m.last_error or "",
     }
     for name, value in fields.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
 from sscard import __version__
+from sscard.db import CHINA_TZ
 from sscard.errors import FieldProblem, NotAuthenticated, PermissionDenied, ValidationFailed
 from sscard.httpkit import errors as api_errors
 from sscard.httpkit.deps import CSRF_COOKIE, SESSION_COOKIE, DbSession
@@ -29,6 +31,28 @@ M = TypeVar("M", bound=BaseModel)
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(version=__version__)
+
+BEIJING_LABEL = "北京时间"
+_TIME_FORMATS = {
+    "minutes": "%Y-%m-%d %H:%M",
+    "seconds": "%Y-%m-%d %H:%M:%S",
+    "time": "%H:%M:%S",
+    "date": "%Y-%m-%d",
+}
+
+
+def beijing(value: datetime | None, shape: str = "minutes", *, label: bool = True) -> str:
+    """A stored (UTC) time as people in China read it: Beijing time, labelled as such
+    (``label=False`` where a heading already says so; dates carry no label)."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    shown = value.astimezone(CHINA_TZ).strftime(_TIME_FORMATS[shape])
+    return f"{shown} {BEIJING_LABEL}" if label and shape != "date" else shown
+
+
+templates.env.filters["beijing"] = beijing
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -26,9 +25,6 @@ from sscard.web.pages import PageActor, render
 from sscard.web.registry.common import PageRefused
 
 T = TypeVar("T")
-
-
-BEIJING = timezone(timedelta(hours=8))
 
 
 FLASH_COOKIE = "sscard_card_flash"
@@ -117,15 +113,6 @@ def _current_actor() -> Actor | None:
     return actor if actor.kind is ActorKind.operator else None
 
 
-def _at(value: datetime | None, seconds: bool = False) -> str:
-    """A time as Beijing time, for people at a counter in China."""
-    if value is None:
-        return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
 def page(
     request: Request,
     name: str,
@@ -141,7 +128,6 @@ def page(
         f"issuance/{name}.html",
         {
             "flash": flash,
-            "at": _at,
             "errors": {},
             "values": {},
             "status_order": STATUS_ORDER,
