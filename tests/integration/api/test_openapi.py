@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import pytest
@@ -124,6 +125,9 @@ def test_a_text_with_a_nul_that_reaches_postgresql_is_a_422(engine: Engine) -> N
         pytest.skip("SQLite stores a NUL in text")
     with pytest.raises(DataError) as refused, engine.connect() as connection:
         connection.execute(text("SELECT CAST(:value AS text)"), {"value": "省\x00卡管"})
-    answer = asyncio.run(errors._data_error(cast(Request, None), refused.value))
+    handler = errors._data_error(cast(Request, None), refused.value)
+    # A thread of its own: another test may have left an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(asyncio.run, handler).result()
     assert answer.status_code == 422
     assert json.loads(bytes(answer.body))["error"] == "validation_failed"
