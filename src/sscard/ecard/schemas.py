@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
@@ -24,7 +24,11 @@ class RealPerson(Input):
 
 
 class SignIn(Input):
-    """Signing an e-card (签发): real name, real card, real person."""
+    """Signing an e-card (签发): real name, real card, real person.
+
+    ``ecard_pin`` belongs to the e-card, not to a channel copy: the holder sets it at the
+    first signing. Signing again in another channel adds a copy and leaves the PIN as it
+    is, so the PIN may be left out then (one sent is not used). PIN reset requires it."""
 
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
@@ -32,7 +36,11 @@ class SignIn(Input):
     card_pin: SecretStr
     channel_code: Code
     real_person: RealPerson
-    ecard_pin: SecretStr
+    ecard_pin: SecretStr | None = Field(
+        default=None,
+        description="电子社保卡密码: required at the first signing and for a PIN reset; "
+        "not used when the card's e-card exists already (adding a channel keeps its PIN)",
+    )
 
 
 class CopyIn(Input):

@@ -157,13 +157,22 @@ def _real_person(session: Session, data: SignIn, person_id: str, actor: Actor) -
         raise _refuse(f"实人核验未通过：{failed}", "real_person") from failed
 
 
+def _chosen_pin(data: SignIn, missing: str) -> str:
+    """The e-card PIN the holder chose, checked (``missing`` says why it is needed)."""
+    pin = data.ecard_pin.get_secret_value() if data.ecard_pin is not None else ""
+    if not pin:
+        raise _refuse(missing, "ecard_pin")
+    _check_ecard_pin(pin)
+    return pin
+
+
 def _check_ecard_pin(pin: str) -> None:
     if not re.fullmatch(r"\d{6}", pin) or len(set(pin)) == 1 or pin in ("123456", "654321"):
         raise _refuse("电子社保卡密码应为 6 位数字，且不能过于简单", "ecard_pin")
 
 
 def _new_ecard(session: Session, data: SignIn, card_id: str, person_id: str) -> ECard:
-    _check_ecard_pin(data.ecard_pin.get_secret_value())
+    pin = _chosen_pin(data, "首次签发电子社保卡，请持卡人设置电子社保卡密码")
     ensure_keys(session)
     now = utcnow()
     ecard = ECard(
@@ -174,7 +183,7 @@ def _new_ecard(session: Session, data: SignIn, card_id: str, person_id: str) -> 
         signed_at=now,
         signed_channel=data.channel_code,
         real_person_method=data.real_person.method,
-        pin_hash=passwords.hash_password(data.ecard_pin.get_secret_value()),
+        pin_hash=passwords.hash_password(pin),
         pin_failures=0,
         updated_at=now,
     )
@@ -182,7 +191,8 @@ def _new_ecard(session: Session, data: SignIn, card_id: str, person_id: str) -> 
 
 
 def sign(session: Session, *, data: SignIn, actor: Actor) -> tuple[ECard, Copy]:
-    """Sign the e-card of an active card (or add a copy if it is signed already)."""
+    """Sign the e-card of an active card (or add a copy if it is signed already: the
+    e-card keeps its PIN, which only the first signing sets)."""
     iam_service.get_channel(session, code=data.channel_code)
     card = issuance_service.card_by_number(session, card_number=data.card_number)
     if card is None or card.status != "active":
@@ -225,6 +235,11 @@ def add_copy(
         updated_at=now,
     )
     return repository.add_copy(session, copy)
+
+
+def ecard_of_card(session: Session, *, card_id: str) -> ECard | None:
+    """The e-card signed for the card ``card_id``, or None before its first signing."""
+    return repository.ecard_of_card(session, card_id)
 
 
 def get_ecard(session: Session, *, ecard_id: str) -> ECard | None:
@@ -393,8 +408,8 @@ def reset_pin(session: Session, *, data: SignIn, actor: Actor) -> ECard:
     ecard = repository.ecard_of_card(session, card.id)
     if ecard is None or ecard.status == "revoked":
         raise ECardNotFound()
-    _check_ecard_pin(data.ecard_pin.get_secret_value())
-    ecard.pin_hash = passwords.hash_password(data.ecard_pin.get_secret_value())
+    pin = _chosen_pin(data, "请设置新的电子社保卡密码")
+    ecard.pin_hash = passwords.hash_password(pin)
     ecard.pin_failures, ecard.updated_at = 0, utcnow()
     records.record(session, "ecard.pin_reset", ecard.person_id, {"channel": data.channel_code})
     session.flush()

@@ -2,13 +2,18 @@
 
 Two steps. The clerk finds the holder's card by its number and sees its state (only an
 active card can be signed). Then the clerk types the holder's name and ID number (real
-name), the holder types the card PIN (real card) and chooses the e-card PIN, the clerk
-confirms having checked the holder in person against the ID document and the registry
-photo (real person, counter method) and chooses the channel app. The page then shows the
-e-card with its copies. Cards are carried between the steps by internal id, so the card
-number and the holder's details appear only masked, and the name, ID number and PINs typed
-are never sent back in a page. A refusal rolls the unit of work back (wrong card PINs still
-count).
+name), the holder types the card PIN (real card) and, at the first signing only, chooses
+the e-card PIN; the clerk confirms having checked the holder in person against the ID
+document and the registry photo (real person, counter method) and chooses the channel app.
+When the card's e-card exists already, signing adds a copy in the chosen channel: the
+e-card PIN belongs to the e-card, so the form does not ask for one and the holder keeps it.
+The page then shows the e-card with its copies.
+
+Cards are carried between the steps by internal id, so the card number and the holder's
+details appear only masked. After a refusal the page keeps what the clerk chose (the card
+found, the channel, the real-person confirmation; a card number not found stays in its
+box) and shows each reason beside its field; the name, ID number and PINs typed are never
+sent back in a page. A refusal rolls the unit of work back (wrong card PINs still count).
 """
 
 from __future__ import annotations
@@ -47,8 +52,18 @@ INPUTS = (
     "ecard_pin_confirm",
     "channel",
 )
-FIELD_OF = {"pin": "card_pin", "card_number": "card", "real_person.method": "real_person"}
+FIELD_OF = {
+    "pin": "card_pin",
+    "card_number": "card",
+    "real_person.method": "real_person",
+    "channel_code": "channel",
+}
 """Problems the services name by their own field names, as this form names them."""
+FIELD_OF_CODE = {
+    "channel_not_found": ("channel", "所选渠道不存在或已停用，请重新选择"),
+    "pin_locked": ("card_pin", "社会保障卡密码已锁定，请先办理密码重置"),
+}
+"""Refusals that name no field, placed beside the field they are about."""
 
 
 def install(app: FastAPI) -> None:
@@ -86,6 +101,9 @@ def _problems(exc: SSCardError) -> dict[str, Any]:
     errors: dict[str, str] = {}
     for problem in exc.fields:
         errors.setdefault(FIELD_OF.get(problem.field, problem.field), problem.reason)
+    if not errors and exc.code in FIELD_OF_CODE:
+        field, reason = FIELD_OF_CODE[exc.code]
+        errors[field] = reason
     if isinstance(exc, ValidationFailed):
         alert = "请按标红的提示更正后再提交"
     else:
@@ -113,28 +131,39 @@ def find(
         found = issuance_service.card_out(session, card)
     except SSCardError as exc:
         errors = {"card_number": exc.fields[0].reason if exc.fields else mask_text(exc.message)}
-        page = _page(request, actor, session, {"errors": errors}, status_code=exc.status_code)
+        values = {"errors": errors, "values": {"card_number": form.get("card_number", "")[:32]}}
+        page = _page(request, actor, session, values, status_code=exc.status_code)
         raise PageRefused(page) from exc
-    return _page(request, actor, session, {"card": found})
+    return _page(request, actor, session, {"card": found, **_signed_before(session, card.id)})
 
 
-def _sign_input(form: Mapping[str, str], card_number: str) -> SignIn:
-    """The signing request, or ValidationFailed naming each input in a clerk's words."""
-    typed = {key: form.get(key, "").strip() for key in INPUTS}
-    problems = [
-        FieldProblem(key, reason)
-        for key, reason in (
-            ("name", "请填写持卡人姓名"),
-            ("id_number", "请填写持卡人证件号码"),
-            ("card_pin", "请持卡人输入社会保障卡密码"),
-            ("ecard_pin", "请持卡人设置电子社保卡密码"),
-            ("channel", "请选择渠道"),
-        )
-        if not typed[key]
+def _signed_before(session: Session, card_id: str) -> dict[str, Any]:
+    """Whether the card's e-card exists (then signing adds a channel and asks no PIN)."""
+    ecard = ecard_service.ecard_of_card(session, card_id=card_id)
+    copies = ecard_service.copies_of(session, ecard_id=ecard.id) if ecard else []
+    return {"has_ecard": ecard is not None, "copy_channels": [c.channel_code for c in copies]}
+
+
+def _missing(typed: Mapping[str, str], first: bool) -> list[FieldProblem]:
+    asked = [
+        ("name", "请填写持卡人姓名"),
+        ("id_number", "请填写持卡人证件号码"),
+        ("card_pin", "请持卡人输入社会保障卡密码"),
+        ("channel", "请选择渠道"),
     ]
+    if first:
+        asked.insert(3, ("ecard_pin", "请持卡人设置电子社保卡密码"))
+    return [FieldProblem(key, reason) for key, reason in asked if not typed[key]]
+
+
+def _sign_input(form: Mapping[str, str], card_number: str, *, first: bool) -> SignIn:
+    """The signing request, or ValidationFailed naming each input in a clerk's words (the
+    e-card PIN only at the ``first`` signing)."""
+    typed = {key: form.get(key, "").strip() for key in INPUTS}
+    problems = _missing(typed, first)
     if typed["real_person"] != "confirmed":
         problems.append(FieldProblem("real_person", "请当面核对持卡人本人后勾选确认"))
-    if typed["ecard_pin"] and typed["ecard_pin"] != typed["ecard_pin_confirm"]:
+    if first and typed["ecard_pin"] and typed["ecard_pin"] != typed["ecard_pin_confirm"]:
         problems.append(FieldProblem("ecard_pin_confirm", "两次输入的电子社保卡密码不一致"))
     if problems:
         raise ValidationFailed(problems)
@@ -146,7 +175,7 @@ def _sign_input(form: Mapping[str, str], card_number: str) -> SignIn:
             card_pin=form.get("card_pin", ""),
             channel_code=typed["channel"],
             real_person={"method": "counter"},
-            ecard_pin=form.get("ecard_pin", ""),
+            ecard_pin=form.get("ecard_pin", "") if first else None,
         )
     except ValidationError as exc:
         fields = [FieldProblem(str(e["loc"][0]), "格式不正确") for e in exc.errors()]
@@ -165,14 +194,15 @@ def sign(
         errors = {"card_number": "请重新查找社会保障卡"}
         page = _page(request, actor, session, {"errors": errors}, status_code=exc.status_code)
         raise PageRefused(page) from exc
-    kept = {k: form.get(k, "") for k in ("channel", "real_person")}
+    kept = {k: form.get(k, "")[:32] for k in ("channel", "real_person")}
+    before = _signed_before(session, card.id)
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
-        data = _sign_input(form, card.card_number or "")
+        data = _sign_input(form, card.card_number or "", first=not before["has_ecard"])
         ecard, _copy = ecard_service.sign(session, data=data, actor=actor)
         signed = ecard_service.ecard_out(session, ecard)
     except SSCardError as exc:
-        values = {"card": found, "values": kept, **_problems(exc)}
+        values = {"card": found, "values": kept, **before, **_problems(exc)}
         raise PageRefused(
             _page(request, actor, session, values, status_code=exc.status_code)
         ) from exc
