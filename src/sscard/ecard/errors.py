@@ -88,3 +88,10 @@ class NoLiveCard(NotFound):
 
     def __init__(self) -> None:
         super().__init__("您目前没有可办理业务的社会保障卡，请到社保服务窗口申领")
+
+
+class InstantCardNotAllowed(Conflict):
+    code = "instant_card_not_allowed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)

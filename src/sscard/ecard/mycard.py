@@ -34,7 +34,13 @@ PROGRESS = (
     ("issued", "已领卡"),
     ("active", "已启用"),
 )
-"""The steps a new card goes through, as the resident reads them."""
+"""The steps a card made in a batch goes through, as the resident reads them."""
+INSTANT_PROGRESS = (
+    ("applied", "已申请，待到网点制卡"),
+    ("issued", "网点已制卡发放"),
+    ("active", "已启用"),
+)
+"""The steps of a card made on the spot at a bank branch (即时制卡)."""
 IN_USE = ("active", "temporarily_lost", "lost")
 
 
@@ -55,18 +61,31 @@ class MyCard:
     lost_at: datetime | None
     lapse_days: int
     steps: list[Step]
+    mode: str = "batch"
+    kind: str = "new"
+    bank_code: str = ""
+    batch_no: str | None = None
 
     @property
     def can_report_loss(self) -> bool:
         return self.status == "active"
 
     @property
+    def can_report_formal_loss(self) -> bool:
+        return self.status in ("active", "temporarily_lost")
+
+    @property
+    def can_apply_instant(self) -> bool:
+        return self.status == "lost"
+
+    @property
     def can_unlock(self) -> bool:
         return self.status == "temporarily_lost"
 
 
-def _steps(status: str) -> list[Step]:
-    codes = [code for code, _ in PROGRESS]
+def _steps(status: str, mode: str = "batch") -> list[Step]:
+    progress = INSTANT_PROGRESS if mode == "instant" else PROGRESS
+    codes = [code for code, _ in progress]
     at = (
         codes.index("active")
         if status in IN_USE
@@ -74,7 +93,7 @@ def _steps(status: str) -> list[Step]:
         if status in codes
         else -1
     )
-    return [Step(name, i <= at, i == at) for i, (_, name) in enumerate(PROGRESS)]
+    return [Step(name, i <= at, i == at) for i, (_, name) in enumerate(progress)]
 
 
 def my_card(session: Session, *, person_id: str) -> MyCard | None:
@@ -92,7 +111,11 @@ def my_card(session: Session, *, person_id: str) -> MyCard | None:
         expiry_date=out.expiry_date,
         lost_at=card.lost_at,
         lapse_days=issuance_service.policy().temporary_loss_days,
-        steps=_steps(out.status.code),
+        steps=_steps(out.status.code, out.mode),
+        mode=out.mode,
+        kind=out.kind,
+        bank_code=out.bank_code,
+        batch_no=out.batch_no,
     )
 
 

@@ -79,6 +79,10 @@ ACTIONS = {
     "ecard.family.code": "亲属代为出示二维码",
     "ecard.credential.issue": "亮证",
     "ecard.credential.verify": "核验亮证凭证",
+    "ecard.card.formal_loss": "线上正式挂失",
+    "ecard.card.instant_apply": "线上申请即时制卡",
+    "ecard.phone.code": "发送手机号变更验证码",
+    "ecard.phone.change": "变更预留手机号",
 }
 """Audit actions in words a resident understands."""
 

@@ -1,6 +1,8 @@
-"""我的社保卡 in the wallet: the card's status and how far its making has come, 临时挂失
-(with a confirmation) and 解除临时挂失 (with the e-card PIN again), using the resident's
-e-card session. Forms carry the CSRF token; a refusal re-renders the page with the reason."""
+"""我的社保卡 in the wallet: the card's status, how far its making has come and whether it
+is enabled with its financial side; 临时挂失 (with a confirmation), 解除临时挂失 (with the
+e-card PIN again), 正式挂失 (confirmation and e-card PIN) and, after a formal loss, an instant
+replacement at a chosen bank branch (confirmation), using the resident's e-card session.
+Forms carry the CSRF token; a refusal re-renders the page with the reason beside its field."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sscard.ecard import mycard
+from sscard.ecard import mybusiness, mycard
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.kit.masking import mask_text
@@ -23,6 +25,10 @@ PAGE = "/wallet/card"
 DONE = {
     "lost": "已临时挂失。社会保障卡和电子社保卡暂停使用；找到卡后可在这里解除挂失。",
     "unlocked": "已解除临时挂失，社会保障卡和电子社保卡恢复使用。",
+    "formal": "已正式挂失。社会保障卡和电子社保卡停止使用，线上不能解除；"
+    "请到社保服务窗口或合作银行网点办理补换卡，也可以在这里申请到银行网点即时制卡。",
+    "instant": "即时制卡申请已提交，原卡已注销。请携带居民身份证到所选银行网点现场制卡领卡，"
+    "领卡启用后重新签发电子社保卡。",
 }
 
 
@@ -34,8 +40,17 @@ def _card_page(
     *,
     status_code: int = 200,
 ) -> HTMLResponse:
-    card = mycard.my_card(session, person_id=resident.actor.id)
-    return _page(request, "card", {"card": card, "errors": {}, **values}, status_code=status_code)
+    person_id = resident.actor.id
+    card = mycard.my_card(session, person_id=person_id)
+    shown = {
+        "card": card,
+        "enabling": mybusiness.my_enabling(session, person_id=person_id),
+        "branches": mybusiness.instant_branches(session) if card and card.can_apply_instant else [],
+        "bank_names": {b.code: b.name for b in mybusiness.instant_branches(session)},
+        "errors": {},
+        **values,
+    }
+    return _page(request, "card", shown, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -53,9 +68,17 @@ def _done(what: str) -> Response:
 
 
 def _refused(
-    request: Request, session: Session, resident: Resident, exc: SSCardError
+    request: Request,
+    session: Session,
+    resident: Resident,
+    exc: SSCardError,
+    kept: dict[str, str] | None = None,
 ) -> PageRefused:
-    values = {"error": mask_text(exc.message), "errors": {p.field: p.reason for p in exc.fields}}
+    values = {
+        "error": mask_text(exc.message),
+        "errors": {p.field: p.reason for p in exc.fields},
+        "kept": kept or {},
+    }
     return PageRefused(_card_page(request, session, resident, values, status_code=exc.status_code))
 
 
@@ -86,3 +109,38 @@ def unlock(
     except SSCardError as exc:
         raise _refused(request, session, resident, exc) from exc
     return _done("unlocked")
+
+
+def _confirmed(form: dict[str, str], what: str) -> None:
+    if form.get("confirm") != "yes":
+        reason = f"请勾选“{what}”"
+        raise ValidationFailed([FieldProblem("confirm", reason)], reason)
+
+
+@router.post("/formal-loss")
+def report_formal_loss(
+    request: Request, resident: CurrentResident, session: DbSession, form: pages.FormFields
+) -> Response:
+    """正式挂失 of my card: a confirmation and the e-card PIN typed again."""
+    try:
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        _confirmed(form, "我确认正式挂失")
+        mybusiness.report_formal_loss(session, actor=resident.actor, pin=form.get("ecard_pin", ""))
+    except SSCardError as exc:
+        raise _refused(request, session, resident, exc, {"form": "formal"}) from exc
+    return _done("formal")
+
+
+@router.post("/instant")
+def apply_instant(
+    request: Request, resident: CurrentResident, session: DbSession, form: pages.FormFields
+) -> Response:
+    """Apply for an instant replacement card at the chosen bank branch (after a formal loss)."""
+    bank_code = form.get("bank_code", "").strip()[:32]
+    try:
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        _confirmed(form, "我已知晓原卡将注销")
+        mybusiness.apply_instant(session, actor=resident.actor, bank_code=bank_code)
+    except SSCardError as exc:
+        raise _refused(request, session, resident, exc, {"bank_code": bank_code}) from exc
+    return _done("instant")

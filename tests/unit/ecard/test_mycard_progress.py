@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sscard.ecard.mycard import PROGRESS, _steps
+from sscard.ecard.mycard import INSTANT_PROGRESS, PROGRESS, _steps
 
 
 def test_a_card_in_making_shows_the_steps_done_and_the_current_one() -> None:
@@ -21,3 +21,10 @@ def test_a_card_in_use_or_lost_has_every_step_done() -> None:
 def test_a_failed_or_cancelled_card_shows_no_step_done() -> None:
     for status in ("failed", "cancelled"):
         assert not any(s.done or s.current for s in _steps(status))
+
+
+def test_an_instant_card_waiting_for_its_branch_shows_the_branch_steps() -> None:
+    steps = _steps("applied", "instant")
+    assert [s.name for s in steps] == [name for _, name in INSTANT_PROGRESS]
+    assert [s.name for s in steps if s.current] == ["已申请，待到网点制卡"]
+    assert [s.done for s in _steps("issued", "instant")] == [True, True, False]

@@ -148,3 +148,11 @@ def replace(session: Session, *, card_ref: str, data: ReplacementIn, actor: Acto
     new.replaces_card_id, old.replaced_by_card_id = old.id, new.id
     service.flush(session)
     return new
+
+
+def replace_online(session: Session, *, card_ref: str, data: ReplacementIn, actor: Actor) -> Card:
+    """A replacement the holder applies for online (线上补换卡): :func:`replace`, source online."""
+    card = replace(session, card_ref=card_ref, data=data, actor=actor)
+    card.source = "online"
+    service.flush(session)
+    return card
