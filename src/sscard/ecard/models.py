@@ -98,3 +98,19 @@ class Revocation(Base):
     copy_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime]
+
+
+class PhoneChange(Base):
+    """A one-time code sent to the holder's old phone to confirm a new one (手机号变更)."""
+
+    __tablename__ = "ecard_phone_change"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(26), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    """Hash of the code with the new number, so neither is stored in clear."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Wrong codes typed so far; the code is spent after ``MAX_ATTEMPTS``."""
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
-"""Every query of the e-card core: e-cards, copies, resident sessions, usage, revocations."""
+"""Every query of the e-card core: e-cards, copies, resident sessions, usage, revocations,
+phone-change codes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from sscard.ecard.models import Copy, ECard, ResidentSession, Revocation, Usage
+from sscard.ecard.models import Copy, ECard, PhoneChange, ResidentSession, Revocation, Usage
 
 USAGE = cast(Table, Usage.__table__)
 
@@ -113,3 +114,24 @@ def insert_usage(session: Session, **values: object) -> None:
 
 def add_usage(session: Session, usage: Usage) -> None:
     session.add(usage)
+
+
+def add_phone_change(session: Session, change: PhoneChange) -> PhoneChange:
+    session.add(change)
+    session.flush()
+    return change
+
+
+def phone_change(session: Session, change_id: int) -> PhoneChange | None:
+    return session.get(PhoneChange, change_id)
+
+
+def latest_phone_change(session: Session, person_id: str) -> PhoneChange | None:
+    """The person's newest phone-change code that is not used yet."""
+    stmt = (
+        select(PhoneChange)
+        .where(PhoneChange.person_id == person_id, PhoneChange.used_at.is_(None))
+        .order_by(PhoneChange.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
