@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sscard.ecard import records
+from sscard.ecard import mycard, records
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import InstantCardNotAllowed, NoLiveCard
+from sscard.ecard.schemas import EnablingOut, EnablingStepOut, MyCardOut, StepOut
 from sscard.errors import FieldProblem, NotFound, ValidationFailed
 from sscard.exchange.peers import service as exchange_peers
 from sscard.iam import service as iam_service
@@ -61,8 +62,16 @@ def _pin_checked(session: Session, actor: Actor, pin: str) -> None:
     ecard_service.verify_ecard_pin(session, ecard=ecard, pin=pin)
 
 
-def report_formal_loss(session: Session, *, actor: Actor, pin: str) -> None:
-    """正式挂失 of my own card after the e-card PIN is checked again (the e-card follows)."""
+def _confirmed(confirmed: bool, what: str) -> None:
+    if not confirmed:
+        reason = f"请勾选“{what}”"
+        raise ValidationFailed([FieldProblem("confirm", reason)], reason)
+
+
+def report_formal_loss(session: Session, *, actor: Actor, pin: str, confirmed: bool) -> None:
+    """正式挂失 of my own card, confirmed and with the e-card PIN checked again (the e-card
+    follows)."""
+    _confirmed(confirmed, "我确认正式挂失")
     _pin_checked(session, actor, pin)
     card = issuance_service.live_card(session, person_id=actor.id)
     if card is None:
@@ -128,9 +137,11 @@ def _chosen(session: Session, bank_code: str) -> Branch:
     raise ValidationFailed([FieldProblem("bank_code", reason)], reason)
 
 
-def apply_instant(session: Session, *, actor: Actor, bank_code: str) -> None:
-    """Apply for an instant replacement of my formally lost card at ``bank_code``'s branches."""
+def apply_instant(session: Session, *, actor: Actor, bank_code: str, confirmed: bool) -> None:
+    """Apply for an instant replacement of my formally lost card at ``bank_code``'s branches,
+    confirmed (the old card is cancelled)."""
     branch = _chosen(session, bank_code)
+    _confirmed(confirmed, "我已知晓原卡将注销")
     card = issuance_service.live_card(session, person_id=actor.id)
     if card is None or card.status != "lost":
         raise InstantCardNotAllowed(
@@ -142,3 +153,36 @@ def apply_instant(session: Session, *, actor: Actor, bank_code: str) -> None:
     except NotFound as exc:
         raise ValidationFailed([FieldProblem("bank_code", "该银行暂不能办理")]) from exc
     records.record(session, "ecard.card.instant_apply", actor.id, {"bank_code": branch.code})
+
+
+def my_card_out(session: Session, *, person_id: str) -> MyCardOut:
+    """My live card with its progress, enabling and what I may do online, or NoLiveCard."""
+    card = mycard.my_card(session, person_id=person_id)
+    if card is None:
+        raise NoLiveCard()
+    enabling = my_enabling(session, person_id=person_id)
+    return MyCardOut(
+        status=card.status,
+        status_name=card.status_name,
+        card_number=card.card_number,
+        mode=card.mode,
+        kind=card.kind,
+        bank_code=card.bank_code,
+        batch_no=card.batch_no,
+        pickup_place=card.pickup_place,
+        expiry_date=card.expiry_date,
+        lost_at=card.lost_at,
+        steps=[StepOut(name=s.name, done=s.done, current=s.current) for s in card.steps],
+        enabling=None
+        if enabling is None
+        else EnablingOut(
+            status_name=enabling.status_name,
+            steps=[EnablingStepOut(name=n, status_name=s) for n, s in enabling.steps],
+            bank_name=enabling.bank_name,
+            bank_active=enabling.bank_active,
+            bank_message=enabling.bank_message,
+        ),
+        can_report_loss=card.can_report_loss,
+        can_report_formal_loss=card.can_report_formal_loss,
+        can_apply_instant=card.can_apply_instant,
+    )

@@ -185,3 +185,84 @@ class CredentialCheck(BaseModel):
     issued_at: datetime | None
     expires_at: datetime | None
     checked_at: datetime
+
+
+class StepOut(BaseModel):
+    name: str
+    done: bool
+    current: bool
+
+
+class EnablingStepOut(BaseModel):
+    name: str
+    status_name: str
+
+
+class EnablingOut(BaseModel):
+    """Whether my card is enabled (启用) and its financial side (银行账户) active."""
+
+    status_name: str
+    steps: list[EnablingStepOut]
+    bank_name: str
+    bank_active: bool
+    bank_message: str
+
+
+class MyCardOut(BaseModel):
+    """My live card as the wallet shows it: status, making progress, enabling, and what I
+    may do online."""
+
+    status: str
+    status_name: str
+    card_number: str = Field(description="masked")
+    mode: str
+    kind: str
+    bank_code: str
+    batch_no: str | None
+    pickup_place: str | None
+    expiry_date: date | None
+    lost_at: datetime | None
+    steps: list[StepOut]
+    enabling: EnablingOut | None
+    can_report_loss: bool
+    can_report_formal_loss: bool
+    can_apply_instant: bool
+
+
+class FormalLossIn(Input):
+    """正式挂失 of my card: the e-card PIN again and a confirmation."""
+
+    ecard_pin: SecretStr
+    confirm: bool = Field(description="true: the holder confirms the formal loss")
+
+
+class BranchOut(BaseModel):
+    code: str
+    name: str
+
+
+class InstantIn(Input):
+    """An instant replacement card at the chosen bank's branches (after a formal loss)."""
+
+    bank_code: Code
+    confirm: bool = Field(description="true: the holder knows the old card is cancelled")
+
+
+class PhoneCodeIn(Input):
+    new_phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+
+
+class PhoneCodeOut(BaseModel):
+    """A one-time code was sent to the old number (masked here)."""
+
+    sent_to: str
+    expires_at: datetime
+
+
+class PhoneChangeIn(Input):
+    new_phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=12)]
+
+
+class PhoneChangedOut(BaseModel):
+    phone_masked: str

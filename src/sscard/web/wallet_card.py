@@ -111,12 +111,6 @@ def unlock(
     return _done("unlocked")
 
 
-def _confirmed(form: dict[str, str], what: str) -> None:
-    if form.get("confirm") != "yes":
-        reason = f"请勾选“{what}”"
-        raise ValidationFailed([FieldProblem("confirm", reason)], reason)
-
-
 @router.post("/formal-loss")
 def report_formal_loss(
     request: Request, resident: CurrentResident, session: DbSession, form: pages.FormFields
@@ -124,8 +118,12 @@ def report_formal_loss(
     """正式挂失 of my card: a confirmation and the e-card PIN typed again."""
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
-        _confirmed(form, "我确认正式挂失")
-        mybusiness.report_formal_loss(session, actor=resident.actor, pin=form.get("ecard_pin", ""))
+        mybusiness.report_formal_loss(
+            session,
+            actor=resident.actor,
+            pin=form.get("ecard_pin", ""),
+            confirmed=form.get("confirm") == "yes",
+        )
     except SSCardError as exc:
         raise _refused(request, session, resident, exc, {"form": "formal"}) from exc
     return _done("formal")
@@ -139,8 +137,12 @@ def apply_instant(
     bank_code = form.get("bank_code", "").strip()[:32]
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
-        _confirmed(form, "我已知晓原卡将注销")
-        mybusiness.apply_instant(session, actor=resident.actor, bank_code=bank_code)
+        mybusiness.apply_instant(
+            session,
+            actor=resident.actor,
+            bank_code=bank_code,
+            confirmed=form.get("confirm") == "yes",
+        )
     except SSCardError as exc:
         raise _refused(request, session, resident, exc, {"bank_code": bank_code}) from exc
     return _done("instant")

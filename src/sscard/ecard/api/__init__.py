@@ -3,8 +3,8 @@ scan login and the family service (one ``router``, all under ``/ecard``)."""
 
 from fastapi import APIRouter
 
-from sscard.ecard.api import codes, family, oauth, online, scanlogin
+from sscard.ecard.api import codes, family, mycard, oauth, online, scanlogin
 
 router = APIRouter()
-for module in (codes, online, oauth, scanlogin, family):
+for module in (codes, online, mycard, oauth, scanlogin, family):
     router.include_router(module.router)
