@@ -187,6 +187,10 @@ def test_a_payment_is_undone_by_a_reversal_once(session: Session) -> None:
     )
     assert (reversal.kind, reversal.amount) == (TransferKind.posted.value, 400)
     assert _totals(session, card) == (0, 400, 0, 1_400)
+    retried = service.reverse_transfer(
+        session, ref=f"pay-{tag}", reversal_ref=f"rev-{tag}", reason="收银员输错金额"
+    )
+    assert retried.id == reversal.id
     with pytest.raises(TransferRefused, match="已冲正"):
         service.reverse_transfer(session, ref=f"pay-{tag}", reversal_ref=f"rev2-{tag}", reason="")
     shown = service.get_transfer(session, ref=f"rev-{tag}", actor=SYSTEM)

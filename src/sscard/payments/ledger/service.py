@@ -106,6 +106,8 @@ class _Chain:
     existing: dict[str, LedgerTransfer]
     pendings: dict[str, PendingFacts]
     reversible: dict[str, LedgerTransfer]
+    ids: dict[str, int]
+    """Every transfer the chain names that already exists: its id by reference."""
     reversed: set[str] = field(default_factory=set)
     new: dict[str, LedgerTransfer] = field(default_factory=dict)
     pending_rows: dict[str, LedgerTransfer] = field(default_factory=dict)
@@ -205,6 +207,7 @@ def _lock_and_load(session: Session, transfers: Sequence[TransferIn]) -> _Chain:
         existing={r: found[r] for r in refs if r in found},
         pendings={p.ref: _pending_facts(p, p.id in settled) for p in pending_rows},
         reversible={r: t for r, t in reversible.items() if t.id not in reversed_ids},
+        ids={r: t.id for r, t in found.items()},
     )
 
 
@@ -323,7 +326,11 @@ def _same_or_refused(
         credit_id,
         t.amount,
         t.code,
-    ) and row.reason == t.reason
+    ) and (row.reason, row.pending_id, row.reverses_id) == (
+        t.reason,
+        chain.ids.get(t.pending_ref or ""),
+        chain.ids.get(t.reverses_ref or ""),
+    )
     if not same:
         raise RefReused(f"参考号 {t.ref} 已用于另一笔内容不同的转账")
     return row
