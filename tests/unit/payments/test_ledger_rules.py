@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sscard.payments.ledger import rules
 from sscard.payments.ledger.rules import (
@@ -17,6 +19,7 @@ from sscard.payments.ledger.rules import (
     TransferFacts,
     TransferKind,
 )
+from sscard.payments.ledger.schemas import TransferIn
 
 NOW = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
 
@@ -142,3 +145,17 @@ def test_random_transfers_keep_the_books_balanced_and_the_totals_equal_to_their_
         assert mine.debits_pending + mine.debits_posted <= mine.credits_posted
     for mine in totals.values():
         assert mine.debits_pending >= 0 and mine.credits_pending >= 0
+
+
+def test_a_transfer_names_a_pending_transfer_exactly_when_it_posts_or_voids_one() -> None:
+    base = {"ref": "r1", "debit_account": "card:1", "credit_account": "fee-income", "amount": 1}
+    base["code"] = "fee"
+    TransferIn.model_validate({**base, "kind": "void_pending", "pending_ref": "p1"})
+    for wrong in (
+        {"kind": "post_pending"},
+        {"kind": "posted", "pending_ref": "p1"},
+        {"kind": "posted", "timeout_seconds": 30},
+        {"kind": "pending", "reverses_ref": "r0"},
+    ):
+        with pytest.raises(ValidationError):
+            TransferIn.model_validate({**base, **wrong})

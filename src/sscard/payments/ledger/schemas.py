@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from sscard.kit.bounds import BIGINT_MAX
-from sscard.payments.ledger.rules import CNY, TransferKind
+from sscard.payments.ledger.rules import CNY, RESOLUTIONS, TransferKind
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9:._-]{1,64}$")]
 AccountCode = Annotated[str, StringConstraints(min_length=3, max_length=96)]
@@ -42,6 +42,16 @@ class TransferIn(Input):
     timeout_seconds: Annotated[int, Field(gt=0, le=90 * 86400)] | None = None
     reverses_ref: Ref | None = None
     """For a reversal (冲正): the posted transfer it undoes."""
+
+    @model_validator(mode="after")
+    def _fields_of_the_kind(self) -> TransferIn:
+        if (self.pending_ref is not None) != (self.kind in RESOLUTIONS):
+            raise ValueError("pending_ref: 入账或撤销待定转账时必填，其他转账不得填写")
+        if self.timeout_seconds is not None and self.kind is not TransferKind.pending:
+            raise ValueError("timeout_seconds: 只有待定转账可以设置超时")
+        if self.reverses_ref is not None and self.kind is not TransferKind.posted:
+            raise ValueError("reverses_ref: 冲正必须是立即入账的转账")
+        return self
 
 
 class AccountOut(BaseModel):
