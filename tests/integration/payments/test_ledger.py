@@ -5,6 +5,7 @@ keeps by itself when raw SQL tries to break them."""
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
 from sscard.errors import PermissionDenied
+from sscard.kit import outbox
 from sscard.kit.context import SYSTEM, Actor, ActorKind
 from sscard.payments.ledger import service, verify
 from sscard.payments.ledger.errors import AccountNotFound, RefReused, TransferRefused
@@ -289,3 +291,23 @@ def test_only_the_platforms_operators_read_the_ledger(session: Session) -> None:
     )
     with pytest.raises(PermissionDenied):
         service.list_accounts(session, actor=bank_agent, kind=None, page=1, page_size=10)
+
+
+def test_the_workers_housekeeping_voids_a_hold_once_its_timeout_has_passed(
+    session: Session,
+) -> None:
+    card, merchant, bank = _accounts(session)
+    service.post_transfer(session, transfer=_t(f"top-{_tag()}", bank, card, 1_000))
+    hold = f"hold-{_tag()}"
+    service.post_transfer(
+        session, transfer=_t(hold, card, merchant, 300, kind="pending", timeout_seconds=1)
+    )
+    time.sleep(1.2)
+    outbox.housekeeping_jobs()["payments-ledger-void-expired"](session)
+    assert _totals(session, card) == (0, 0, 0, 1_000)
+    assert (
+        service.list_transfers(session, actor=SYSTEM, account=card, page=1, page_size=1)
+        .items[0]
+        .pending_ref
+        == hold
+    )
