@@ -16,6 +16,7 @@ from sscard.cli import cards as cards_cli
 from sscard.cli import codes as codes_cli
 from sscard.cli import ecard_clients as ecard_clients_cli
 from sscard.cli import keys as keys_cli
+from sscard.cli import ledger as ledger_cli
 from sscard.cli import operators as operators_cli
 from sscard.cli import registry as registry_cli
 from sscard.cli import worker as worker_cli
@@ -48,6 +49,7 @@ app.add_typer(batch_cli.issuance_app, name="issuance")
 app.add_typer(codes_cli.app, name="codes")
 app.add_typer(ecard_clients_cli.app, name="ecard-clients")
 app.add_typer(worker_cli.outbox_app, name="outbox")
+app.add_typer(ledger_cli.app, name="ledger")
 app.command("worker")(worker_cli.worker)
 
 
