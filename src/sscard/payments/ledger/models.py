@@ -1,5 +1,5 @@
 """Ledger tables. The database keeps the invariants too: see the migration
-``2026-12-04-1300_payments_ledger.py`` for the triggers (totals applied on insert, posts and
+``2026-12-04-1305_payments_ledger.py`` for the triggers (totals applied on insert, posts and
 voids matched to their pending transfer, transfers immutable)."""
 
 from __future__ import annotations

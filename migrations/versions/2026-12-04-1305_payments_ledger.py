@@ -11,7 +11,7 @@ Triggers on both databases (PL/pgSQL functions on PostgreSQL, SQL triggers on SQ
 The permission ``payments.ledger.read`` is granted to the admin and auditor roles.
 
 Revision ID: r0116_payments_ledger
-Revises: r0112_employer_contact
+Revises: r0114_wallet_business
 Create Date: 2026-12-04 13:00:00
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import sscard.db
 
 revision: str = "r0116_payments_ledger"
-down_revision: str | Sequence[str] | None = "r0112_employer_contact"
+down_revision: str | Sequence[str] | None = "r0114_wallet_business"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
