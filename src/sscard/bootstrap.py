@@ -22,6 +22,7 @@ COMPONENTS: tuple[str, ...] = (
     "issuance",
     "scenarios",
     "ecard",
+    "payments",
 )
 """Packages under ``sscard`` with models, in dependency order."""
 
