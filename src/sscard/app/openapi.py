@@ -32,7 +32,17 @@ from sscard.httpkit import deps
 from sscard.httpkit.errors import ErrorBody
 from sscard.kit.bounds import BIGINT_MAX
 
-COMPONENTS = ("iam", "audit", "crypto", "exchange", "registry", "issuance", "scenarios", "ecard")
+COMPONENTS = (
+    "iam",
+    "audit",
+    "crypto",
+    "exchange",
+    "registry",
+    "issuance",
+    "scenarios",
+    "ecard",
+    "payments",
+)
 ALWAYS = (400, 404, 422, 500)
 AUTHENTICATED = (401, 403)
 WITH_BODY = (413,)
