@@ -178,3 +178,12 @@ def test_a_qr_drawn_by_segno_is_read_back_by_zxing_as_the_same_payload() -> None
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
     assert [r.text for r in found] == [text]
     assert emv.parse(found[0].text).amount_fen == 1230
+
+
+def test_the_example_in_the_formats_document_parses_to_the_pharmacys_bill() -> None:
+    code = emv.parse(
+        "00020101021226340013cn.sscard.pay0113M370811000001520459125303156540512.305802CN5905仁和大药房6002济宁62250112B202612040010705POS0163046AAD"
+    )
+    assert (code.name, code.city, code.mcc, code.amount_fen) == ("仁和大药房", "济宁", "5912", 1230)
+    assert (code.bill_number, code.terminal_label) == ("B20261204001", "POS01")
+    assert code.accounts == (MerchantAccount(26, "cn.sscard.pay", (("01", "M370811000001"),)),)
