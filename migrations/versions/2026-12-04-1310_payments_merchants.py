@@ -1,6 +1,6 @@
-"""payments merchants: the merchant table (settlement account sealed) and the merchant
-permissions, granted to administrators (read and manage) and counter clerks (read and
-manage within their region)
+"""payments merchants: the merchant table (settlement account sealed), the terminals linked
+to merchants, and the merchant permissions, granted to administrators (read and manage)
+and counter clerks (read and manage within their region)
 
 Revision ID: r0117_payments_merchants
 Revises: r0112_employer_contact
@@ -60,6 +60,22 @@ def upgrade() -> None:
         )
         batch.create_index(batch.f("ix_payments_merchant_region_code"), ["region_code"])
         batch.create_index(batch.f("ix_payments_merchant_status"), ["status"])
+    op.create_table(
+        "payments_merchant_terminal",
+        sa.Column("terminal_code", sa.String(length=32), nullable=False),
+        sa.Column(
+            "merchant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("linked_at", sscard.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["merchant_id"],
+            [f"{TABLE}.id"],
+            name=op.f("fk_payments_merchant_terminal_merchant_id_payments_merchant"),
+        ),
+        sa.PrimaryKeyConstraint("terminal_code", name=op.f("pk_payments_merchant_terminal")),
+    )
+    with op.batch_alter_table("payments_merchant_terminal") as batch:
+        batch.create_index(batch.f("ix_payments_merchant_terminal_merchant_id"), ["merchant_id"])
     permission = sa.table("iam_permission", sa.column("code"), sa.column("description"))
     grant = sa.table("iam_role_permission", sa.column("role_code"), sa.column("permission_code"))
     op.bulk_insert(permission, [{"code": c, "description": d} for c, d in PERMISSIONS])
@@ -78,6 +94,9 @@ def downgrade() -> None:
                 sa.bindparam("codes", codes, expanding=True)
             )
         )
+    with op.batch_alter_table("payments_merchant_terminal") as batch:
+        batch.drop_index(batch.f("ix_payments_merchant_terminal_merchant_id"))
+    op.drop_table("payments_merchant_terminal")
     with op.batch_alter_table(TABLE) as batch:
         batch.drop_index(batch.f("ix_payments_merchant_status"))
         batch.drop_index(batch.f("ix_payments_merchant_region_code"))

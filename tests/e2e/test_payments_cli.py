@@ -36,6 +36,10 @@ def test_an_operator_signs_up_a_merchant_changes_it_and_walks_it_through_its_sta
     listed = sscard("payments", "merchants", "list", "--status", "closed", env=env).stdout
     assert "M370811009001" in listed and "共 1 家商户" in listed
     assert "已恢复" in sscard("payments", "merchants", "reopen", "M370811009001", env=env).stdout
+    unknown = sscard("payments", "merchants", "link-terminal", "M370811009001", "NOPOS", env=env)
+    assert unknown.returncode == 1 and "终端 NOPOS 未登记" in unknown.stderr
+    terminals = sscard("payments", "merchants", "terminals", "M370811009001", env=env).stdout
+    assert "共 0 台终端" in terminals
     database = env["SSCARD_DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as conn:
         stored = conn.execute("SELECT settlement_account_enc FROM payments_merchant").fetchall()

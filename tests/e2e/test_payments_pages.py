@@ -124,3 +124,30 @@ def test_a_form_posted_without_its_csrf_token_changes_nothing(
         refused = http.post("/payments/merchants/new", data=form)
         assert refused.status_code == 403 and "页面已过期" in refused.text
         assert form["code"] not in http.get("/payments/merchants").text
+
+
+def test_a_terminal_is_linked_by_its_code_and_an_unknown_code_is_named_next_to_the_input(
+    live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    from tests.e2e.test_payments_api import terminal
+
+    place = institution("370811")
+    pos = terminal(place)
+    with pages_as(live_server, make_account("clerk", institution=place)) as http:
+        address = http.post("/payments/merchants/new", data=merchant_form(http, place)).headers[
+            "location"
+        ]
+        unknown = http.post(
+            f"{address}/terminals", data={"csrf_token": csrf(http), "terminal_code": "NOPOS1"}
+        )
+        assert unknown.status_code == 422 and "未登记" in unknown.text
+        assert 'value="NOPOS1"' in unknown.text
+        linked = http.post(
+            f"{address}/terminals", data={"csrf_token": csrf(http), "terminal_code": pos}
+        )
+        assert linked.status_code == 303
+        page = http.get(address).text
+        assert "终端已关联" in page and pos in page and "门诊收费窗口" in page
+        unlinked = http.post(f"{address}/terminals/{pos}/unlink", data={"csrf_token": csrf(http)})
+        assert unlinked.status_code == 303
+        assert "尚未关联受理终端" in http.get(address).text

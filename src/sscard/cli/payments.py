@@ -13,6 +13,7 @@ from rich.table import Table
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.errors import SSCardError
 from sscard.payments.merchants import service as merchants_service
+from sscard.payments.merchants import terminal_service
 from sscard.payments.merchants.schemas import (
     MerchantCreate,
     MerchantOut,
@@ -204,3 +205,47 @@ def merchant_close(code: Code) -> None:
 def merchant_reopen(code: Code) -> None:
     """Reopen a suspended or closed merchant (恢复)."""
     _change_status(code, merchants_service.reopen_merchant, "已恢复")
+
+
+@merchants_app.command("terminals")
+def merchant_terminals(code: Code) -> None:
+    """The terminals taking payments for a merchant."""
+    with unit_of_work() as session:
+        actor = cli_actor()
+        found = merchants_service.get_merchant_by_code(session, code=code, actor=actor)
+        linked = terminal_service.merchant_terminals(session, merchant_id=found.id, actor=actor)
+    table = Table("终端编号", "终端名称", "场景", "状态", f"关联时间（{BEIJING}）")
+    for t in linked:
+        table.add_row(
+            t.terminal_code, escape(t.name), t.scenario_code, t.status, beijing(t.linked_at)
+        )
+    console.print(table)
+    console.print(f"共 {len(linked)} 台终端")
+
+
+@merchants_app.command("link-terminal")
+def merchant_link_terminal(
+    code: Code, terminal: Annotated[str, typer.Argument(help="Terminal code (终端编号).")]
+) -> None:
+    """Let a registered terminal take payments for the merchant."""
+    with unit_of_work(purpose="merchant terminal") as session:
+        actor = cli_actor()
+        found = merchants_service.get_merchant_by_code(session, code=code, actor=actor)
+        terminal_service.link_terminal(
+            session, merchant_id=found.id, terminal_code=terminal, actor=actor
+        )
+    console.print(f"终端 {escape(terminal)} 已关联商户 {found.code}")
+
+
+@merchants_app.command("unlink-terminal")
+def merchant_unlink_terminal(
+    code: Code, terminal: Annotated[str, typer.Argument(help="Terminal code (终端编号).")]
+) -> None:
+    """Stop a terminal taking payments for the merchant."""
+    with unit_of_work(purpose="merchant terminal") as session:
+        actor = cli_actor()
+        found = merchants_service.get_merchant_by_code(session, code=code, actor=actor)
+        terminal_service.unlink_terminal(
+            session, merchant_id=found.id, terminal_code=terminal, actor=actor
+        )
+    console.print(f"终端 {escape(terminal)} 已解除与商户 {found.code} 的关联")

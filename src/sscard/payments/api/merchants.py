@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, Page, PageSize
 from sscard.kit.context import Actor
-from sscard.payments.merchants import service
+from sscard.payments.merchants import service, terminal_service
 from sscard.payments.merchants.schemas import (
     MerchantCreate,
     MerchantOut,
+    MerchantTerminalOut,
     MerchantUpdate,
     StatusFilter,
 )
@@ -20,6 +21,7 @@ from sscard.payments.merchants.schemas import (
 router = APIRouter(prefix="/merchants", tags=["merchants"])
 Read = Annotated[Actor, Depends(require("payments.merchants.read"))]
 Manage = Annotated[Actor, Depends(require("payments.merchants.manage"))]
+TerminalCode = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 @router.post("", response_model=MerchantOut, status_code=status.HTTP_201_CREATED)
@@ -90,4 +92,30 @@ def reopen_merchant(merchant_id: Id, actor: Manage, session: DbSession) -> Merch
     """A suspended or closed merchant accepts payments again (恢复)."""
     return service.merchant_out(
         service.reopen_merchant(session, merchant_id=merchant_id, actor=actor)
+    )
+
+
+@router.get("/{merchant_id}/terminals", response_model=list[MerchantTerminalOut])
+def list_terminals(merchant_id: Id, actor: Read, session: DbSession) -> list[MerchantTerminalOut]:
+    """The terminals taking payments for the merchant."""
+    return terminal_service.merchant_terminals(session, merchant_id=merchant_id, actor=actor)
+
+
+@router.put("/{merchant_id}/terminals/{terminal_code}", response_model=MerchantTerminalOut)
+def link_terminal(
+    merchant_id: Id, terminal_code: TerminalCode, actor: Manage, session: DbSession
+) -> MerchantTerminalOut:
+    """Let a registered terminal take payments for the merchant (again: no change)."""
+    return terminal_service.link_terminal(
+        session, merchant_id=merchant_id, terminal_code=terminal_code, actor=actor
+    )
+
+
+@router.delete("/{merchant_id}/terminals/{terminal_code}", status_code=status.HTTP_204_NO_CONTENT)
+def unlink_terminal(
+    merchant_id: Id, terminal_code: TerminalCode, actor: Manage, session: DbSession
+) -> None:
+    """Stop a terminal taking payments for the merchant."""
+    terminal_service.unlink_terminal(
+        session, merchant_id=merchant_id, terminal_code=terminal_code, actor=actor
     )

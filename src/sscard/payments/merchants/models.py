@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, BigIntPK
@@ -40,3 +40,14 @@ class Merchant(Base):
     """active (accepts payments), suspended (temporarily not), closed (no longer)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class MerchantTerminal(Base):
+    """A terminal of the scenarios component (reader, scanner, POS) taking payments for a
+    merchant; a terminal serves at most one merchant."""
+
+    __tablename__ = "payments_merchant_terminal"
+
+    terminal_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey(f"{MERCHANT_TABLE}.id"), index=True)
+    linked_at: Mapped[datetime]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sscard.payments.merchants.models import Merchant
+from sscard.payments.merchants.models import Merchant, MerchantTerminal
 
 
 def merchant(session: Session, merchant_id: int) -> Merchant | None:
@@ -47,3 +47,26 @@ def add(session: Session, merchant: Merchant) -> Merchant:
     session.add(merchant)
     session.flush()
     return merchant
+
+
+def terminal_link(session: Session, terminal_code: str) -> MerchantTerminal | None:
+    return session.get(MerchantTerminal, terminal_code)
+
+
+def terminal_links(session: Session, merchant_id: int) -> list[MerchantTerminal]:
+    stmt = (
+        select(MerchantTerminal)
+        .where(MerchantTerminal.merchant_id == merchant_id)
+        .order_by(MerchantTerminal.terminal_code)
+    )
+    return list(session.scalars(stmt))
+
+
+def add_terminal_link(session: Session, link: MerchantTerminal) -> None:
+    session.add(link)
+    session.flush()
+
+
+def remove_terminal_link(session: Session, link: MerchantTerminal) -> None:
+    session.delete(link)
+    session.flush()

@@ -85,3 +85,13 @@ class MerchantOut(BaseModel):
     status_name: str
     created_at: datetime
     updated_at: datetime
+
+
+class MerchantTerminalOut(BaseModel):
+    """A terminal taking payments for a merchant (the terminal as the scenarios know it)."""
+
+    terminal_code: str
+    name: str
+    scenario_code: str
+    status: str
+    linked_at: datetime

@@ -82,7 +82,8 @@ def _institution_region(session: Session, code: str) -> str | None:
         return None
 
 
-def _record(session: Session, action: str, merchant: Merchant) -> None:
+def record_change(session: Session, action: str, merchant: Merchant) -> None:
+    """Write a change of a merchant to the audit log."""
     access.record(
         session,
         access.AccessRecord(
@@ -126,7 +127,7 @@ def create_merchant(session: Session, *, data: MerchantCreate, actor: Actor) -> 
     )
     repository.add(session, merchant)
     sealing.seal_account(merchant, account=data.settlement_account, session=session)
-    _record(session, "create", merchant)
+    record_change(session, "create", merchant)
     return merchant
 
 
@@ -163,7 +164,7 @@ def update_merchant(
     for key, value in changes.items():
         setattr(merchant, key, value)
     merchant.updated_at = utcnow()
-    _record(session, "update", merchant)
+    record_change(session, "update", merchant)
     return merchant
 
 
@@ -175,7 +176,7 @@ def _move(session: Session, *, merchant_id: int, action: str, actor: Actor) -> M
         raise MerchantStatusConflict(f"商户 {merchant.code} 当前状态为“{now}”，不能{name}")
     merchant.status = target.value
     merchant.updated_at = utcnow()
-    _record(session, action, merchant)
+    record_change(session, action, merchant)
     return merchant
 
 

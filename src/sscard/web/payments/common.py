@@ -26,6 +26,8 @@ FLASHES = {
     "suspend": "商户已暂停受理",
     "close": "商户已关闭",
     "reopen": "商户已恢复受理",
+    "terminal-linked": "终端已关联",
+    "terminal-unlinked": "终端已解除关联",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}

@@ -14,11 +14,13 @@ from sscard.httpkit.params import row_id
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.payments.merchants import service as merchants_service
+from sscard.payments.merchants import terminal_service
 from sscard.payments.merchants.errors import MerchantNotFound
 from sscard.payments.merchants.schemas import (
     STATUS_NAMES,
     MerchantCreate,
     MerchantOut,
+    MerchantTerminalOut,
     MerchantUpdate,
     StatusFilter,
 )
@@ -110,6 +112,8 @@ def _form(
         "institutions": institutions,
         "actions": ACTIONS,
         "allowed_actions": _allowed_actions(values.get("merchant")),
+        "terminals": _terminals(session, values.get("merchant"), actor),
+        "terminal_code": "",
         **values,
     }
     return render_page(
@@ -153,6 +157,14 @@ def merchant_detail(
     return _form(request, session, actor, {"merchant": merchant, "values": values})
 
 
+def _terminals(
+    session: DbSession, merchant: MerchantOut | None, actor: Actor
+) -> list[MerchantTerminalOut]:
+    if merchant is None:
+        return []
+    return terminal_service.merchant_terminals(session, merchant_id=merchant.id, actor=actor)
+
+
 def _allowed_actions(merchant: MerchantOut | None) -> list[str]:
     if merchant is None:
         return []
@@ -181,6 +193,55 @@ def merchant_update(
         data = pages.parsed(MerchantUpdate, {k: v for k, v in typed.items() if v})
         merchants_service.update_merchant(session, merchant_id=merchant.id, data=data, actor=actor)
     return redirect(f"/payments/merchants/{merchant.id}", "updated")
+
+
+@router.post("/merchants/{merchant_id}/terminals", response_class=HTMLResponse)
+def terminal_link(
+    request: Request, merchant_id: str, actor: Manager, session: DbSession, form: pages.FormFields
+) -> Response:
+    """Link a registered terminal to the merchant; a refusal is named next to the input."""
+    with refusing(request):
+        merchant = _merchant(session, merchant_id, actor)
+
+    def again(exc: SSCardError) -> HTMLResponse:
+        values = {
+            "merchant": merchant,
+            "values": merchant.model_dump(exclude={"settlement_account"}),
+            "terminal_code": form.get("terminal_code", ""),
+            **form_problems(exc, {**LABELS, "terminal_code": "终端编号"}),
+        }
+        return _form(request, session, actor, values, status_code=exc.status_code)
+
+    with refusing(request, again):
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        terminal_service.link_terminal(
+            session,
+            merchant_id=merchant.id,
+            terminal_code=form.get("terminal_code", "").strip()[:32],
+            actor=actor,
+        )
+    return redirect(f"/payments/merchants/{merchant.id}", "terminal-linked")
+
+
+@router.post(
+    "/merchants/{merchant_id}/terminals/{terminal_code}/unlink", response_class=HTMLResponse
+)
+def terminal_unlink(
+    request: Request,
+    merchant_id: str,
+    terminal_code: str,
+    actor: Manager,
+    session: DbSession,
+    form: pages.FormFields,
+) -> Response:
+    """Stop a terminal taking payments for the merchant."""
+    with refusing(request):
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        merchant = _merchant(session, merchant_id, actor)
+        terminal_service.unlink_terminal(
+            session, merchant_id=merchant.id, terminal_code=terminal_code[:32], actor=actor
+        )
+    return redirect(f"/payments/merchants/{merchant.id}", "terminal-unlinked")
 
 
 @router.post("/merchants/{merchant_id}/{action}", response_class=HTMLResponse)
