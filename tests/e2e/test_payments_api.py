@@ -12,6 +12,7 @@ from tests.support import Account, LiveServer, login
 
 from sscard import db
 from sscard.kit.context import SYSTEM, acting
+from sscard.payments.codes import emv
 from sscard.scenarios import service as scenarios
 from sscard.scenarios.schemas import TerminalIn
 
@@ -71,6 +72,12 @@ def test_a_clerk_signs_up_a_merchant_links_a_terminal_and_closes_it(
         assert [t["terminal_code"] for t in http.get(f"{url}/terminals").json()] == [pos]
         assert http.delete(f"{url}/terminals/{pos}").status_code == 204
         assert http.delete(f"{url}/terminals/{pos}").json()["error"] == "terminal_not_linked"
+
+        qr = http.get(f"{url}/qr", params={"amount": "35.00", "bill_number": "MZ20261204"})
+        assert qr.status_code == 200 and qr.json()["amount_fen"] == 3500
+        assert emv.parse(qr.json()["payload"]).bill_number == "MZ20261204"
+        bad = http.get(f"{url}/qr", params={"amount": "35.001"})
+        assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "amount"
 
         changed = http.patch(url, json={"fee_rate_bp": 25, "name": "济宁一院"})
         assert changed.json()["fee_rate_bp"] == 25 and changed.json()["name"] == "济宁一院"

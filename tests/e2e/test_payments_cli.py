@@ -7,6 +7,8 @@ import sqlite3
 
 from tests.e2e.test_cli import env, sscard  # noqa: F401 - the fixture is used by name
 
+from sscard.payments.codes import emv
+
 ACCOUNT = "6217001234567890123"
 
 
@@ -40,6 +42,9 @@ def test_an_operator_signs_up_a_merchant_changes_it_and_walks_it_through_its_sta
     assert unknown.returncode == 1 and "终端 NOPOS 未登记" in unknown.stderr
     terminals = sscard("payments", "merchants", "terminals", "M370811009001", env=env).stdout
     assert "共 0 台终端" in terminals
+    qr = sscard("payments", "merchants", "qr", "M370811009001", "--amount", "8.5", env=env)
+    payload = qr.stdout.strip().splitlines()[-1]
+    assert "动态码" in qr.stdout and emv.parse(payload).amount_fen == 850
     database = env["SSCARD_DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as conn:
         stored = conn.execute("SELECT settlement_account_enc FROM payments_merchant").fetchall()

@@ -3,6 +3,7 @@ times, status actions, filters, region scope, permissions and CSRF."""
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from sscard import db
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
+from sscard.payments.codes import emv
 
 ACCOUNT = "6217001234567890123"
 
@@ -151,3 +153,24 @@ def test_a_terminal_is_linked_by_its_code_and_an_unknown_code_is_named_next_to_t
         unlinked = http.post(f"{address}/terminals/{pos}/unlink", data={"csrf_token": csrf(http)})
         assert unlinked.status_code == 303
         assert "尚未关联受理终端" in http.get(address).text
+
+
+def test_an_active_merchants_page_shows_its_collection_code_static_or_for_an_amount(
+    live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    place = institution("370811")
+    with pages_as(live_server, make_account("clerk", institution=place)) as http:
+        form = merchant_form(http, place)
+        address = http.post("/payments/merchants/new", data=form).headers["location"]
+        static = http.get(address)
+        assert 'id="merchant-qr"' in static.text and "<svg" in static.text
+        assert "付款人输入金额" in static.text
+        dynamic = http.get(address, params={"amount": "12.30"})
+        payload = re.search(r'data-payload="([^"]+)"', dynamic.text)
+        assert payload is not None and "金额 12.30 元" in dynamic.text
+        assert emv.parse(html.unescape(payload.group(1))).amount_fen == 1230
+        refused = http.get(address, params={"amount": "12.345"})
+        assert refused.status_code == 422 and 'value="12.345"' in refused.text
+        assert "两位小数" in refused.text
+        http.post(f"{address}/suspend", data={"csrf_token": csrf(http)})
+        assert 'id="merchant-qr"' not in http.get(address).text

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.errors import SSCardError
+from sscard.payments.merchants import qr_service, terminal_service
 from sscard.payments.merchants import service as merchants_service
-from sscard.payments.merchants import terminal_service
 from sscard.payments.merchants.schemas import (
     MerchantCreate,
     MerchantOut,
@@ -249,3 +249,23 @@ def merchant_unlink_terminal(
             session, merchant_id=found.id, terminal_code=terminal, actor=actor
         )
     console.print(f"终端 {escape(terminal)} 已解除与商户 {found.code} 的关联")
+
+
+@merchants_app.command("qr")
+def merchant_qr(
+    code: Code,
+    amount: Annotated[
+        str | None, typer.Option(help="Amount in yuan (12.30); none: static.")
+    ] = None,
+    bill: Annotated[str | None, typer.Option(help="Bill number (with an amount).")] = None,
+) -> None:
+    """Print the merchant's EMVCo QR payload (收款码)."""
+    with unit_of_work() as session:
+        actor = cli_actor()
+        found = merchants_service.get_merchant_by_code(session, code=code, actor=actor)
+        shown = qr_service.merchant_qr(
+            session, merchant_id=found.id, actor=actor, amount=amount, bill_number=bill
+        )
+    kind = f"动态码，金额 {amount} 元" if shown.dynamic else "静态码，付款人输入金额"
+    console.print(f"商户 {found.code} 收款码（{kind}）：", highlight=False)
+    console.print(shown.payload, markup=False, highlight=False, soft_wrap=True)

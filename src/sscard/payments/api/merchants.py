@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, Page, PageSize
 from sscard.kit.context import Actor
-from sscard.payments.merchants import service, terminal_service
+from sscard.payments.merchants import qr_service, service, terminal_service
 from sscard.payments.merchants.schemas import (
+    BillNumber,
     MerchantCreate,
     MerchantOut,
+    MerchantQrOut,
     MerchantTerminalOut,
     MerchantUpdate,
     StatusFilter,
@@ -118,4 +120,18 @@ def unlink_terminal(
     """Stop a terminal taking payments for the merchant."""
     terminal_service.unlink_terminal(
         session, merchant_id=merchant_id, terminal_code=terminal_code, actor=actor
+    )
+
+
+@router.get("/{merchant_id}/qr", response_model=MerchantQrOut)
+def merchant_qr(
+    merchant_id: Id,
+    actor: Read,
+    session: DbSession,
+    amount: Annotated[str | None, Query(max_length=16, description="yuan, e.g. 12.30")] = None,
+    bill_number: BillNumber | None = None,
+) -> MerchantQrOut:
+    """The merchant's EMVCo QR payload: static, or for one bill when ``amount`` is given."""
+    return qr_service.merchant_qr(
+        session, merchant_id=merchant_id, actor=actor, amount=amount, bill_number=bill_number
     )

@@ -95,3 +95,16 @@ class MerchantTerminalOut(BaseModel):
     scenario_code: str
     status: str
     linked_at: datetime
+
+
+BillNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{1,25}$")
+]
+
+
+class MerchantQrOut(BaseModel):
+    """A merchant's EMVCo QR payload (主扫): static (the payer types the amount) or dynamic."""
+
+    payload: str
+    dynamic: bool
+    amount_fen: int | None

@@ -8,18 +8,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from sscard.errors import SSCardError
+from sscard.errors import SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
+from sscard.payments.merchants import qr_service, terminal_service
 from sscard.payments.merchants import service as merchants_service
-from sscard.payments.merchants import terminal_service
 from sscard.payments.merchants.errors import MerchantNotFound
 from sscard.payments.merchants.schemas import (
     STATUS_NAMES,
     MerchantCreate,
     MerchantOut,
+    MerchantStatus,
     MerchantTerminalOut,
     MerchantUpdate,
     StatusFilter,
@@ -28,6 +29,7 @@ from sscard.web import pages
 from sscard.web.payments.common import Manager, Reader, form_problems, redirect, refusing
 from sscard.web.payments.common import page as render_page
 from sscard.web.registry.common import page_number
+from sscard.web.wallet import qr_svg
 
 router = APIRouter(prefix="/payments", include_in_schema=False)
 
@@ -148,13 +150,29 @@ def merchant_create(
 
 @router.get("/merchants/{merchant_id}", response_class=HTMLResponse)
 def merchant_detail(
-    request: Request, merchant_id: str, actor: Reader, session: DbSession
+    request: Request, merchant_id: str, actor: Reader, session: DbSession, amount: str = ""
 ) -> HTMLResponse:
-    """A merchant: its details as a form (for those who may change them) and its status."""
+    """A merchant: its details as a form (for those who may change them), its status and,
+    while active, its collection code (static, or for ``amount`` yuan)."""
     with refusing(request):
         merchant = _merchant(session, merchant_id, actor)
-    values = merchant.model_dump(exclude={"settlement_account"})
-    return _form(request, session, actor, {"merchant": merchant, "values": values})
+    values: dict[str, Any] = {
+        "merchant": merchant,
+        "values": merchant.model_dump(exclude={"settlement_account"}),
+        "qr_amount": amount[:16],
+    }
+    status_code = 200
+    if merchant.status is MerchantStatus.active:
+        try:
+            shown = qr_service.merchant_qr(
+                session, merchant_id=merchant.id, actor=actor, amount=amount.strip()[:16] or None
+            )
+            values["qr_svg"] = qr_svg(shown.payload)
+            values["qr"] = shown
+        except ValidationFailed as exc:
+            values["qr_error"] = exc.fields[0].reason
+            status_code = exc.status_code
+    return _form(request, session, actor, values, status_code=status_code)
 
 
 def _terminals(
