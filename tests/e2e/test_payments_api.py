@@ -87,6 +87,12 @@ def test_a_clerk_signs_up_a_merchant_links_a_terminal_and_closes_it(
         listed = http.get(BASE, params={"status": "closed", "institution_code": place})
         assert [m["code"] for m in listed.json()] == [body["code"]]
         assert listed.headers["x-total-count"] == "1"
+    with live_server.client(login(live_server, make_account("auditor"))) as http:
+        entries = http.get("/api/v1/audit/entries", params={"subject_id": body["code"]}).json()
+    actions = {e["action"] for e in entries["items"]}
+    assert {"payments.merchant.create", "payments.merchant.close"} <= actions
+    assert "payments.merchant.terminal.link" in actions
+    assert ACCOUNT not in str(entries)
 
 
 def test_bad_bodies_name_each_field_and_write_nothing(

@@ -110,6 +110,8 @@ def test_another_districts_clerk_finds_no_such_merchant_and_a_card_manager_may_n
     with pages_as(live_server, make_account("clerk", institution=there)) as http:
         hidden = http.get(address)
         assert hidden.status_code == 404 and "本机构服务区域内的商户" in hidden.text
+        for wrong in ("9223372036854775808", "abc", "0"):
+            assert http.get(f"/payments/merchants/{wrong}").status_code == 404
         closed = http.post(f"{address}/close", data={"csrf_token": csrf(http)})
         assert closed.status_code == 404
     with pages_as(live_server, make_account("card_manager")) as http:
