@@ -132,6 +132,8 @@ def test_a_wrong_crc_is_refused_as_bad_crc() -> None:
         ("54", "0.00", "bad_amount"),
         ("52", "59A2", "bad_mcc"),
         ("00", "02", "bad_format"),
+        ("01", "13", "bad_format"),
+        ("01", "11", "bad_amount"),
         ("59", "名" * 26, "bad_length"),
     ],
 )

@@ -215,7 +215,9 @@ def parse(text: str) -> MerchantQr:
     amount = money.yuan_to_fen(top["54"]) if "54" in top else None
     if amount == 0:
         raise CodeRefused("bad_amount", "金额须大于零")
-    if initiation not in (STATIC, DYNAMIC) or (initiation == DYNAMIC) != (amount is not None):
+    if initiation not in (STATIC, DYNAMIC):
+        raise CodeRefused("bad_format", "发起方式（01）应为 11（静态码）或 12（动态码）")
+    if (initiation == DYNAMIC) != (amount is not None):
         raise CodeRefused("bad_amount", "动态码须带金额，静态码不带金额")
     extra = _unique(fields(top["62"])) if "62" in top else {}
     return MerchantQr(
