@@ -95,8 +95,8 @@ def record_change(session: Session, action: str, merchant: Merchant) -> None:
     )
 
 
-def create_merchant(session: Session, *, data: MerchantCreate, actor: Actor) -> Merchant:
-    """Sign up a merchant (商户入网) of an institution, in a region the actor manages."""
+def _checked_region(session: Session, data: MerchantCreate, actor: Actor) -> str:
+    """The new merchant's region, once its MCC, institution, region and code are right."""
     found = _check_mcc(data.mcc)
     home = _institution_region(session, data.institution_code)
     region = data.region_code or home or ""
@@ -110,6 +110,12 @@ def create_merchant(session: Session, *, data: MerchantCreate, actor: Actor) -> 
         raise MerchantExists(
             f"商户编号 {data.code} 已被使用", fields=[FieldProblem("code", "已被使用")]
         )
+    return region
+
+
+def create_merchant(session: Session, *, data: MerchantCreate, actor: Actor) -> Merchant:
+    """Sign up a merchant (商户入网) of an institution, in a region the actor manages."""
+    region = _checked_region(session, data, actor)
     now = utcnow()
     merchant = Merchant(
         code=data.code,
