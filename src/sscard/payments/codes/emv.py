@@ -48,14 +48,22 @@ BILL_MAX: Final = 25
 CRC_TAG: Final = "6304"
 
 
+def _crc_entry(byte: int) -> int:
+    crc = byte << 8
+    for _ in range(8):
+        crc = (((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
+
+
+_CRC_TABLE: Final = tuple(_crc_entry(byte) for byte in range(256))
+
+
 def crc16_ccitt_false(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, no reflection, no final xor."""
+    """CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, no reflection, no final xor
+    (a byte at a time through a 256-entry table)."""
     crc = 0xFFFF
     for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
     return crc
 
 
