@@ -1,5 +1,5 @@
 """Demo data for trying the platform: institutions, channels, one account per role, keys,
-and a registry of employers, communities and persons (with photos) of one city.
+merchants, and a registry of employers, communities and persons (with photos) of one city.
 
 Idempotent: running it again creates only what is missing. Everything it creates is marked
 as demo, and production mode refuses to start while any of it is active. The registry part
@@ -21,7 +21,10 @@ from sscard.iam.catalog import ChannelType, InstitutionType
 from sscard.iam.errors import InstitutionNotFound, OperatorNotFound
 from sscard.iam.operators import service as operators_service
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate, OperatorCreate
-from sscard.kit.context import Actor
+from sscard.kit.context import SYSTEM, Actor
+from sscard.payments.merchants import service as merchants_service
+from sscard.payments.merchants.errors import MerchantNotFound
+from sscard.payments.merchants.schemas import MerchantCreate
 from sscard.registry import fakes
 from sscard.registry.bulk import service as registry_bulk
 from sscard.registry.persons import service as registry_persons
@@ -110,12 +113,44 @@ def _operators(session: Session) -> int:
     return created
 
 
+MERCHANTS: list[tuple[str, str, str, str, str, str, int]] = [
+    # code, name, MCC, institution, region, settlement account, fee (basis points)
+    ("M370811000001", "仁和大药房任城店", "5912", "PLATFORM", "370811", "6222021608000000011", 38),
+    ("M370811000002", "济宁市第一人民医院", "8062", "HOSP-JN1", "370811", "6222021608000000029", 0),
+    ("M370800000003", "济宁公交集团", "4111", "PLATFORM", "370800", "6228481608000000037", 20),
+    ("M370881000004", "曲阜孔子文化园", "7996", "PLATFORM", "370881", "6228481608000000045", 60),
+]
+"""Demo merchants: a pharmacy, a hospital, a bus operator and a park (settled at ICBC)."""
+
+
+def _merchants(session: Session) -> int:
+    created = 0
+    for code, name, mcc, institution, region, account, fee in MERCHANTS:
+        try:
+            merchants_service.get_merchant_by_code(session, code=code, actor=SYSTEM)
+        except MerchantNotFound:
+            data = MerchantCreate(
+                code=code,
+                name=name,
+                mcc=mcc,
+                institution_code=institution,
+                region_code=region,
+                settlement_bank="中国工商银行济宁分行",
+                settlement_account=account,
+                fee_rate_bp=fee,
+            )
+            merchants_service.create_merchant(session, data=data, actor=SYSTEM)
+            created += 1
+    return created
+
+
 def seed(session: Session) -> list[str]:
     """Create whatever demo data is missing; report what was done."""
     return [
         f"institutions: {_institutions(session)} created",
         f"channels: {_channels(session)} created",
         f"operators: {_operators(session)} created (password '{DEMO_PASSWORD}', demo only)",
+        f"merchants: {_merchants(session)} created",
     ]
 
 

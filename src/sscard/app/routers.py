@@ -10,7 +10,7 @@ from sscard.ecard import api as ecard_api
 from sscard.exchange import api as exchange_api
 from sscard.iam import api as iam_api
 from sscard.issuance import api as issuance_api
-from sscard.payments.ledger import api as ledger_api
+from sscard.payments import api as payments_api
 from sscard.registry import api as registry_api
 from sscard.scenarios import api as scenarios_api
 
@@ -27,7 +27,7 @@ COMPONENT_ROUTERS: tuple[APIRouter, ...] = (
     issuance_api.router,
     scenarios_api.router,
     ecard_api.router,
-    ledger_api.router,
+    payments_api.router,
 )
 
 

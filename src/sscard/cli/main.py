@@ -1,4 +1,4 @@
-"""The ``sscard`` command: serve, db, demo, keys, operators, audit, worker, outbox."""
+"""The ``sscard`` command: serve, db, demo, keys, operators, audit, worker, outbox, payments."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sscard.cli import ecard_clients as ecard_clients_cli
 from sscard.cli import keys as keys_cli
 from sscard.cli import ledger as ledger_cli
 from sscard.cli import operators as operators_cli
+from sscard.cli import payments as payments_cli
 from sscard.cli import registry as registry_cli
 from sscard.cli import worker as worker_cli
 from sscard.cli.common import cli_actor, console, err_console, unit_of_work
@@ -48,6 +49,7 @@ app.add_typer(batch_cli.mapping_app, name="mapping")
 app.add_typer(batch_cli.issuance_app, name="issuance")
 app.add_typer(codes_cli.app, name="codes")
 app.add_typer(ecard_clients_cli.app, name="ecard-clients")
+app.add_typer(payments_cli.app, name="payments")
 app.add_typer(worker_cli.outbox_app, name="outbox")
 app.add_typer(ledger_cli.app, name="ledger")
 app.command("worker")(worker_cli.worker)

@@ -8,4 +8,9 @@ Sub-packages, each with the standard files:
   instead of edits. Start with ``ledger/rules.py`` (the design overview and the pure
   rules), then ``ledger/service.py``. Every other payments service posts through
   ``ledger.service``; operators only read it (``/api/v1/payments/ledger``, ``sscard ledger``).
+- ``codes/``: pure formats: money in fen, MCC names (ISO 18245), the EMVCo
+  merchant-presented QR and the 19-digit consumer-presented payment code.
+- ``merchants/``: merchants (商户) with their settlement account sealed, terminals linked
+  to a merchant, the merchant collection code (收款码).
+- ``api/``: the HTTP routes of every sub-package under ``/api/v1/payments``.
 """

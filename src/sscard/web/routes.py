@@ -15,6 +15,7 @@ from sscard.web import ecard_consent as ecard_consent_pages
 from sscard.web import ecard_counter as ecard_counter_pages
 from sscard.web import issuance as issuance_pages
 from sscard.web import pages, wallet_card, wallet_family, wallet_phone, wallet_scan
+from sscard.web import payments as payments_pages
 from sscard.web import registry as registry_pages
 from sscard.web import terminal as terminal_pages
 from sscard.web import wallet as wallet_pages
@@ -43,7 +44,12 @@ COMPONENTS = [
         "SM2/SM3/SM4、密钥库、个人信息加密",
         "/api/docs#/keys",
     ),
-    ("资金支付结算", "Payment and settlement", "订单、商户、付款码、账务与对账", None),
+    (
+        "资金支付结算",
+        "Payment and settlement",
+        "订单、商户、付款码、账务与对账",
+        "/payments/merchants",
+    ),
     ("应用终端与场景", "Terminals and scenarios", "视读、刷卡、扫码场景与终端", None),
     ("外部接入", "External access", "省卡管、公安、医保、银行、交通接入与代码翻译", None),
     ("开放平台", "Open platform", "开发者、应用、SM2 签名接口、渠道开通", None),
@@ -117,4 +123,5 @@ def install(app: FastAPI) -> None:
     ecard_counter_pages.install(app)
     issuance_pages.install(app)
     ecard_consent_pages.install(app)
+    payments_pages.install(app)
     app.add_exception_handler(pages.LoginRequired, pages.login_required_handler)

@@ -14,7 +14,7 @@ from sscard.payments.ledger import service
 from sscard.payments.ledger.rules import AccountKind
 from sscard.payments.ledger.schemas import AccountOut, AccountPage, TransferOut, TransferPage
 
-router = APIRouter(prefix="/payments/ledger", tags=["payments"])
+router = APIRouter(prefix="/ledger", tags=["payments"])
 Read = Annotated[Actor, Depends(require("payments.ledger.read"))]
 AccountCode = Annotated[str, Query(min_length=3, max_length=96, description="账户代码")]
 

@@ -1,0 +1,19 @@
+"""Payment and settlement pages (资金支付结算): the merchant console (商户管理) with a list
+filtered by status, category and name, and one form to sign up or change a merchant that
+keeps what was typed when it is refused. A merchant's page is its form, with its status,
+its times in Beijing time and the status actions (suspend, close, reopen), each a POST.
+
+A refused request raises :class:`~sscard.web.registry.common.PageRefused` carrying the page
+to show, so the request's unit of work rolls back exactly as it does for the API.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from sscard.web.payments import merchants
+
+
+def install(app: FastAPI) -> None:
+    """Mount the payments pages (their refusals are answered by the registry's handler)."""
+    app.include_router(merchants.router)
