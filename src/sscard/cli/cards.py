@@ -187,7 +187,8 @@ def handover(
             session, handover_service.handover(session, data=data, actor=cli_actor())
         )
     what = record.card_number or f"box {record.box_code}"
-    console.print(escape(f"{what}: {record.from_place} -> {record.to_place}"), highlight=False)
+    moved = f"{record.from_place_name} -> {record.to_place_name}"
+    console.print(escape(f"{what}: {moved}"), highlight=False)
 
 
 @app.command("lapse")

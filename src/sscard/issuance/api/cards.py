@@ -62,8 +62,10 @@ def cards_of_person(
 
 @cards.get("/{card_ref}", response_model=CardDetail)
 def get_card(card_ref: str, actor: Read, session: DbSession) -> CardDetail:
-    """A card by card number, card identification code or id, with its timeline."""
-    return service.card_detail(session, service.get_card(session, card_ref=card_ref, actor=actor))
+    """A card by card number, card identification code or id, with its timeline (also a
+    card at the actor's own hall or branch, whoever holds it)."""
+    card = service.get_card_at_counter(session, card_ref=card_ref, actor=actor)
+    return service.card_detail(session, card)
 
 
 @cards.post("/{card_ref}/loss", response_model=CardOut)
@@ -155,7 +157,7 @@ def verify_pin(card_ref: str, data: PinVerifyIn, actor: Manage, session: DbSessi
 @cards.get("/{card_ref}/handovers", response_model=list[HandoverOut])
 def card_handovers(card_ref: str, actor: Read, session: DbSession) -> list[HandoverOut]:
     """Every move of the card (and of its box)."""
-    card = service.get_card(session, card_ref=card_ref, actor=actor)
+    card = service.get_card_at_counter(session, card_ref=card_ref, actor=actor)
     return handover_service.handovers(session, card=card)
 
 

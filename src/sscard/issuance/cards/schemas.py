@@ -152,7 +152,10 @@ class HandoverOut(BaseModel):
     card_number: str | None
     box_code: str | None
     from_place: str
+    from_place_name: str
+    """The place's name (institution, 持卡人, or 未登记地点 when never recorded)."""
     to_place: str
+    to_place_name: str
     handler: str
     receiver: str
     note: str

@@ -87,7 +87,9 @@ def lookup_posted(
             if not typed["card_ref"]:
                 raise ValidationFailed([FieldProblem("card_ref", "请输入卡号或卡识别码")])
             card = found_or_problem(
-                lambda: service.get_card(session, card_ref=typed["card_ref"], actor=actor)
+                lambda: service.get_card_at_counter(
+                    session, card_ref=typed["card_ref"], actor=actor
+                )
             )
             return RedirectResponse(f"/cards/c/{card.id}", status_code=303)
         id_number = form.get("id_number", "").strip()
@@ -192,15 +194,17 @@ def offered(card: CardOut, actor: Actor) -> list[tuple[str, Op]]:
 
 def _card_values(session: Session, card_id: str, actor: Actor) -> dict[str, Any]:
     """Everything a card page shows: the card and timeline, moves, activation, place names."""
-    card = service.get_card(session, card_ref=card_id, actor=actor)
+    card = service.get_card_at_counter(session, card_ref=card_id, actor=actor)
     detail = service.card_detail(session, card)
+    # A card reached only because it sits at this counter: handover and issue, nothing else.
+    ops = offered(detail, actor) if service.in_scope(session, actor, card) else []
     return {
         "card": detail,
         "handovers": handover_service.handovers(session, card=card),
         "activation": activation_service.activation_out(session, card),
         "bank_unconfigured": activation_service.bank_step_unconfigured(card),
         "places": handover_service.place_names(session),
-        "ops": offered(detail, actor),
+        "ops": ops,
         "kinds": KINDS,
         "sources": SOURCES,
         "modes": MODES,
