@@ -17,7 +17,7 @@ from sscard.issuance.cards.schemas import HandoverIn, HandoverOut
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import SYSTEM, Actor
 
-HOLDER = "holder"
+HOLDER = service.HOLDER
 
 
 UNRECORDED = ""

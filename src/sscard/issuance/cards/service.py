@@ -259,14 +259,18 @@ def in_scope(session: Session, actor: Actor, card: Card) -> bool:
 _COUNTERS = {InstitutionType.service_hall.value, InstitutionType.bank.value}
 
 
+HOLDER = "holder"
+"""The location of a card in its holder's hands."""
+
+
 _ON_THE_WAY = {Status.made.value, Status.in_transit.value, Status.at_distribution_point.value}
 
 
-def at_counter(actor: Actor, card: Card) -> bool:
+def at_counter(session: Session, actor: Actor, card: Card) -> bool:
     """Whether ``card`` sits at the actor's own hall or bank branch (or is on its way there
-    to be collected): the counter there hands it over and issues it to the holder, wherever
-    the holder lives. Only for finding, handover and issue; every other operation keeps to
-    :func:`in_scope`."""
+    to be collected, or was issued there): the counter there hands it over, issues it to the
+    holder and prints its receipts, wherever the holder lives. Only for finding, handover and
+    issue; every other operation keeps to :func:`in_scope`."""
     if actor.kind is not ActorKind.operator or actor.institution_type not in _COUNTERS:
         return False
     here = actor.institution_code
@@ -274,13 +278,15 @@ def at_counter(actor: Actor, card: Card) -> bool:
         return False
     if card.location == here:
         return True
-    return card.pickup_place == here and card.status in _ON_THE_WAY
+    if card.pickup_place == here and card.status in _ON_THE_WAY:
+        return True
+    return card.location == HOLDER and repository.issued_at(session, card.id, here)
 
 
 def counter_in_scope(session: Session, actor: Actor, card: Card) -> bool:
     """The scope of finding, handing over and issuing a card: a card at the actor's counter
     (:func:`at_counter`) or a card in the actor's scope (:func:`in_scope`)."""
-    return at_counter(actor, card) or in_scope(session, actor, card)
+    return at_counter(session, actor, card) or in_scope(session, actor, card)
 
 
 def reads_registry(actor: Actor) -> bool:
@@ -355,7 +361,7 @@ def cards_of_person(session: Session, *, id_number: str, actor: Actor) -> list[C
     """
     person = registry_service.find_person(session, id_number=id_number)
     found = repository.cards_of_person(session, person.id) if person is not None else []
-    here = [c for c in found if at_counter(actor, c)]
+    here = [c for c in found if at_counter(session, actor, c)]
     if reads_registry(actor) and not here:
         registry_service.get_person(session, id_number=id_number, actor=actor)
     return [_lapse_if_due(session, c) for c in found if counter_in_scope(session, actor, c)]
@@ -443,6 +449,7 @@ def card_detail(session: Session, card: Card) -> CardDetail:
     """The card with its whole timeline."""
     timeline = [
         CardEventOut(
+            id=e.id,
             action=e.action,
             action_name=lifecycle.action_name(e.action),
             from_status=e.from_status,

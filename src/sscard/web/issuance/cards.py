@@ -13,8 +13,15 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import FieldProblem, NotFound, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import Id
 from sscard.issuance.activation import service as activation_service
-from sscard.issuance.cards import application_service, handover_service, service
+from sscard.issuance.cards import (
+    application_service,
+    handover_service,
+    receipt_pdf,
+    receipt_service,
+    service,
+)
 from sscard.issuance.cards.errors import TransitionNotAllowed
 from sscard.issuance.cards.schemas import (
     CancelIn,
@@ -198,8 +205,11 @@ def _card_values(session: Session, card_id: str, actor: Actor) -> dict[str, Any]
     detail = service.card_detail(session, card)
     # A card reached only because it sits at this counter: handover and issue, nothing else.
     ops = offered(detail, actor) if service.in_scope(session, actor, card) else []
+    receipts = [e.id for e in detail.timeline if receipt_service.receipt_offered(card, e.action)]
     return {
         "card": detail,
+        "receipts": set(receipts),
+        "latest_receipt": receipts[-1] if receipts else None,
         "handovers": handover_service.handovers(session, card=card),
         "activation": activation_service.activation_out(session, card),
         "bank_unconfigured": activation_service.bank_step_unconfigured(card),
@@ -220,6 +230,23 @@ def card_page(request: Request, card_id: str, actor: Reader, session: DbSession)
     with refusing(request):
         values = _card_values(session, card_id, actor)
     return page(request, "card", {"section": "lookup", **values}, actor=actor)
+
+
+@router.get("/c/{card_id}/receipts/{event_id}", response_class=Response)
+def receipt(
+    request: Request, card_id: str, event_id: Id, actor: Reader, session: DbSession
+) -> Response:
+    """The counter receipt (柜面业务回执) of one operation on the card, as a PDF to print."""
+    with refusing(request):
+        found = receipt_service.receipt(session, card_ref=card_id, event_id=event_id, actor=actor)
+    return Response(
+        receipt_pdf.render(found),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="receipt-{found.receipt_no}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _consequence(op: Op, card: Any) -> str:
