@@ -80,7 +80,7 @@ def lookup_posted(
 ) -> Response:
     """A card straight to its page; a person's local and provincial cards as a list."""
     mode = form.get("mode", "card") if form.get("mode") in LOOKUP_MODES else "card"
-    typed = {"card_ref": form.get("card_ref", "").strip()}
+    typed = {k: form.get(k, "").strip() for k in ("card_ref", "id_number")}
 
     def again(exc: SSCardError) -> HTMLResponse:
         field = "card_ref" if mode == "card" else "id_number"
@@ -99,13 +99,18 @@ def lookup_posted(
                 )
             )
             return RedirectResponse(f"/cards/c/{card.id}", status_code=303)
-        id_number = form.get("id_number", "").strip()
+        id_number = typed["id_number"]
         if not id_number:
             raise ValidationFailed([FieldProblem("id_number", "请输入证件号码")])
         found = found_or_problem(
             lambda: province_service.person_cards(session, id_number=id_number, actor=actor)
         )
-    values = {"mode": mode, "found": found, "searched": mask_id_number(id_number.upper())}
+    values = {
+        "mode": mode,
+        "found": found,
+        "searched": mask_id_number(id_number.upper()),
+        "export_id_number": id_number,
+    }
     return _lookup_page(request, actor, values)
 
 
@@ -323,7 +328,8 @@ def confirm_posted(
     with refusing(request):
         authorize(request, session, actor, OPS[_op_key(key)].permission)
         values = _confirm_values(session, card_id, key, actor)
-    kept = {k: form.get(k, "") for k in ("note", "reason", "mode", "bank_code", "pickup_place")}
+    # Everything typed comes back after a refusal, except PINs (never sent back to a page).
+    kept = {k: form.get(k, "") for k in OP_INPUTS if "pin" not in k}
 
     def again(exc: SSCardError) -> HTMLResponse:
         shown = {**values, "values": kept, **form_problems(exc, OP_INPUTS, OP_LABELS)}
