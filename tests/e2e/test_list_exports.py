@@ -51,7 +51,7 @@ def test_a_persons_cards_export_as_csv_and_excel_masked_as_on_screen(
             "/cards",
             data={"mode": "person", "id_number": card.person.id_number, "csrf_token": csrf(http)},
         )
-        asked = {"id_number": card.person.id_number, "csrf_token": csrf(http)}
+        asked = {"person_id": card.person.person_id, "csrf_token": csrf(http)}
         as_csv = http.post("/cards/export", data={**asked, "format": "csv"})
         as_xlsx = http.post("/cards/export", data={**asked, "format": "xlsx"})
         wrong = http.post("/cards/export", data={**asked, "format": "pdf"})
@@ -66,7 +66,8 @@ def test_a_persons_cards_export_as_csv_and_excel_masked_as_on_screen(
     assert card.person.id_number not in as_csv.content.decode("utf-8-sig")
     assert xlsx_rows(as_xlsx.content) == rows
     assert wrong.status_code == 422 and "导出格式应为 CSV 或 Excel" in wrong.text
-    assert empty.status_code == 422 and "请输入证件号码" in empty.text
+    assert empty.status_code == 422 and "请先按证件号码查询" in empty.text
+    assert card.person.id_number not in shown.text
 
 
 def test_a_clerk_cannot_export_the_cards_of_a_holder_outside_their_scope(
@@ -78,7 +79,7 @@ def test_a_clerk_cannot_export_the_cards_of_a_holder_outside_their_scope(
         refused = http.post(
             "/cards/export",
             data={
-                "id_number": elsewhere.holder.id_number,
+                "person_id": elsewhere.holder.person_id,
                 "csrf_token": csrf(http),
                 "format": "csv",
             },

@@ -367,6 +367,13 @@ def cards_of_person(session: Session, *, id_number: str, actor: Actor) -> list[C
     return [_lapse_if_due(session, c) for c in found if counter_in_scope(session, actor, c)]
 
 
+def cards_of_person_id(session: Session, *, person_id: str, actor: Actor) -> list[Card]:
+    """Every card of the person with this internal id that the actor may reach (as
+    :func:`cards_of_person` lists them), newest first; none for an unknown id."""
+    found = repository.cards_of_person(session, person_id)
+    return [_lapse_if_due(session, c) for c in found if counter_in_scope(session, actor, c)]
+
+
 def holder_in_region(session: Session, *, id_number: str, actor: Actor) -> bool:
     """Whether the person with ``id_number`` is registered in the actor's region (a look at
     a person elsewhere is audited as refused)."""

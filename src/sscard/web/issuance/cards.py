@@ -105,12 +105,7 @@ def lookup_posted(
         found = found_or_problem(
             lambda: province_service.person_cards(session, id_number=id_number, actor=actor)
         )
-    values = {
-        "mode": mode,
-        "found": found,
-        "searched": mask_id_number(id_number.upper()),
-        "export_id_number": id_number,
-    }
+    values = {"mode": mode, "found": found, "searched": mask_id_number(id_number.upper())}
     return _lookup_page(request, actor, values)
 
 

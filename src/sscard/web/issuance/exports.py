@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from sscard.errors import FieldProblem, ValidationFailed
+from sscard.errors import FieldProblem, NotFound, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.issuance.cards import handover_service, service
 from sscard.issuance.cards.schemas import CardOut, HandoverOut
@@ -57,14 +57,18 @@ def _cards(session: Session, cards: list[CardOut], fmt: str, name: str, title: s
 def person_cards(
     request: Request, actor: Reader, session: DbSession, form: pages.FormFields
 ) -> Response:
-    """A person's local cards (the lookup by ID number) as a file; the number is POSTed."""
+    """A person's local cards (the lookup by ID number) as a file. The form names the person
+    by internal id, so the ID number is neither in the page nor in a URL."""
     with refusing(request):
         pages.check_form_csrf(request, form.get("csrf_token"))
         fmt = export.check_format(form.get("format", ""))
-        id_number = form.get("id_number", "").strip()
-        if not id_number:
-            raise ValidationFailed([FieldProblem("id_number", "请输入证件号码")], "请输入证件号码")
-        found = service.cards_of_person(session, id_number=id_number, actor=actor)
+        person_id = form.get("person_id", "").strip()
+        if not person_id:
+            reason = "请先按证件号码查询，再导出查询结果"
+            raise ValidationFailed([FieldProblem("person_id", reason)], reason)
+        found = service.cards_of_person_id(session, person_id=person_id, actor=actor)
+        if not found:
+            raise NotFound("未找到该持卡人在本机构服务区域内的卡片")
         cards = [service.card_out(session, c) for c in found]
         return _cards(session, cards, fmt, "cards", "持卡人卡片")
 
