@@ -141,3 +141,32 @@ def test_a_box_is_handed_over_by_typing_its_code(
     page.wait_for_url(f"{live_server.url}/cards/c/{cards[0].card_id}")
     assert "测试服务大厅" in page.locator("#fact-location").inner_text()
     assert page.locator("#handovers li").count() == 1
+
+
+def test_on_a_phone_a_clerk_reports_a_loss_prints_its_receipt_and_exports_the_persons_cards(
+    page: Any, live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    card = active_card()
+    log_in(page, live_server, make_account("clerk"), f"/cards/c/{card.card_id}")
+    page.click("#op-loss")
+    page.click("#confirm-button")
+    page.wait_for_url(f"{live_server.url}/cards/c/{card.card_id}")
+    button = page.locator("#receipt-latest")
+    assert button.is_visible() and button.inner_text() == "打印柜面业务回执"
+    box = button.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    receipt = page.request.get(f"{live_server.url}{button.get_attribute('href')}")
+    assert receipt.status == 200 and receipt.headers["content-type"] == "application/pdf"
+    assert page.locator("#timeline .tl-item").first.locator(".tl-receipt").count() == 1
+
+    page.goto(f"{live_server.url}/cards?mode=person")
+    page.fill("#f-id_number", card.person.id_number)
+    page.press("#f-id_number", "Enter")
+    page.wait_for_selector("#export-cards-xlsx")
+    with page.expect_download() as downloading:
+        page.click("#export-cards-xlsx")
+    download = downloading.value
+    assert download.suggested_filename.endswith(".xlsx")
+    assert page.locator("#export-cards-csv").is_visible()
+    assert card.person.id_number not in page.content()

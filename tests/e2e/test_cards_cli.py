@@ -129,3 +129,23 @@ def test_a_card_timeline_is_printed_in_beijing_time_and_labelled() -> None:
     now = datetime.now(CHINA_TZ).replace(tzinfo=None)
     for value in printed:
         assert abs(datetime.fromisoformat(value) - now) < timedelta(minutes=10)
+
+
+def test_an_operator_writes_the_counter_receipt_of_a_loss_report_to_a_pdf(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    import pypdf
+
+    number = _card(_issued(_bank())).card_number or ""
+    ok("activate", number)
+    lost = json.loads(ok("loss", number, "--json"))
+    timeline = json.loads(ok("show", number, "--json"))["timeline"]
+    event = next(e for e in timeline if e["action"] == "report_loss")
+    out = tmp_path / "receipt.pdf"
+    line = ok("receipt", number, str(event["id"]), "--out", str(out))
+    text = pypdf.PdfReader(BytesIO(out.read_bytes())).pages[0].extract_text()
+    assert lost["status"]["code"] == "lost"
+    assert line.startswith("HZ") and "正式挂失" in line
+    assert "正式挂失" in text and "北京时间" in text and number not in text
+    refused = cards("receipt", number, str(timeline[0]["id"]), "--out", str(tmp_path / "x.pdf"))
+    assert refused.returncode == 1 and "没有这笔业务的柜面回执" in refused.stderr

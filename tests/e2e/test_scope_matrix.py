@@ -104,6 +104,11 @@ def _issued_card(id_number: str, bank: str) -> tuple[str, str]:
         return card.id, card.card_number
 
 
+def _place_card(card_id: str, place: str) -> None:
+    with db.transaction() as session:
+        service.card_by_id(session, card_id=card_id).location = place
+
+
 def _resident_and_terminal(bank: str) -> tuple[str, str]:
     """A resident's e-card session token (a holder of ``bank``'s card in the clerk's
     district, e-card signed in a channel app) and a library terminal's token."""
@@ -171,6 +176,9 @@ def world(
     }
     foreign_id, foreign_person = _person("370812")
     foreign_card_id, foreign_number = _issued_card(foreign_id, other_bank)
+    # The foreign card sits at another district's hall: neither at the clerk's counter nor
+    # held by a person of the clerk's region, so the counter scope does not reach it either.
+    _place_card(foreign_card_id, _institution(InstitutionType.service_hall, "370812"))
     near_id, _ = _person("370811")
     _, near_number = _issued_card(near_id, other_bank)
     clients = {}

@@ -5,6 +5,7 @@ card as JSON with ``--json``; holders' ID numbers and names are shown masked."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +16,13 @@ from rich.table import Table
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.issuance.activation import bank_service
 from sscard.issuance.activation import service as activation_service
-from sscard.issuance.cards import application_service, handover_service, service
+from sscard.issuance.cards import (
+    application_service,
+    handover_service,
+    receipt_pdf,
+    receipt_service,
+    service,
+)
 from sscard.issuance.cards.schemas import CardDetail, CardOut, HandoverIn, ReplacementIn
 from sscard.issuance.instant import province_service
 
@@ -187,7 +194,21 @@ def handover(
             session, handover_service.handover(session, data=data, actor=cli_actor())
         )
     what = record.card_number or f"box {record.box_code}"
-    console.print(escape(f"{what}: {record.from_place} -> {record.to_place}"), highlight=False)
+    moved = f"{record.from_place_name} -> {record.to_place_name}"
+    console.print(escape(f"{what}: {moved}"), highlight=False)
+
+
+@app.command("receipt")
+def receipt(
+    card: Card,
+    event: Annotated[int, typer.Argument(help="The timeline entry's id (show --json lists them).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the PDF.")],
+) -> None:
+    """Write the counter receipt (柜面业务回执) of one operation on the card as a PDF."""
+    with unit_of_work() as session:
+        found = receipt_service.receipt(session, card_ref=card, event_id=event, actor=cli_actor())
+    out.write_bytes(receipt_pdf.render(found))
+    console.print(escape(f"{found.receipt_no} {found.operation} -> {out}"), highlight=False)
 
 
 @app.command("lapse")

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require
-from sscard.httpkit.params import IdFilter
+from sscard.httpkit.params import Id, IdFilter
 from sscard.issuance.cards import (
     application_service,
     handover_service,
     number_service,
+    receipt_pdf,
+    receipt_service,
     service,
     stats_service,
 )
@@ -62,8 +64,10 @@ def cards_of_person(
 
 @cards.get("/{card_ref}", response_model=CardDetail)
 def get_card(card_ref: str, actor: Read, session: DbSession) -> CardDetail:
-    """A card by card number, card identification code or id, with its timeline."""
-    return service.card_detail(session, service.get_card(session, card_ref=card_ref, actor=actor))
+    """A card by card number, card identification code or id, with its timeline (also a
+    card at the actor's own hall or branch, whoever holds it)."""
+    card = service.get_card_at_counter(session, card_ref=card_ref, actor=actor)
+    return service.card_detail(session, card)
 
 
 @cards.post("/{card_ref}/loss", response_model=CardOut)
@@ -155,8 +159,30 @@ def verify_pin(card_ref: str, data: PinVerifyIn, actor: Manage, session: DbSessi
 @cards.get("/{card_ref}/handovers", response_model=list[HandoverOut])
 def card_handovers(card_ref: str, actor: Read, session: DbSession) -> list[HandoverOut]:
     """Every move of the card (and of its box)."""
-    card = service.get_card(session, card_ref=card_ref, actor=actor)
+    card = service.get_card_at_counter(session, card_ref=card_ref, actor=actor)
     return handover_service.handovers(session, card=card)
+
+
+@cards.get(
+    "/{card_ref}/receipts/{event_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the receipt"}},
+)
+def receipt(card_ref: str, event_id: Id, actor: Read, session: DbSession) -> Response:
+    """The counter receipt (柜面业务回执) of one operation on the card, as a PDF."""
+    found = receipt_service.receipt(session, card_ref=card_ref, event_id=event_id, actor=actor)
+    return pdf_response(receipt_pdf.render(found), f"receipt-{found.receipt_no}.pdf")
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 handovers = APIRouter(tags=["handover"])

@@ -57,3 +57,10 @@ class NotYourCard(PermissionDenied):
 
 class BoxNotFound(NotFound):
     code = "box_not_found"
+
+
+class ReceiptNotFound(NotFound):
+    code = "receipt_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("该卡没有这笔业务的柜面回执")

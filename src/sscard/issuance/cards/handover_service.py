@@ -17,7 +17,14 @@ from sscard.issuance.cards.schemas import HandoverIn, HandoverOut
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import SYSTEM, Actor
 
-HOLDER = "holder"
+HOLDER = service.HOLDER
+
+
+UNRECORDED = ""
+"""The from-place of a move of a card whose place was never recorded."""
+
+
+UNRECORDED_NAME = "未登记地点"
 
 
 DISTRIBUTION_TYPES = {InstitutionType.service_hall.value, InstitutionType.bank.value}
@@ -69,8 +76,8 @@ def handover(session: Session, *, data: HandoverIn, actor: Actor) -> Handover:
         cards, from_place = repository.cards_in_box(session, box.code), box.location
         box.location, box.updated_at = data.to_place, utcnow()
     else:
-        card = service.get_card(session, card_ref=data.card_number or "", actor=actor)
-        cards, from_place = [card], card.location or "unknown"
+        card = service.get_card_at_counter(session, card_ref=data.card_number or "", actor=actor)
+        cards, from_place = [card], card.location or UNRECORDED
     for card in cards:
         _move(session, card, data, actor)
     record = Handover(
@@ -89,14 +96,28 @@ def handover(session: Session, *, data: HandoverIn, actor: Actor) -> Handover:
     return record
 
 
-def handover_out(session: Session, record: Handover) -> HandoverOut:
+def place_name(names: dict[str, str], code: str | None) -> str:
+    """What a clerk reads for a place code: the institution's name, 持卡人, 未登记地点 for a
+    place never recorded ("unknown" in older records), else the code itself."""
+    if not code or code == "unknown":
+        return UNRECORDED_NAME
+    return names.get(code, code)
+
+
+def handover_out(
+    session: Session, record: Handover, names: dict[str, str] | None = None
+) -> HandoverOut:
+    """A move as shown, its places by name (``names`` from :func:`place_names`)."""
     card = repository.card(session, record.card_id) if record.card_id else None
+    names = names if names is not None else place_names(session)
     return HandoverOut(
         id=record.id,
         card_number=card.card_number if card else None,
         box_code=record.box_code,
         from_place=record.from_place,
+        from_place_name=place_name(names, record.from_place),
         to_place=record.to_place,
+        to_place_name=place_name(names, record.to_place),
         handler=record.handler,
         receiver=record.receiver,
         note=record.note,
@@ -106,7 +127,8 @@ def handover_out(session: Session, record: Handover) -> HandoverOut:
 
 def handovers(session: Session, *, card: Card) -> list[HandoverOut]:
     """Every move of the card, including moves of its box."""
-    return [handover_out(session, h) for h in repository.handovers_of(session, card)]
+    names = place_names(session)
+    return [handover_out(session, h, names) for h in repository.handovers_of(session, card)]
 
 
 def box_contents(session: Session, *, box_code: str) -> list[Card]:
@@ -187,10 +209,10 @@ def scan(session: Session, *, code: str, actor: Actor) -> Scanned:
         box = repository.box(session, candidate)
         if box is not None:
             inside = repository.cards_in_box(session, box.code)
-            shown = [c for c in inside if service.in_scope(session, actor, c)]
+            shown = [c for c in inside if service.counter_in_scope(session, actor, c)]
             return Scanned(box.code, box.location, shown)
     try:
-        card = service.get_card(session, card_ref=text, actor=actor)
+        card = service.get_card_at_counter(session, card_ref=text, actor=actor)
     except CardNotFound as exc:
         missing = CardNotFound(f"未找到卡盒或卡片 {text[:32]}")
         missing.fields = [FieldProblem("code", "未找到该卡盒或卡片，请核对后重新扫描")]

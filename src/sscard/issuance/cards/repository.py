@@ -40,6 +40,20 @@ def live_card_of_person(session: Session, person_id: str) -> Card | None:
     return session.scalars(stmt).first()
 
 
+def card_event(session: Session, event_id: int) -> CardEvent | None:
+    return session.get(CardEvent, event_id)
+
+
+def issued_at(session: Session, card_id: str, institution_code: str) -> bool:
+    """Whether the card was issued to its holder by a counter of ``institution_code``."""
+    stmt = select(CardEvent.id).where(
+        CardEvent.card_id == card_id,
+        CardEvent.action == "issue",
+        CardEvent.institution_code == institution_code,
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
 def timeline(session: Session, card_id: str) -> list[CardEvent]:
     stmt = select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)
     return list(session.scalars(stmt))

@@ -93,6 +93,7 @@ class NamedStatus(BaseModel):
 
 
 class CardEventOut(BaseModel):
+    id: int
     action: str
     action_name: str
     from_status: str | None
@@ -152,7 +153,10 @@ class HandoverOut(BaseModel):
     card_number: str | None
     box_code: str | None
     from_place: str
+    from_place_name: str
+    """The place's name (institution, 持卡人, or 未登记地点 when never recorded)."""
     to_place: str
+    to_place_name: str
     handler: str
     receiver: str
     note: str
@@ -177,3 +181,20 @@ class CountRow(BaseModel):
 
 class LapseOut(BaseModel):
     lapsed: int
+
+
+class ReceiptOut(BaseModel):
+    """A counter receipt (柜面业务回执) of one card operation, as printed: personal data
+    masked as on screen, the time in Beijing time, an SM3 digest over every printed line."""
+
+    receipt_no: str
+    operation: str
+    card_number: str
+    holder_name: str
+    holder_id_number: str
+    occurred_at: datetime
+    beijing_time: str
+    hall: str
+    clerk: str
+    note: str
+    digest: str

@@ -256,6 +256,39 @@ def in_scope(session: Session, actor: Actor, card: Card) -> bool:
     return True
 
 
+_COUNTERS = {InstitutionType.service_hall.value, InstitutionType.bank.value}
+
+
+HOLDER = "holder"
+"""The location of a card in its holder's hands."""
+
+
+_ON_THE_WAY = {Status.made.value, Status.in_transit.value, Status.at_distribution_point.value}
+
+
+def at_counter(session: Session, actor: Actor, card: Card) -> bool:
+    """Whether ``card`` sits at the actor's own hall or bank branch (or is on its way there
+    to be collected, or was issued there): the counter there hands it over, issues it to the
+    holder and prints its receipts, wherever the holder lives. Only for finding, handover and
+    issue; every other operation keeps to :func:`in_scope`."""
+    if actor.kind is not ActorKind.operator or actor.institution_type not in _COUNTERS:
+        return False
+    here = actor.institution_code
+    if not here:
+        return False
+    if card.location == here:
+        return True
+    if card.pickup_place == here and card.status in _ON_THE_WAY:
+        return True
+    return card.location == HOLDER and repository.issued_at(session, card.id, here)
+
+
+def counter_in_scope(session: Session, actor: Actor, card: Card) -> bool:
+    """The scope of finding, handing over and issuing a card: a card at the actor's counter
+    (:func:`at_counter`) or a card in the actor's scope (:func:`in_scope`)."""
+    return at_counter(session, actor, card) or in_scope(session, actor, card)
+
+
 def reads_registry(actor: Actor) -> bool:
     """Whether the actor may learn that a person is registered (else "not registered" and
     "not yours" must look the same to it)."""
@@ -269,8 +302,7 @@ def _lapse_if_due(session: Session, card: Card) -> Card:
     return card
 
 
-def get_card(session: Session, *, card_ref: str, actor: Actor) -> Card:
-    """A card by card number, card identification code or id, within the actor's scope."""
+def _find(session: Session, card_ref: str) -> Card:
     ref = card_ref.strip().upper()
     card = (
         repository.card_by_number(session, ref)
@@ -279,7 +311,23 @@ def get_card(session: Session, *, card_ref: str, actor: Actor) -> Card:
     )
     if card is None:
         raise CardNotFound()
+    return card
+
+
+def get_card(session: Session, *, card_ref: str, actor: Actor) -> Card:
+    """A card by card number, card identification code or id, within the actor's scope."""
+    card = _find(session, card_ref)
     if not in_scope(session, actor, card):
+        _record_refused(session, card)
+        raise CardNotFound()
+    return _lapse_if_due(session, card)
+
+
+def get_card_at_counter(session: Session, *, card_ref: str, actor: Actor) -> Card:
+    """A card as :func:`get_card` finds it, or one sitting at the actor's own counter
+    (:func:`counter_in_scope`): for reading, handover and issue only."""
+    card = _find(session, card_ref)
+    if not counter_in_scope(session, actor, card):
         _record_refused(session, card)
         raise CardNotFound()
     return _lapse_if_due(session, card)
@@ -311,15 +359,29 @@ def cards_of_person(session: Session, *, id_number: str, actor: Actor) -> list[C
     actor who does not gets an empty list both for an unregistered ID number and for a
     person none of whose cards it may see, so the answer does not tell them apart.
     """
-    if reads_registry(actor):
-        person_id = registry_service.get_person(session, id_number=id_number, actor=actor).id
-    else:
-        person = registry_service.find_person(session, id_number=id_number)
-        if person is None:
-            return []
-        person_id = person.id
+    person = registry_service.find_person(session, id_number=id_number)
+    found = repository.cards_of_person(session, person.id) if person is not None else []
+    here = [c for c in found if at_counter(session, actor, c)]
+    if reads_registry(actor) and not here:
+        registry_service.get_person(session, id_number=id_number, actor=actor)
+    return [_lapse_if_due(session, c) for c in found if counter_in_scope(session, actor, c)]
+
+
+def cards_of_person_id(session: Session, *, person_id: str, actor: Actor) -> list[Card]:
+    """Every card of the person with this internal id that the actor may reach (as
+    :func:`cards_of_person` lists them), newest first; none for an unknown id."""
     found = repository.cards_of_person(session, person_id)
-    return [_lapse_if_due(session, c) for c in found if in_scope(session, actor, c)]
+    return [_lapse_if_due(session, c) for c in found if counter_in_scope(session, actor, c)]
+
+
+def holder_in_region(session: Session, *, id_number: str, actor: Actor) -> bool:
+    """Whether the person with ``id_number`` is registered in the actor's region (a look at
+    a person elsewhere is audited as refused)."""
+    try:
+        registry_service.get_person(session, id_number=id_number, actor=actor)
+    except PersonNotFound:
+        return False
+    return True
 
 
 def live_card(session: Session, *, person_id: str) -> Card | None:
@@ -394,6 +456,7 @@ def card_detail(session: Session, card: Card) -> CardDetail:
     """The card with its whole timeline."""
     timeline = [
         CardEventOut(
+            id=e.id,
             action=e.action,
             action_name=lifecycle.action_name(e.action),
             from_status=e.from_status,

@@ -210,8 +210,11 @@ def person_cards(session: Session, *, id_number: str, actor: Actor) -> PersonCar
     """A person's local cards and the province's records of their cards (个人卡信息), each
     list only with the cards the actor's scope covers."""
     local = cards_service.cards_of_person(session, id_number=id_number, actor=actor)
-    # An actor who reads the registry got here only for a holder in its region.
-    holder_checked = cards_service.reads_registry(actor)
+    # A clerk may reach a holder of another district through a card at its own counter:
+    # the province's records follow the holder's region only.
+    holder_checked = cards_service.reads_registry(actor) and cards_service.holder_in_region(
+        session, id_number=id_number, actor=actor
+    )
     error = None
     try:
         provincial = exchange_peers.province_cards_of(id_number=id_number)

@@ -13,8 +13,15 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import FieldProblem, NotFound, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.params import Id
 from sscard.issuance.activation import service as activation_service
-from sscard.issuance.cards import application_service, handover_service, service
+from sscard.issuance.cards import (
+    application_service,
+    handover_service,
+    receipt_pdf,
+    receipt_service,
+    service,
+)
 from sscard.issuance.cards.errors import TransitionNotAllowed
 from sscard.issuance.cards.schemas import (
     CancelIn,
@@ -73,7 +80,7 @@ def lookup_posted(
 ) -> Response:
     """A card straight to its page; a person's local and provincial cards as a list."""
     mode = form.get("mode", "card") if form.get("mode") in LOOKUP_MODES else "card"
-    typed = {"card_ref": form.get("card_ref", "").strip()}
+    typed = {k: form.get(k, "").strip() for k in ("card_ref", "id_number")}
 
     def again(exc: SSCardError) -> HTMLResponse:
         field = "card_ref" if mode == "card" else "id_number"
@@ -87,10 +94,12 @@ def lookup_posted(
             if not typed["card_ref"]:
                 raise ValidationFailed([FieldProblem("card_ref", "请输入卡号或卡识别码")])
             card = found_or_problem(
-                lambda: service.get_card(session, card_ref=typed["card_ref"], actor=actor)
+                lambda: service.get_card_at_counter(
+                    session, card_ref=typed["card_ref"], actor=actor
+                )
             )
             return RedirectResponse(f"/cards/c/{card.id}", status_code=303)
-        id_number = form.get("id_number", "").strip()
+        id_number = typed["id_number"]
         if not id_number:
             raise ValidationFailed([FieldProblem("id_number", "请输入证件号码")])
         found = found_or_problem(
@@ -192,15 +201,20 @@ def offered(card: CardOut, actor: Actor) -> list[tuple[str, Op]]:
 
 def _card_values(session: Session, card_id: str, actor: Actor) -> dict[str, Any]:
     """Everything a card page shows: the card and timeline, moves, activation, place names."""
-    card = service.get_card(session, card_ref=card_id, actor=actor)
+    card = service.get_card_at_counter(session, card_ref=card_id, actor=actor)
     detail = service.card_detail(session, card)
+    # A card reached only because it sits at this counter: handover and issue, nothing else.
+    ops = offered(detail, actor) if service.in_scope(session, actor, card) else []
+    receipts = [e.id for e in detail.timeline if receipt_service.receipt_offered(card, e.action)]
     return {
         "card": detail,
+        "receipts": set(receipts),
+        "latest_receipt": receipts[-1] if receipts else None,
         "handovers": handover_service.handovers(session, card=card),
         "activation": activation_service.activation_out(session, card),
         "bank_unconfigured": activation_service.bank_step_unconfigured(card),
         "places": handover_service.place_names(session),
-        "ops": offered(detail, actor),
+        "ops": ops,
         "kinds": KINDS,
         "sources": SOURCES,
         "modes": MODES,
@@ -216,6 +230,23 @@ def card_page(request: Request, card_id: str, actor: Reader, session: DbSession)
     with refusing(request):
         values = _card_values(session, card_id, actor)
     return page(request, "card", {"section": "lookup", **values}, actor=actor)
+
+
+@router.get("/c/{card_id}/receipts/{event_id}", response_class=Response)
+def receipt(
+    request: Request, card_id: str, event_id: Id, actor: Reader, session: DbSession
+) -> Response:
+    """The counter receipt (柜面业务回执) of one operation on the card, as a PDF to print."""
+    with refusing(request):
+        found = receipt_service.receipt(session, card_ref=card_id, event_id=event_id, actor=actor)
+    return Response(
+        receipt_pdf.render(found),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="receipt-{found.receipt_no}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _consequence(op: Op, card: Any) -> str:
@@ -292,7 +323,8 @@ def confirm_posted(
     with refusing(request):
         authorize(request, session, actor, OPS[_op_key(key)].permission)
         values = _confirm_values(session, card_id, key, actor)
-    kept = {k: form.get(k, "") for k in ("note", "reason", "mode", "bank_code", "pickup_place")}
+    # Everything typed comes back after a refusal, except PINs (never sent back to a page).
+    kept = {k: form.get(k, "") for k in OP_INPUTS if "pin" not in k}
 
     def again(exc: SSCardError) -> HTMLResponse:
         shown = {**values, "values": kept, **form_problems(exc, OP_INPUTS, OP_LABELS)}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import DbSession
-from sscard.issuance.cards import handover_service, service
+from sscard.issuance.cards import handover_service, receipt_service, service
 from sscard.issuance.cards.schemas import CardOut, HandoverIn
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
@@ -39,7 +39,9 @@ def _handover_values(session: Session, code: str, actor: Actor) -> dict[str, Any
     scanned = handover_service.scan(session, code=code, actor=actor)
     cards = [service.card_out(session, c) for c in scanned.cards]
     moves = handover_service.handovers(session, card=scanned.cards[0]) if scanned.cards else []
+    single = scanned.cards[0] if scanned.box_code is None and scanned.cards else None
     return {
+        "latest_receipt": receipt_service.latest_receipt(session, card=single) if single else None,
         "scanned": scanned,
         "cards": cards,
         "moves": moves[-10:],

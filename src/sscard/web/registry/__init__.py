@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sscard.web.registry import person, person_forms, search, units
+from sscard.web.registry import person, person_forms, search, search_export, units
 from sscard.web.registry.common import PageRefused, answer_refusal
 
 
 def install(app: FastAPI) -> None:
     """Mount the registry pages and the handler that answers their refusals."""
-    for pages in (search, person, person_forms, units):
+    for pages in (search, search_export, person, person_forms, units):
         app.include_router(pages.router)
     app.add_exception_handler(PageRefused, answer_refusal)

@@ -138,7 +138,7 @@ def person_search_posted(
             actor=actor,
             page=page_number(form.get("page")),
             page_size=PAGE_SIZE,
-            **_personal_criteria(mode, typed),
+            **personal_criteria(mode, typed),
         )
         values["posted"] = {k: v for k, v in typed.items() if v} | {"mode": mode}
     return _search_page(request, actor, session, values)
@@ -150,7 +150,7 @@ def _required(typed: Mapping[str, str], key: str, reason: str) -> str:
     return typed[key]
 
 
-def _personal_criteria(mode: str, typed: Mapping[str, str]) -> dict[str, Any]:
+def personal_criteria(mode: str, typed: Mapping[str, str]) -> dict[str, Any]:
     if mode == "phone":
         return {"phone": _required(typed, "phone", "请填写手机号码")}
     problems = [] if typed["name"] else [FieldProblem("name", "请填写姓名")]
