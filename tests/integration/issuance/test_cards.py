@@ -197,6 +197,41 @@ def test_a_box_handover_moves_every_card_and_issues_to_the_holder(
     ]
 
 
+def test_a_box_of_another_region_can_be_neither_read_nor_moved_by_a_clerk(
+    session: Session, clerk: Actor, bank: str, person: Person, numbers: None
+) -> None:
+    from dataclasses import replace
+
+    from sscard.issuance.cards.errors import BoxNotFound
+    from sscard.issuance.cards.models import Box
+
+    cards = [_made(session, clerk, _apply(session, clerk, bank, person()), n) for n in range(2)]
+    session.add(
+        Box(
+            code="BOX-T2",
+            vendor_code="VENDOR-HD",
+            card_count=2,
+            location="VENDOR-HD",
+            updated_at=cards[0].updated_at,
+        )
+    )
+    for position, card in enumerate(cards, 1):
+        card.box_code, card.box_position = "BOX-T2", position
+    session.flush()
+    elsewhere = replace(clerk, id="far-clerk", institution_code="HALL-FAR", region_code="370100")
+    with pytest.raises(BoxNotFound):
+        handover_service.box_contents(session, box_code="BOX-T2", actor=elsewhere)
+    with pytest.raises(BoxNotFound):
+        handover_service.handover(
+            session,
+            data=HandoverIn(box_code="BOX-T2", to_place=bank, handler="甲", receiver="乙"),
+            actor=elsewhere,
+        )
+    assert {c.location for c in cards} != {bank}
+    shown = handover_service.box_contents(session, box_code="BOX-T2", actor=clerk)
+    assert [c.id for c in shown] == [c.id for c in cards]
+
+
 def test_every_card_operation_is_in_the_audit_log(
     session: Session, clerk: Actor, bank: str, person: Person, numbers: None
 ) -> None:

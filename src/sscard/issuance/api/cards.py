@@ -197,11 +197,11 @@ def handover(data: HandoverIn, actor: Manage, session: DbSession) -> HandoverOut
 
 
 @handovers.get("/boxes/{box_code}", response_model=list[CardOut])
-def box(box_code: str, _actor: Read, session: DbSession) -> list[CardOut]:
-    """The cards in a box, by position."""
+def box(box_code: str, actor: Read, session: DbSession) -> list[CardOut]:
+    """The cards in a box that the actor may see, by position."""
     return [
         service.card_out(session, c)
-        for c in handover_service.box_contents(session, box_code=box_code)
+        for c in handover_service.box_contents(session, box_code=box_code, actor=actor)
     ]
 
 

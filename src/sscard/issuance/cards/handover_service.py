@@ -12,7 +12,7 @@ from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType, region_covers
 from sscard.issuance.cards import repository, service
 from sscard.issuance.cards.errors import BoxNotFound, CardNotFound
-from sscard.issuance.cards.models import Card, Handover
+from sscard.issuance.cards.models import Box, Card, Handover
 from sscard.issuance.cards.schemas import HandoverIn, HandoverOut
 from sscard.issuance.lifecycle import Action, Status
 from sscard.kit.context import SYSTEM, Actor
@@ -70,9 +70,7 @@ def handover(session: Session, *, data: HandoverIn, actor: Actor) -> Handover:
     if data.to_place != HOLDER:
         iam_service.get_institution(session, code=data.to_place)
     if data.box_code is not None:
-        box = repository.box(session, data.box_code)
-        if box is None:
-            raise BoxNotFound(f"卡盒 {data.box_code} 不存在")
+        box = _box_in_reach(session, data.box_code, actor)
         cards, from_place = repository.cards_in_box(session, box.code), box.location
         box.location, box.updated_at = data.to_place, utcnow()
     else:
@@ -131,11 +129,27 @@ def handovers(session: Session, *, card: Card) -> list[HandoverOut]:
     return [handover_out(session, h, names) for h in repository.handovers_of(session, card)]
 
 
-def box_contents(session: Session, *, box_code: str) -> list[Card]:
-    """The cards packed in a box, by position."""
-    if repository.box(session, box_code) is None:
+def _box_in_reach(session: Session, box_code: str, actor: Actor) -> Box:
+    """A box the actor may move: every card in it within the actor's counter scope. A box
+    out of reach answers as one that does not exist (no hint that it does)."""
+    box = repository.box(session, box_code)
+    if box is None or not all(
+        service.counter_in_scope(session, actor, c)
+        for c in repository.cards_in_box(session, box.code)
+    ):
         raise BoxNotFound(f"卡盒 {box_code} 不存在")
-    return repository.cards_in_box(session, box_code)
+    return box
+
+
+def box_contents(session: Session, *, box_code: str, actor: Actor) -> list[Card]:
+    """The cards packed in a box that the actor may see, by position; a box with none of
+    them answers as one that does not exist."""
+    box = repository.box(session, box_code)
+    inside = repository.cards_in_box(session, box_code) if box is not None else []
+    shown = [c for c in inside if service.counter_in_scope(session, actor, c)]
+    if box is None or (inside and not shown):
+        raise BoxNotFound(f"卡盒 {box_code} 不存在")
+    return shown
 
 
 @dataclass(frozen=True, slots=True)
