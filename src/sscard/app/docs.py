@@ -22,7 +22,7 @@ PAGE = f"""<!doctype html>
 <link rel="icon" href="{VENDOR}/favicon-32x32.png">
 </head>
 <body>
-<main id="swagger-ui" data-openapi="{OPENAPI_PATH}"></main>
+<div id="swagger-ui" data-openapi="{OPENAPI_PATH}"></div>
 <script src="{VENDOR}/swagger-ui-bundle.js"></script>
 <script src="/static/js/api_docs.js"></script>
 </body>
