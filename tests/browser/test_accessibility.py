@@ -39,6 +39,9 @@ BLOCKING = ("serious", "critical")
 REDIRECT = "https://bank.example/callback"
 VERIFIER = "a-verifier-long-enough-for-pkce-0123456789abcdef"
 
+Opener = Callable[[str], Any]
+"""Open a new page at the test's size as the given kind of visitor."""
+
 RUN_AXE = """async () => {
     const result = await axe.run(document, {resultTypes: ['violations']});
     return result.violations.map(v => ({
@@ -56,9 +59,10 @@ class World:
     resident with an e-card, a client asking for consent."""
 
     card_id: str
+    card_number: str
     batch_no: str
     person_id: str
-    employer_id: str
+    employer_id: int
     holder: Holder
     consent_query: str
 
@@ -122,7 +126,7 @@ for _name, (_path, _ready) in WALLET.items():
     PAGES[f"{_name}-elder"] = Screen("elder-resident", _fixed(_path), _ready)
 
 
-def _employer() -> str:
+def _employer() -> int:
     with db.transaction() as session, context.acting(SIGNER):
         data = EmployerCreate(
             credit_code=credit_code(), name="无障碍测试单位", region_code="370811"
@@ -158,8 +162,10 @@ def _consent_query() -> str:
 @pytest.fixture(scope="module")
 def world(live_server: LiveServer) -> World:
     batch_no, _failed, _failure = batch_with_a_failure()
+    card = active_card()
     return World(
-        card_id=active_card().card_id,
+        card_id=card.card_id,
+        card_number=card.card_number,
         batch_no=batch_no,
         person_id=person().person_id,
         employer_id=_employer(),
@@ -237,6 +243,84 @@ def visitor(browser: Any, size: str) -> Iterator[Callable[[dict[str, Any]], Any]
         opened.close()
 
 
+def _at(server: LiveServer, page: Any, path: str) -> None:
+    page.goto(f"{server.url}{path}")
+
+
+def _login_refused(open_as: Opener, server: LiveServer, _world: World) -> Any:
+    page = open_as("nobody")
+    _at(server, page, "/login")
+    page.fill("input[name=username]", "nobody")
+    page.fill("input[name=password]", "not-the-password1")
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_selector("#login-error")
+    return page
+
+
+def _person_form_with_errors(open_as: Opener, server: LiveServer, _world: World) -> Any:
+    page = open_as("clerk")
+    _at(server, page, "/registry/persons/new")
+    page.click("#save-person")
+    page.wait_for_selector("[aria-invalid=true]")
+    return page
+
+
+def _counter_card_found(open_as: Opener, server: LiveServer, world: World) -> Any:
+    page = open_as("clerk")
+    _at(server, page, "/ecard/counter")
+    page.fill("#c-card_number", world.card_number)
+    page.click("#find-form button[type=submit]")
+    page.wait_for_selector("#sign-form")
+    return page
+
+
+def _counter_sign_refused(open_as: Opener, server: LiveServer, world: World) -> Any:
+    page = _counter_card_found(open_as, server, world)
+    page.click("#sign-button")
+    page.wait_for_selector("#sign-form [aria-invalid=true]")
+    return page
+
+
+def _terminal_verdict(open_as: Opener, server: LiveServer, _world: World) -> Any:
+    wallet = open_as("resident")
+    _at(server, wallet, "/wallet")
+    code = wallet.get_attribute("#qr-panel", "data-code")
+    page = open_as("clerk")
+    _at(server, page, "/terminal")
+    page.select_option("#t-scenario", "library")
+    page.fill("#t-code", str(code))
+    page.click("#verify-button")
+    page.wait_for_selector("#verdict")
+    return page
+
+
+def _wallet_credential(open_as: Opener, server: LiveServer, _world: World) -> Any:
+    page = open_as("resident")
+    _at(server, page, "/wallet")
+    page.click("#credential-button")
+    page.wait_for_selector("#credential-panel")
+    return page
+
+
+def _elder_wallet_credential(open_as: Opener, server: LiveServer, _world: World) -> Any:
+    page = open_as("elder-resident")
+    _at(server, page, "/wallet")
+    page.click("#credential-button")
+    page.wait_for_selector("#credential-panel")
+    return page
+
+
+AFTER: dict[str, Callable[[Opener, LiveServer, World], Any]] = {
+    "login-refused": _login_refused,
+    "registry-person-form-with-errors": _person_form_with_errors,
+    "ecard-counter-card-found": _counter_card_found,
+    "ecard-counter-sign-refused": _counter_sign_refused,
+    "terminal-verdict": _terminal_verdict,
+    "wallet-credential": _wallet_credential,
+    "wallet-credential-elder": _elder_wallet_credential,
+}
+
+
 def violations_on(page: Any) -> list[str]:
     """The serious and critical violations axe finds, one line each: rule, where, why."""
     page.add_script_tag(path=str(AXE))
@@ -266,5 +350,18 @@ def test_the_page_has_no_serious_or_critical_accessibility_violation(
         assert page.locator("body.elder").count() == 1
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.locator("main, [role=main]").count() == 1, "the page has one main landmark"
+    found = violations_on(page)
+    assert not found, f"{name} at {page.url}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("name", sorted(AFTER))
+def test_a_page_showing_a_result_or_errors_has_no_serious_or_critical_violation(
+    name: str,
+    visitor: Callable[[dict[str, Any]], Any],
+    signed_in: Callable[[str], dict[str, Any]],
+    world: World,
+    live_server: LiveServer,
+) -> None:
+    page = AFTER[name](lambda who: visitor(signed_in(who)), live_server, world)
     found = violations_on(page)
     assert not found, f"{name} at {page.url}:\n" + "\n".join(found)
