@@ -111,6 +111,8 @@ PAGES: dict[str, Screen] = {
     "registry-communities": Screen("clerk", _fixed("/registry/communities")),
     "ecard-counter": Screen("clerk", _fixed("/ecard/counter")),
     "terminal": Screen("clerk", _fixed("/terminal")),
+    "merchants": Screen("clerk", _fixed("/payments/merchants")),
+    "merchant-new": Screen("clerk", _fixed("/payments/merchants/new")),
     "consent": Screen("resident", lambda w: f"/api/v1/ecard/oauth/authorize?{w.consent_query}"),
 }
 WALLET = {
@@ -120,6 +122,7 @@ WALLET = {
     "wallet-family": ("/wallet/family-service", "body"),
     "wallet-card": ("/wallet/card", "body"),
     "wallet-scan": ("/wallet/scan", "body"),
+    "wallet-phone": ("/wallet/phone", "body"),
 }
 for _name, (_path, _ready) in WALLET.items():
     PAGES[_name] = Screen("resident", _fixed(_path), _ready)
