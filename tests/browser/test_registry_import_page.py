@@ -50,6 +50,14 @@ def test_a_clerk_imports_a_file_on_a_phone_and_downloads_the_rejects_in_chinese(
     assert "只能导入 CSV 或 XLSX 文件" in phone.locator("#file-check").inner_text()
     assert phone.url.endswith("/registry/imports")
 
+    huge = tmp_path / "很大的名单.csv"
+    with huge.open("wb") as handle:
+        handle.truncate(200 * 1024 * 1024 + 1)
+    phone.set_input_files("#f-file", str(huge))
+    phone.click("#start-import")
+    assert "文件过大：不能超过 200 MB" in phone.locator("#file-check").inner_text()
+    assert phone.locator("#f-file").get_attribute("aria-invalid") == "true"
+
     good = tmp_path / "职工名单.csv"
     good.write_bytes(_csv(persons, bad_phone_at=1))
     phone.set_input_files("#f-file", str(good))

@@ -158,6 +158,12 @@ def test_posting_the_file_of_a_running_job_shows_that_it_runs_already(
     finally:
         with db.transaction() as session:
             imports_service.fail_job(session, job_id=opened.job.id, message="测试结束")
+    with pages_as(live_server, make_account("clerk")) as http:
+        failed = http.get(f"/registry/imports/{opened.job.id}")
+        assert "失败" in failed.text and "测试结束" in failed.text
+        assert "请重新上传同一文件，导入将从中断处（第" in failed.text
+        listed = http.get("/registry/imports", params={"status": "failed"}).text
+        assert f'href="/registry/imports/{opened.job.id}"' in listed
 
 
 def hall(region: str = "370811") -> str:

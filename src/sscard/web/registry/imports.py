@@ -70,7 +70,7 @@ def job_view(job: ImportJobOut) -> dict[str, Any]:
         "updated": job.rows_updated,
         "unchanged": job.rows_unchanged,
         "rejected": job.rows_rejected,
-        "next_line": job.next_line,
+        "next_line": job.next_line or 2,
         "has_rejects": job.has_rejects,
         "rejects_url": f"/registry/imports/{job.id}/rejects.csv" if job.has_rejects else None,
         "error": job.error,
