@@ -96,6 +96,16 @@ def test_a_clerk_uploads_on_the_page_follows_the_job_and_downloads_the_rejects_i
         assert repeated.headers["location"] == job_url
         assert "此前已完整导入" in http.get(job_url).text
 
+        rerun = http.post(
+            "/registry/imports",
+            files={"file": ("again.csv", _csv(persons, bad_phone_at=2), "text/csv")},
+            data={"csrf_token": csrf(http), "again": "1"},
+        )
+        assert rerun.status_code == 303 and rerun.headers["location"] != job_url
+        second = finished(http, rerun.headers["location"].rsplit("/", 1)[1])
+        assert (second["status"], second["imported"], second["unchanged"]) == ("completed", 0, 11)
+        assert second["rejected"] == 1
+
 
 def test_wrong_files_are_refused_on_the_page_in_chinese_and_leave_no_job(
     live_server: LiveServer, make_account: Callable[..., Account], tmp_path: Path

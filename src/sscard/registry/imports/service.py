@@ -143,12 +143,14 @@ def submit_upload(
     actor: Actor,
     employer_id: int | None = None,
     employer_credit_code: str | None = None,
+    again: bool = False,
 ) -> Opened:
     """Check an uploaded file, open its job (API) and keep the file sealed for the run.
 
     The upload is checked in a private working copy, removed whatever happens; only a
     file whose job is to run is kept, encrypted (:mod:`~sscard.registry.imports.files`).
-    ImportJobBusy when the file's job is running (or about to) already.
+    ImportJobBusy when the file's job is running (or about to) already. ``again`` imports
+    a file that was imported completely once more, as a new job (as the CLI's ``--again``).
     """
     plain, digest = files.receive(source)
     stored = imports_dir() / digest
@@ -161,6 +163,7 @@ def submit_upload(
             file_name=Path(file_name).name[:MAX_PATH],
             employer_id=employer_id,
             employer_credit_code=employer_credit_code,
+            again=again,
         )
         if opened.runnable:
             stale_before = utcnow() - LEASE

@@ -35,7 +35,7 @@ FLASHES = {
     "employer_created": "单位已登记",
     "community_created": "社区已添加",
     "import_started": "文件已上传，正在导入",
-    "import_done_before": "该文件此前已完整导入，本次没有再导入",
+    "import_done_before": "该文件此前已完整导入，本次没有再导入（要再导入请勾选“重新导入”）",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 SEARCH_MODES = {

@@ -168,6 +168,7 @@ def import_upload(
                 file_name=checked.filename or "upload",
                 actor=actor,
                 employer_credit_code=credit_code or None,
+                again=form.get("again") == "1",
             )
         except EmployerNotFound as exc:
             reason = "没有这个统一社会信用代码的单位，请先登记单位或核对代码"
