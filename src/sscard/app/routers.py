@@ -15,7 +15,7 @@ from sscard.registry import api as registry_api
 from sscard.scenarios import api as scenarios_api
 
 API_PREFIX = "/api/v1"
-UPLOAD_PATHS = (f"{API_PREFIX}/imports", f"{API_PREFIX}/batches")
+UPLOAD_PATHS = (f"{API_PREFIX}/imports", f"{API_PREFIX}/batches", "/registry/imports")
 """Where large files are uploaded (bulk imports, card-making files): SSCARD_MAX_UPLOAD_BYTES."""
 
 COMPONENT_ROUTERS: tuple[APIRouter, ...] = (

@@ -29,10 +29,21 @@ def unfinished_job(session: Session, digest: str, employer_id: int | None) -> Im
     return session.scalars(stmt).first()
 
 
-def import_jobs(session: Session, *, employer_id: int | None, limit: int) -> list[ImportJob]:
+def import_jobs(
+    session: Session,
+    *,
+    employer_id: int | None,
+    limit: int,
+    status: str | None = None,
+    created_by: list[str] | None = None,
+) -> list[ImportJob]:
     stmt = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
     if employer_id is not None:
         stmt = stmt.where(ImportJob.employer_id == employer_id)
+    if status is not None:
+        stmt = stmt.where(ImportJob.status == status)
+    if created_by is not None:
+        stmt = stmt.where(ImportJob.created_by.in_(created_by))
     return list(session.scalars(stmt))
 
 

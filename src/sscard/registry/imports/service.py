@@ -18,7 +18,9 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
-from sscard.kit.context import Actor
+from sscard.iam import service as iam_service
+from sscard.iam.operators import service as operators_service
+from sscard.kit.context import Actor, ActorKind
 from sscard.kit.masking import mask_text
 from sscard.registry.bulk.service import UpsertCounts
 from sscard.registry.imports import files, repository, rows, tabular
@@ -71,6 +73,43 @@ def list_jobs(
     return repository.import_jobs(session, employer_id=employer_id, limit=limit)
 
 
+STATUSES = ("pending", "running", "completed", "failed")
+
+
+def jobs_in_scope(
+    session: Session, *, actor: Actor, status: str | None = None, limit: int = 50
+) -> list[ImportJob]:
+    """The recent jobs the actor may follow, newest first (optionally of one status).
+
+    An operator follows the jobs started by the operators of their own institution; the
+    platform's own operators (and the CLI) follow every job.
+    """
+    return repository.import_jobs(
+        session, employer_id=None, limit=limit, status=status, created_by=_starters(session, actor)
+    )
+
+
+def job_in_scope(session: Session, *, job_id: int, actor: Actor) -> ImportJob:
+    """The job if the actor may follow it, else ImportJobNotFound (as if it did not exist)."""
+    job = get_job(session, job_id=job_id)
+    starters = _starters(session, actor)
+    if starters is not None and job.created_by not in starters:
+        raise ImportJobNotFound(f"导入任务 {job_id} 不存在")
+    return job
+
+
+def _starters(session: Session, actor: Actor) -> list[str] | None:
+    """The operators whose jobs the actor follows (None: every job)."""
+    institution = actor.institution_code
+    if actor.kind is not ActorKind.operator or institution in (
+        None,
+        iam_service.PLATFORM_INSTITUTION,
+    ):
+        return None
+    found = operators_service.list_operators(session, institution_code=institution)
+    return [operator.username for operator in found]
+
+
 def rejects_of(session: Session, *, job_id: int) -> Path:
     """The reject file of a job, or ImportJobNotFound when it has none."""
     return committed_rejects(session, job_id=job_id)[0]
@@ -104,12 +143,14 @@ def submit_upload(
     actor: Actor,
     employer_id: int | None = None,
     employer_credit_code: str | None = None,
+    again: bool = False,
 ) -> Opened:
     """Check an uploaded file, open its job (API) and keep the file sealed for the run.
 
     The upload is checked in a private working copy, removed whatever happens; only a
     file whose job is to run is kept, encrypted (:mod:`~sscard.registry.imports.files`).
-    ImportJobBusy when the file's job is running (or about to) already.
+    ImportJobBusy when the file's job is running (or about to) already. ``again`` imports
+    a file that was imported completely once more, as a new job (as the CLI's ``--again``).
     """
     plain, digest = files.receive(source)
     stored = imports_dir() / digest
@@ -122,6 +163,7 @@ def submit_upload(
             file_name=Path(file_name).name[:MAX_PATH],
             employer_id=employer_id,
             employer_credit_code=employer_credit_code,
+            again=again,
         )
         if opened.runnable:
             stale_before = utcnow() - LEASE

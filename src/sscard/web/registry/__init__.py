@@ -9,19 +9,20 @@ Read :mod:`~sscard.web.registry.common` first: refusals, flashes and rendering.
 - ``search``: the person search (``/registry/persons``);
 - ``person``: a person's page, reveal, photo, death (``/registry/persons/p/{id}``);
 - ``person_forms``: register and edit (``/registry/persons/new``, ``.../edit``);
-- ``units``: employers and communities (``/registry/employers``, ``/registry/communities``).
+- ``units``: employers and communities (``/registry/employers``, ``/registry/communities``);
+- ``imports``: person import (人员批量导入) upload, progress and rejects (``/registry/imports``).
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sscard.web.registry import person, person_forms, search, search_export, units
+from sscard.web.registry import imports, person, person_forms, search, search_export, units
 from sscard.web.registry.common import PageRefused, answer_refusal
 
 
 def install(app: FastAPI) -> None:
     """Mount the registry pages and the handler that answers their refusals."""
-    for pages in (search, search_export, person, person_forms, units):
+    for pages in (search, search_export, person, person_forms, units, imports):
         app.include_router(pages.router)
     app.add_exception_handler(PageRefused, answer_refusal)

@@ -34,6 +34,8 @@ FLASHES = {
     "person_deceased": "已登记死亡",
     "employer_created": "单位已登记",
     "community_created": "社区已添加",
+    "import_started": "文件已上传，正在导入",
+    "import_done_before": "该文件此前已完整导入，本次没有再导入（要再导入请勾选“重新导入”）",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 SEARCH_MODES = {
@@ -114,6 +116,7 @@ PERMISSION_NAMES = {
     "registry.write": "登记与修改人员、单位与社区",
     "registry.unmask": "查看人员完整信息",
     "registry.photo.read": "查看人员照片",
+    "registry.import": "批量导入人员",
 }
 
 
@@ -168,6 +171,7 @@ def _allowed(permission: str) -> Callable[..., Actor]:
 
 Reader = Annotated[Actor, Depends(_allowed("registry.read"))]
 Writer = Annotated[Actor, Depends(_allowed("registry.write"))]
+Importer = Annotated[Actor, Depends(_allowed("registry.import"))]
 
 
 def field_errors(problems: list[FieldProblem]) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from sscard.httpkit.params import row_id
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.persons import service as persons_service
+from sscard.registry.persons.schemas import PersonPage
 from sscard.registry.units import service as units_service
 from sscard.web import pages
 from sscard.web.registry.common import (
@@ -101,18 +102,32 @@ def _by_employer(
         employer = units_service.get_employer(session, employer_id=wanted)
     else:
         employer = units_service.get_employer_by_credit_code(session, credit_code=credit_code)
+    found = _found(session, actor, page, employer_id=employer.id)
+    query = {"mode": "employer", "credit_code": employer.credit_code}
+    return {
+        "results": found,
+        "scope": f"单位：{employer.name}",
+        "page_query": query,
+        "values": {"credit_code": employer.credit_code},
+    }
+
+
+def _found(session: DbSession, actor: Actor, page: int, **criteria: Any) -> PersonPage:
+    """One page of the persons found; a page past the last shows the last one."""
     found = persons_service.search_persons(
-        session, actor=actor, employer_id=employer.id, page=page, page_size=PAGE_SIZE
+        session, actor=actor, page=page, page_size=PAGE_SIZE, **criteria
     )
-    query = {"mode": "employer", "employer_id": employer.id}
-    return {"results": found, "scope": f"单位：{employer.name}", "page_query": query}
+    last = max(1, -(-found.total // PAGE_SIZE))
+    if page > last:
+        found = persons_service.search_persons(
+            session, actor=actor, page=last, page_size=PAGE_SIZE, **criteria
+        )
+    return found
 
 
 def _by_community(session: DbSession, actor: Actor, code: str, page: int) -> dict[str, Any]:
     community = units_service.get_community(session, code=code)
-    found = persons_service.search_persons(
-        session, actor=actor, community_code=community.code, page=page, page_size=PAGE_SIZE
-    )
+    found = _found(session, actor, page, community_code=community.code)
     query = {"mode": "community", "community_code": community.code}
     return {"results": found, "scope": f"社区：{community.name}", "page_query": query}
 
@@ -133,13 +148,8 @@ def person_search_posted(
                 session, id_number=_required(typed, "id_number", "请填写证件号码"), actor=actor
             )
             return RedirectResponse(f"/registry/persons/p/{person.id}", status_code=303)
-        values["results"] = persons_service.search_persons(
-            session,
-            actor=actor,
-            page=page_number(form.get("page")),
-            page_size=PAGE_SIZE,
-            **personal_criteria(mode, typed),
-        )
+        criteria = personal_criteria(mode, typed)
+        values["results"] = _found(session, actor, page_number(form.get("page")), **criteria)
         values["posted"] = {k: v for k, v in typed.items() if v} | {"mode": mode}
     return _search_page(request, actor, session, values)
 
