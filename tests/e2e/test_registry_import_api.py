@@ -110,3 +110,29 @@ def test_a_bad_file_is_refused_at_once_and_uploads_need_the_permission(
     with live_server.client(reader) as http:
         refused = http.post("/api/v1/imports", files={"file": ("x.csv", _csv([]), "text/csv")})
         assert refused.status_code == 403
+
+
+def test_the_api_shows_an_import_job_only_to_operators_of_the_institution_that_started_it(
+    live_server: LiveServer, make_account: Callable[..., Account]
+) -> None:
+    from tests.e2e.test_registry_import_pages import hall
+
+    persons = list(fakes.persons(207, "370811", 4, employers=[], communities=[]))
+    own, other = hall(), hall()
+    with live_server.client(login(live_server, make_account("clerk", institution=own))) as http:
+        started = http.post(
+            "/api/v1/imports",
+            files={"file": ("名单.csv", _csv(persons, bad_phone_at=1), "text/csv")},
+        )
+        assert started.status_code == 202, started.text
+        job = _poll(http, started.json()["id"])
+        assert job["rows_rejected"] == 1
+        assert [j["id"] for j in http.get("/api/v1/imports").json()] == [job["id"]]
+        finished = http.get("/api/v1/imports", params={"status": "completed"}).json()
+        assert [j["id"] for j in finished] == [job["id"]]
+    with live_server.client(login(live_server, make_account("clerk", institution=other))) as http:
+        assert job["id"] not in [j["id"] for j in http.get("/api/v1/imports").json()]
+        for path in (f"/api/v1/imports/{job['id']}", f"/api/v1/imports/{job['id']}/rejects.csv"):
+            refused = http.get(path)
+            assert refused.status_code == 404, path
+            assert refused.json()["error"] == "import_job_not_found"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import (
     APIRouter,
@@ -61,20 +61,29 @@ def start_import(
 
 @router.get("", response_model=list[ImportJobOut])
 def list_imports(
-    _actor: Importer,
+    actor: Importer,
     session: DbSession,
     employer_id: IdFilter = None,
+    status: Annotated[
+        Literal["pending", "running", "completed", "failed", "all"], Query(alias="status")
+    ] = "all",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ImportJobOut]:
-    """Recent import jobs, newest first."""
-    found = service.list_jobs(session, employer_id=employer_id, limit=limit)
+    """Recent import jobs the actor may follow (their institution's), newest first."""
+    found = service.jobs_in_scope(
+        session,
+        actor=actor,
+        status=None if status == "all" else status,
+        employer_id=employer_id,
+        limit=limit,
+    )
     return [service.job_out(job) for job in found]
 
 
 @router.get("/{job_id}", response_model=ImportJobOut)
-def get_import(job_id: Id, _actor: Importer, session: DbSession) -> ImportJobOut:
-    """An import job: status, counts and the next line to read."""
-    return service.job_out(service.get_job(session, job_id=job_id))
+def get_import(job_id: Id, actor: Importer, session: DbSession) -> ImportJobOut:
+    """An import job the actor may follow: status, counts and the next line to read."""
+    return service.job_out(service.job_in_scope(session, job_id=job_id, actor=actor))
 
 
 @router.get(
@@ -82,9 +91,10 @@ def get_import(job_id: Id, _actor: Importer, session: DbSession) -> ImportJobOut
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def get_import_rejects(job_id: Id, _actor: Importer, session: DbSession) -> StreamingResponse:
+def get_import_rejects(job_id: Id, actor: Importer, session: DbSession) -> StreamingResponse:
     """The rejected rows: line, masked ID number, reasons (CSV, UTF-8 with BOM); only
     those committed when a job was broken off."""
+    service.job_in_scope(session, job_id=job_id, actor=actor)
     path, count = service.committed_rejects(session, job_id=job_id)
     return StreamingResponse(
         rejects.reject_lines(path, count),

@@ -77,7 +77,12 @@ STATUSES = ("pending", "running", "completed", "failed")
 
 
 def jobs_in_scope(
-    session: Session, *, actor: Actor, status: str | None = None, limit: int = 50
+    session: Session,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    employer_id: int | None = None,
+    limit: int = 50,
 ) -> list[ImportJob]:
     """The recent jobs the actor may follow, newest first (optionally of one status).
 
@@ -85,7 +90,11 @@ def jobs_in_scope(
     platform's own operators (and the CLI) follow every job.
     """
     return repository.import_jobs(
-        session, employer_id=None, limit=limit, status=status, created_by=_starters(session, actor)
+        session,
+        employer_id=employer_id,
+        limit=limit,
+        status=status,
+        created_by=_starters(session, actor),
     )
 
 
