@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from sscard import bootstrap
-from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, cli_actor, console, status_filter, unit_of_work
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.exchange.files import service as exchange_files
@@ -280,7 +280,7 @@ def failures_list(
             session,
             batch_no=batch,
             employer_id=employer_id,
-            status=None if status == "all" else status,
+            status=status_filter(status, ["open", "resubmitted", "closed"]),
         )
     if as_json:
         return _json(found)
@@ -396,7 +396,10 @@ def mapping_unresolved(
     """Codes met in imports and exports without a counterpart, most often met first."""
     with unit_of_work() as session:
         found = exchange_mapping.list_unresolved(
-            session, system=system, kind=kind, status=None if status == "all" else status
+            session,
+            system=system,
+            kind=kind,
+            status=status_filter(status, ["open", "resolved", "ignored"]),
         )
     if as_json:
         return _json(found)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,19 @@ err_console = Console(stderr=True)
 
 BEIJING = "北京时间"
 """The label every printed time carries: times are stored in UTC and shown in Beijing time."""
+
+
+def status_filter(value: str, allowed: Iterable[str]) -> str | None:
+    """A ``--status`` option's value: None for ``all`` (no filter), the value when it is one of
+    ``allowed``, else a usage error that lists what is accepted."""
+    choices = list(allowed)
+    wanted = value.strip().lower()
+    if wanted == "all":
+        return None
+    if wanted not in choices:
+        accepted = "、".join([*choices, "all"])
+        raise typer.BadParameter(f"未知状态 {value!r}，可选：{accepted}", param_hint="--status")
+    return wanted
 
 
 def beijing(value: datetime | None, *, seconds: bool = True) -> str:

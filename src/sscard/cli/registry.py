@@ -22,7 +22,15 @@ from rich.table import Table
 from rich.text import Text
 
 from sscard import bootstrap
-from sscard.cli.common import BEIJING, beijing, cli_actor, console, err_console, unit_of_work
+from sscard.cli.common import (
+    BEIJING,
+    beijing,
+    cli_actor,
+    console,
+    err_console,
+    status_filter,
+    unit_of_work,
+)
 from sscard.errors import SSCardError
 from sscard.registry.imports import job as import_job
 from sscard.registry.imports import service as imports_service
@@ -174,14 +182,23 @@ def import_file(
 
 @app.command("jobs")
 def jobs(
+    status: Annotated[
+        str, typer.Option(help="pending, running, completed, failed or all (the default).")
+    ] = "all",
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 20,
 ) -> None:
     """List recent import jobs."""
+    wanted = status_filter(status, imports_service.STATUSES)
     with unit_of_work() as session:
         found = [
-            imports_service.job_out(j) for j in imports_service.list_jobs(session, limit=limit)
+            imports_service.job_out(j)
+            for j in imports_service.jobs_in_scope(
+                session, actor=cli_actor(), status=wanted, limit=limit
+            )
         ]
-    table = Table("job", "status", "file", "created", "updated", "unchanged", "rejected", "next")
+    table = Table(
+        "任务", "状态", "文件", "新增", "更新", "未变", "拒绝", "下一行", title="导入任务"
+    )
     for job in found:
         table.add_row(
             str(job.id),

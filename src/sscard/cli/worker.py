@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sscard import bootstrap
-from sscard.cli.common import BEIJING, beijing, console, unit_of_work
+from sscard.cli.common import BEIJING, beijing, console, status_filter, unit_of_work
 from sscard.kit import guard, outbox
 from sscard.kit.masking import mask_text
 from sscard.kit.outbox import DeliveryReport, MessageStatus
@@ -122,14 +122,20 @@ def _when(value: datetime | None) -> str:
 @outbox_app.command("list")
 def list_messages(
     status: Annotated[
-        MessageStatus | None, typer.Option(help="Only messages in this state.")
-    ] = None,
+        str, typer.Option(help="pending, in_flight, delivered, dead or all (the default).")
+    ] = "all",
     destination: Annotated[str | None, typer.Option(help="Only this destination.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
 ) -> None:
     """Show the newest outbox messages and how many there are in each state."""
     with unit_of_work() as session:
-        rows = outbox.list_messages(session, status=status, destination=destination, limit=limit)
+        wanted = status_filter(status, [s.value for s in MessageStatus])
+        rows = outbox.list_messages(
+            session,
+            status=None if wanted is None else MessageStatus(wanted),
+            destination=destination,
+            limit=limit,
+        )
         counts = outbox.counts_by_status(session)
     table = Table(
         "id",

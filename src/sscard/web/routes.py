@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import SESSION_COOKIE, DbSession
 from sscard.iam.login import service as login_service
+from sscard.kit.context import Actor
 from sscard.web import ecard_consent as ecard_consent_pages
 from sscard.web import ecard_counter as ecard_counter_pages
 from sscard.web import issuance as issuance_pages
@@ -24,42 +25,104 @@ from sscard.web.pages import PageActor, render
 
 router = APIRouter(include_in_schema=False)
 
-COMPONENTS = [
-    (
+
+class Link(NamedTuple):
+    """A page on the home page: its label, address and the permission it needs (None: any
+    signed-in operator; residents' and terminals' pages open without an operator login)."""
+
+    label: str
+    href: str
+    permission: str | None = None
+
+
+class Tile(NamedTuple):
+    zh: str
+    en: str
+    desc: str
+    links: tuple[Link, ...]
+
+
+COMPONENTS = (
+    Tile(
         "持卡人基础信息库",
         "Cardholder registry",
-        "人员、单位、街道社区、照片与代码翻译",
-        "/registry/persons",
+        "人员、单位、街道社区、照片与批量导入",
+        (
+            Link("人员查询", "/registry/persons", "registry.read"),
+            Link("单位", "/registry/employers", "registry.read"),
+            Link("批量导入", "/registry/imports", "registry.import"),
+        ),
     ),
-    ("社会保障卡发行管理", "Card issuance", "制卡申请、批量与即时制卡、挂失解挂、交接", "/cards"),
-    (
+    Tile(
+        "社会保障卡发行管理",
+        "Card issuance",
+        "制卡申请、批量与即时制卡、挂失解挂、交接",
+        (
+            Link("卡片业务", "/cards", "issuance.read"),
+            Link("卡片交接", "/cards/handover", "issuance.manage"),
+            Link("制卡批次", "/cards/batches", "issuance.batch"),
+        ),
+    ),
+    Tile(
         "电子社保卡",
         "Electronic card",
         "签发、渠道副本、动态二维码、扫码登录、亲情服务",
-        "/ecard/counter",
+        (
+            Link("柜面签发", "/ecard/counter", "ecard.sign"),
+            Link("居民电子社保卡（手机）", "/wallet"),
+            Link("亮证核验", "/ecard/credential"),
+            Link("扫码登录演示门户", "/portal-demo"),
+        ),
     ),
-    (
+    Tile(
         "密钥密码系统",
         "Keys and cryptography",
         "SM2/SM3/SM4、密钥库、个人信息加密",
-        "/api/docs#/keys",
+        (Link("密钥接口说明", "/api/docs#/keys", "keys.read"),),
     ),
-    (
+    Tile(
         "资金支付结算",
         "Payment and settlement",
-        "订单、商户、付款码、账务与对账",
-        "/payments/merchants",
+        "商户、收款码、付款码与复式记账总账",
+        (Link("商户管理", "/payments/merchants", "payments.merchants.read"),),
     ),
-    ("应用终端与场景", "Terminals and scenarios", "视读、刷卡、扫码场景与终端", None),
-    ("外部接入", "External access", "省卡管、公安、医保、银行、交通接入与代码翻译", None),
-    ("开放平台", "Open platform", "开发者、应用、SM2 签名接口、渠道开通", None),
-    ("统计分析与监控", "Analytics", "发卡用卡统计、监控大屏", "/metrics"),
-]
+    Tile(
+        "应用终端与场景",
+        "Terminals and scenarios",
+        "视读、刷卡、扫码场景与终端核验",
+        (Link("终端核验", "/terminal", "ecard.verify"),),
+    ),
+    Tile(
+        "外部接入",
+        "External access",
+        "省卡管、公安、医保、银行、交通接入与代码翻译",
+        (Link("接口说明", "/api/docs"),),
+    ),
+    Tile("开放平台", "Open platform", "开发者、应用、SM2 签名接口、渠道开通", ()),
+    Tile(
+        "统计分析与监控",
+        "Analytics",
+        "制卡进度、持卡与制卡失败统计",
+        (Link("发卡统计", "/cards/stats", "issuance.stats"),),
+    ),
+)
+
+
+def _tiles(actor: Actor) -> list[dict[str, Any]]:
+    """The home page's tiles with the links the actor may open (the others named, greyed)."""
+    return [
+        {
+            "tile": tile,
+            "open": [ln for ln in tile.links if ln.permission is None or actor.can(ln.permission)],
+            "closed": [ln for ln in tile.links if ln.permission and not actor.can(ln.permission)],
+        }
+        for tile in COMPONENTS
+    ]
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: PageActor) -> HTMLResponse:
-    return render(request, "home.html", {"components": COMPONENTS}, actor=actor)
+    return render(request, "home.html", {"tiles": _tiles(actor)}, actor=actor)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -45,6 +45,7 @@ cards = APIRouter(prefix="/cards", tags=["cards"])
 Read = Annotated[Actor, Depends(require("issuance.read"))]
 Apply = Annotated[Actor, Depends(require("issuance.apply"))]
 Manage = Annotated[Actor, Depends(require("issuance.manage"))]
+Stats = Annotated[Actor, Depends(require("issuance.stats"))]
 
 
 @cards.post("/applications", response_model=CardOut, status_code=status.HTTP_201_CREATED)
@@ -227,14 +228,14 @@ stats = APIRouter(prefix="/issuance/stats", tags=["issuance statistics"])
 
 
 @stats.get("/progress", response_model=dict[str, int])
-def progress(_actor: Read, session: DbSession, batch_id: IdFilter = None) -> dict[str, int]:
+def progress(_actor: Stats, session: DbSession, batch_id: IdFilter = None) -> dict[str, int]:
     """Cards per status (making progress), for one batch or all."""
     return stats_service.making_progress(session, batch_id=batch_id)
 
 
 @stats.get("/holding", response_model=list[CountRow])
 def holding(
-    _actor: Read, session: DbSession, by: Literal["employer", "community"] = "employer"
+    _actor: Stats, session: DbSession, by: Literal["employer", "community"] = "employer"
 ) -> list[CountRow]:
     """Cards held per employer or community."""
     return stats_service.holding(session, by=by)
@@ -242,7 +243,7 @@ def holding(
 
 @stats.get("/failures", response_model=list[CountRow])
 def failures(
-    _actor: Read, session: DbSession, by: Literal["employer", "community"] = "employer"
+    _actor: Stats, session: DbSession, by: Literal["employer", "community"] = "employer"
 ) -> list[CountRow]:
     """Open card-making failures per employer or community."""
     return stats_service.failures_by(session, by=by)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
@@ -41,7 +41,9 @@ def search_persons(
     employer_id: IdFilter = None,
     community_code: Annotated[str | None, Query(max_length=12)] = None,
     phone: Annotated[str | None, Query(max_length=20)] = None,
-    person_status: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+    person_status: Annotated[
+        Literal["normal", "deceased", "moved_out", "all"], Query(alias="status")
+    ] = "all",
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> PersonPage:
@@ -54,7 +56,7 @@ def search_persons(
         employer_id=employer_id,
         community_code=community_code,
         phone=phone,
-        status=person_status,
+        status=None if person_status == "all" else person_status,
         page=page,
         page_size=page_size,
     )

@@ -25,6 +25,7 @@ from sscard.web.issuance.common import (
     STAGES,
     BatchClerk,
     Reader,
+    StatsReader,
     page,
     redirect,
     refusing,
@@ -157,7 +158,7 @@ def failure_handled(
 
 
 @router.get("/stats", response_class=HTMLResponse)
-def statistics(request: Request, actor: Reader, session: DbSession) -> HTMLResponse:
+def statistics(request: Request, actor: StatsReader, session: DbSession) -> HTMLResponse:
     """Making progress, card-holding by employer and community, failures by employer."""
     values = {
         "section": "stats",

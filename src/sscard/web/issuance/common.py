@@ -202,6 +202,7 @@ def _allowed(permission: str) -> Callable[..., Actor]:
 
 
 Reader = Annotated[Actor, Depends(_allowed("issuance.read"))]
+StatsReader = Annotated[Actor, Depends(_allowed("issuance.stats"))]
 
 
 Applier = Annotated[Actor, Depends(_allowed("issuance.apply"))]
