@@ -61,6 +61,7 @@ class World:
     card_id: str
     card_number: str
     batch_no: str
+    failure_id: int
     person_id: str
     employer_id: int
     holder: Holder
@@ -99,6 +100,10 @@ PAGES: dict[str, Screen] = {
     "batches": Screen("card_manager", _fixed("/cards/batches")),
     "batch": Screen("card_manager", lambda w: f"/cards/batches/{w.batch_no}"),
     "failures": Screen("card_manager", _fixed("/cards/failures")),
+    "failures-all": Screen("card_manager", _fixed("/cards/failures?status=all")),
+    "failure-confirm": Screen("card_manager", lambda w: f"/cards/failures/{w.failure_id}/resolve"),
+    "home-analyst": Screen("analyst", _fixed("/")),
+    "stats-analyst": Screen("analyst", _fixed("/cards/stats")),
     "stats": Screen("card_manager", _fixed("/cards/stats")),
     "registry-search": Screen("clerk", _fixed("/registry/persons")),
     "registry-person-new": Screen("clerk", _fixed("/registry/persons/new")),
@@ -164,12 +169,13 @@ def _consent_query() -> str:
 
 @pytest.fixture(scope="module")
 def world(live_server: LiveServer) -> World:
-    batch_no, _failed, _failure = batch_with_a_failure()
+    batch_no, _failed, failure_id = batch_with_a_failure()
     card = active_card()
     return World(
         card_id=card.card_id,
         card_number=card.card_number,
         batch_no=batch_no,
+        failure_id=failure_id,
         person_id=person().person_id,
         employer_id=_employer(),
         holder=active_holder(),

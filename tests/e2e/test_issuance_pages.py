@@ -484,11 +484,16 @@ def test_a_batch_shows_its_progress_and_a_failure_is_resubmitted(
         page = http.get(f"/cards/batches/{batch_no}")
         short = http.post(
             f"/cards/failures/{failure_id}/resubmit",
-            data={"note": "x", "batch_no": batch_no, "csrf_token": csrf(http)},
+            data={"note": "x", "batch_no": batch_no, "confirmed": "yes", "csrf_token": csrf(http)},
         )
         done = http.post(
             f"/cards/failures/{failure_id}/resubmit",
-            data={"note": "已核对证件信息", "batch_no": batch_no, "csrf_token": csrf(http)},
+            data={
+                "note": "已核对证件信息",
+                "batch_no": batch_no,
+                "confirmed": "yes",
+                "csrf_token": csrf(http),
+            },
         )
         after = http.get(done.headers["location"])
     assert batch_no in listing.text

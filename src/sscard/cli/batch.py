@@ -35,7 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 failures_app = typer.Typer(
-    help="Card-making failures (制卡失败): list, resolve, resubmit.", no_args_is_help=True
+    help="Card-making failures (制卡失败): list, resolve, resubmit, reopen.", no_args_is_help=True
 )
 app.add_typer(failures_app, name="failures")
 mapping_app = typer.Typer(
@@ -308,6 +308,14 @@ def failures_resolve(failure_id: int, note: Note) -> None:
     with unit_of_work(purpose="failure resolve") as session:
         batch_service.resolve_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
     console.print(f"制卡失败记录 {failure_id} 已处理")
+
+
+@failures_app.command("reopen")
+def failures_reopen(failure_id: int, note: Note) -> None:
+    """Open a handled failure again, with the reason."""
+    with unit_of_work(purpose="failure reopen") as session:
+        batch_service.reopen_failure(session, failure_id=failure_id, note=note, actor=cli_actor())
+    console.print(f"制卡失败记录 {failure_id} 已重新打开，待处理")
 
 
 @failures_app.command("resubmit")

@@ -135,6 +135,8 @@ NOTE_NAMES: dict[str, str] = {
     "province_cancel": "注销省级卡信息",
     "province_informed": "省卡管已确认",
     "province_refused": "省卡管拒绝",
+    "failure_resolved": "制卡失败已处理",
+    "failure_reopened": "制卡失败重新打开",
 }
 """Timeline entries that do not change the status (applications, PINs, handover, the
 one-step activation saga, bank changes, the province's answers), by the name each

@@ -175,6 +175,15 @@ def resolve_failure(
     return service.failure_out(session, failure)
 
 
+@failure_routes.post("/{failure_id}/reopen", response_model=FailureOut)
+def reopen_failure(
+    failure_id: Id, data: FailureNoteIn, actor: Batch, session: DbSession
+) -> FailureOut:
+    """Open a handled failure again, with the reason (not one already resubmitted)."""
+    failure = service.reopen_failure(session, failure_id=failure_id, note=data.note, actor=actor)
+    return service.failure_out(session, failure)
+
+
 @failure_routes.post("/{failure_id}/resubmit", response_model=FailureOut)
 def resubmit_failure(
     failure_id: Id, data: FailureNoteIn, actor: Batch, session: DbSession

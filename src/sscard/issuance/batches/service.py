@@ -288,6 +288,35 @@ def resolve_failure(session: Session, *, failure_id: int, note: str, actor: Acto
     return failure
 
 
+def reopen_failure(session: Session, *, failure_id: int, note: str, actor: Actor) -> Failure:
+    """Open a handled failure again (重新打开), with the reason; a resubmitted one cannot be,
+    its card has gone on to the next batch."""
+    failure = _failure(session, failure_id)
+    if failure.status != "closed":
+        raise FailureStateConflict(
+            f"制卡失败记录 {failure_id} 不是“已处理”状态，不能重新打开"
+            if failure.status == "open"
+            else f"制卡失败记录 {failure_id} 已重新报送，卡片已进入下一批次，不能重新打开"
+        )
+    card = cards_service.card_by_id(session, card_id=failure.card_id)
+    cards_service.note(
+        session,
+        card=card,
+        action="failure_reopened",
+        actor=actor,
+        detail={"failure_id": failure.id, "note": note, "was": failure.resolution},
+    )
+    failure.status, failure.resolution = "open", None
+    failure.resolved_by, failure.resolved_at = None, None
+    session.flush()
+    return failure
+
+
+def failure_detail(session: Session, *, failure_id: int) -> FailureOut:
+    """One card-making failure as the lists show it."""
+    return failure_out(session, _failure(session, failure_id))
+
+
 def resubmit_failure(session: Session, *, failure_id: int, note: str, actor: Actor) -> Failure:
     """Send the card back to ``applied`` (same card number) for the next batch."""
     failure = _failure(session, failure_id)

@@ -42,7 +42,8 @@ FLASHES = {
     "pin-reset": "密码已重置",
     "activate": "已提交一站式启用",
     "handover": "交接已登记",
-    "failure-resolve": "制卡失败已处理",
+    "failure-resolve": "制卡失败已标记为已处理",
+    "failure-reopen": "制卡失败已重新打开，待处理",
     "failure-resubmit": "已重新报送，该卡将随下一批次制卡",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
