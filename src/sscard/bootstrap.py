@@ -90,9 +90,9 @@ def production_problems() -> list[str]:
     settings = get_settings()
     problems: list[str] = []
     if settings.is_sqlite:
-        problems.append("production needs PostgreSQL (SSCARD_DATABASE_URL), not SQLite")
+        problems.append("生产模式需要 PostgreSQL（SSCARD_DATABASE_URL），不能用 SQLite")
         return problems
     with db.transaction() as session:
-        problems += [f"demo account '{u}' is active" for u in iam_service.demo_accounts(session)]
+        problems += [f"演示账户 '{u}' 仍在启用" for u in iam_service.demo_accounts(session)]
         problems += crypto_service.demo_material_present(session)
     return problems

@@ -147,10 +147,10 @@ def _merchants(session: Session) -> int:
 def seed(session: Session) -> list[str]:
     """Create whatever demo data is missing; report what was done."""
     return [
-        f"institutions: {_institutions(session)} created",
-        f"channels: {_channels(session)} created",
-        f"operators: {_operators(session)} created (password '{DEMO_PASSWORD}', demo only)",
-        f"merchants: {_merchants(session)} created",
+        f"机构：新建 {_institutions(session)} 个",
+        f"渠道：新建 {_channels(session)} 个",
+        f"操作员：新建 {_operators(session)} 个（密码 '{DEMO_PASSWORD}'，仅供演示）",
+        f"商户：新建 {_merchants(session)} 个",
     ]
 
 
@@ -192,11 +192,11 @@ class RegistryReport:
     def lines(self) -> list[str]:
         c = self.counts
         return [
-            f"employers: {self.employers} created",
-            f"communities: {self.communities} created",
-            f"persons: {c.created} created, {c.updated} updated, {c.unchanged} unchanged",
-            f"photos: {self.photos} added",
-            f"deaths: {self.deaths} recorded, moved out: {self.moved_out}",
+            f"单位：新建 {self.employers} 个",
+            f"社区：新建 {self.communities} 个",
+            f"人员：新建 {c.created} 人，更新 {c.updated} 人，未变 {c.unchanged} 人",
+            f"照片：新增 {self.photos} 张",
+            f"死亡登记 {self.deaths} 人，迁出 {self.moved_out} 人",
         ]
 
 

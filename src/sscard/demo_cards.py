@@ -48,14 +48,14 @@ class CardsReport:
 
     def lines(self) -> list[str]:
         lines = [
-            f"cards: {self.active} active, {self.waiting} waiting for a batch, {self.lost} lost",
-            f"e-cards: {self.ecards} signed (card PIN {DEMO_CARD_PIN}, e-card PIN "
-            f"{DEMO_ECARD_PIN}, demo only)",
+            f"社保卡：正常 {self.active} 张，待制卡 {self.waiting} 张，挂失 {self.lost} 张",
+            f"电子社保卡：签发 {self.ecards} 张（社保卡密码 {DEMO_CARD_PIN}，电子社保卡密码 "
+            f"{DEMO_ECARD_PIN}，仅供演示）",
         ]
         if self.example:
             lines.append(
-                f"wallet: /wallet with ID number {self.example} and e-card PIN "
-                f"{DEMO_ECARD_PIN} (demo only)"
+                f"居民端：打开 /wallet，证件号码 {self.example}，电子社保卡密码 "
+                f"{DEMO_ECARD_PIN}（仅供演示）"
             )
         return lines
 

@@ -62,7 +62,7 @@ def ok(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) 
 def test_an_operator_scripts_the_life_of_a_card() -> None:
     number = _card(_issued(_bank())).card_number or ""
     assert "已发放" in ok("show", number)
-    assert "activation: 已启用 (done)" in ok("activate", number)
+    assert "启用：已启用（done）" in ok("activate", number)
     assert "临时挂失" in ok("loss", number, "--temporary", "--note", "电话挂失")
     assert "正常 (active)" in ok("unlock", number, "--temporary")
     lost = json.loads(ok("loss", number, "--json"))
@@ -74,8 +74,8 @@ def test_an_operator_scripts_the_life_of_a_card() -> None:
     assert "已注销" in ok("cancel", number, "--reason", "误操作测试")
     assert "正式挂失 (lost)" in ok("restore", number)
     replaced = ok("replace", number, "--reason", "lost", "--mode", "instant")
-    assert replaced.startswith("new card: ") and "已申请" in replaced
-    assert ok("lapse").startswith("lapsed ")
+    assert replaced.startswith("新卡：") and "已申请" in replaced
+    assert ok("lapse").startswith("临时挂失到期解除 ")
     assert "一站式启用" in ok("show", number)
 
 
@@ -83,7 +83,7 @@ def test_bank_change_transfer_and_the_provincial_record_from_the_command_line() 
     number = _card(_issued(_bank())).card_number or ""
     ok("activate", number)
     new_bank = _bank()
-    assert f"now served by {new_bank}" in ok("bank-change", number, "--bank", new_bank)
+    assert f"服务银行已换为 {new_bank}" in ok("bank-change", number, "--bank", new_bank)
     second = cards("bank-change", number, "--bank", _bank())
     assert second.returncode == 1 and "尚未完成" in second.stderr
     assert "370100" in ok("transfer", number, "--to", "370100", "--json")
@@ -93,7 +93,7 @@ def test_bank_change_transfer_and_the_provincial_record_from_the_command_line() 
     other = _card(_issued(_bank())).card_number or ""
     assert "请先注销本地卡片" in cards("province-cancel", other, "--reason", "测试").stderr
     ok("cancel", other, "--reason", "重复制卡")
-    assert "provincial record cancelled" in ok("province-cancel", other, "--reason", "重复制卡")
+    assert "省级卡信息已注销：" in ok("province-cancel", other, "--reason", "重复制卡")
     assert "省级卡信息已注销" in cards("restore", other).stderr
 
 
@@ -115,7 +115,7 @@ def test_an_off_site_card_is_downloaded_with_the_id_number_on_standard_input(
     ).raise_for_status()
     env = {"SSCARD_PROVINCE_URL": province.url}
     downloaded = ok("download-offsite", "-", stdin=holder + "\n", env=env)
-    assert downloaded.startswith(f"downloaded: {number}") and holder not in downloaded
+    assert downloaded.startswith(f"已下载：{number}") and holder not in downloaded
     missing = cards("download-offsite", "-", stdin=_person() + "\n", env=env)
     assert missing.returncode == 1 and "省卡管中没有" in missing.stderr
 

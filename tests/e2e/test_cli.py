@@ -39,17 +39,17 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_a_fresh_database_is_migrated_seeded_twice_and_verified(env: dict[str, str]) -> None:
-    assert "behind" in sscard("db", "current", env=env).stdout
+    assert "需要升级" in sscard("db", "current", env=env).stdout
     assert sscard("db", "upgrade", env=env).returncode == 0
-    assert "up to date" in sscard("db", "current", env=env).stdout
+    assert "已是最新" in sscard("db", "current", env=env).stdout
     first = sscard("demo", "seed", "--persons", "20", env=env)
-    assert first.returncode == 0 and "operators: 7 created" in first.stdout
+    assert first.returncode == 0 and "操作员：新建 7 个" in first.stdout
     second = sscard("demo", "seed", "--persons", "20", env=env)
-    assert "operators: 0 created" in second.stdout and "institutions: 0 created" in second.stdout
+    assert "操作员：新建 0 个" in second.stdout and "机构：新建 0 个" in second.stdout
     listed = sscard("operators", "list", env=env).stdout
     assert "clerk" in listed and "HALL-RC" in listed
     verified = sscard("audit", "verify", env=env)
-    assert verified.returncode == 0 and "chain intact" in verified.stdout
+    assert verified.returncode == 0 and "审计链完整" in verified.stdout
 
 
 def test_an_administrator_is_created_from_a_script_or_a_prompt(env: dict[str, str]) -> None:
@@ -66,7 +66,7 @@ def test_an_administrator_is_created_from_a_script_or_a_prompt(env: dict[str, st
         "operators", "create-admin", "--username", "root", "--password", "root12345", env=env
     )
     assert again.returncode == 1
-    assert again.stderr.strip() == "error: 用户名 root 已存在"
+    assert again.stderr.strip() == "错误：用户名 root 已存在"
 
 
 def test_errors_are_one_clear_line_and_a_non_zero_exit(env: dict[str, str]) -> None:
@@ -109,7 +109,7 @@ def test_production_refuses_sqlite(env: dict[str, str]) -> None:
     sscard("db", "upgrade", env=env)
     result = sscard("serve", env={**env, "SSCARD_ENV": "production"})
     assert result.returncode == 1
-    assert "production needs PostgreSQL" in result.stderr
+    assert "生产模式需要 PostgreSQL" in result.stderr
 
 
 @needs_postgres
@@ -120,4 +120,4 @@ def test_production_refuses_demo_accounts(env: dict[str, str], engine: object) -
     sscard("demo", "seed", "--persons", "0", env=pg_env)
     result = sscard("serve", env={**pg_env, "SSCARD_ENV": "production"})
     assert result.returncode == 1
-    assert "demo account 'admin' is active" in result.stderr
+    assert "演示账户 'admin' 仍在启用" in result.stderr

@@ -79,8 +79,8 @@ def test_the_demo_seed_signs_up_a_pharmacy_a_hospital_a_bus_operator_and_a_park_
 ) -> None:
     assert sscard("db", "upgrade", env=env).returncode == 0
     first = sscard("demo", "seed", "--persons", "0", env=env)
-    assert "merchants: 4 created" in first.stdout, first.stdout + first.stderr
-    assert "merchants: 0 created" in sscard("demo", "seed", "--persons", "0", env=env).stdout
+    assert "商户：新建 4 个" in first.stdout, first.stdout + first.stderr
+    assert "商户：新建 0 个" in sscard("demo", "seed", "--persons", "0", env=env).stdout
     listed = sscard("payments", "merchants", "list", env=env).stdout
     for mcc in ("5912", "8062", "4111", "7996"):
         assert mcc in listed

@@ -84,15 +84,13 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
         env=env,
     )
     assert imported.returncode == 0, imported.stderr
-    assert "5 created, 0 updated, 0 unchanged, 1 rejected" in imported.stdout
-    assert f"rejects: {rejects}" in imported.stdout
+    assert "新增 5，更新 0，未变 0，拒绝 1" in imported.stdout
+    assert f"拒绝明细：{rejects}" in imported.stdout
     assert "370811********4510" in rejects.read_text(encoding="utf-8-sig")
     again = sscard("registry", "import", str(path), "--employer", EMPLOYER.credit_code, env=env)
-    assert again.returncode == 0 and "already imported (job 1" in again.stdout
+    assert again.returncode == 0 and "该文件已导入过（任务 1" in again.stdout
     without = sscard("registry", "import", str(path), env=env)
-    assert (
-        "job 2 completed: 6 rows, 0 created, 0 updated, 5 unchanged, 1 rejected" in without.stdout
-    )
+    assert "导入任务 2（completed）：共 6 行，新增 0，更新 0，未变 5，拒绝 1" in without.stdout
     assert "completed" in sscard("registry", "jobs", env=env).stdout
 
     number = staff[0].id_number
@@ -116,11 +114,11 @@ def test_an_operator_registers_an_employer_imports_staff_and_looks_them_up(
         staff[0].birth_date.isoformat(),
         env=env,
     )
-    assert "1 found" in found.stdout
+    assert "共找到 1 人" in found.stdout
     by_employer = sscard(
         "registry", "person", "search", "--employer", EMPLOYER.credit_code, env=env
     )
-    assert "5 found" in by_employer.stdout
+    assert "共找到 5 人" in by_employer.stdout
 
     picture = tmp_path / "photo.jpg"
     picture.write_bytes(portraits.demo_portrait(7, gender=staff[0].gender))
@@ -141,7 +139,7 @@ def test_import_errors_are_one_line(env: dict[str, str], tmp_path: Path) -> None
     missing.write_text("AAC002,AAC003,电话\n1,2,3\n", encoding="utf-8")
     result = sscard("registry", "import", str(missing), env=env)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: 表头有误（第 1 行）：无法识别的列：电话")
+    assert result.stderr.startswith("错误：表头有误（第 1 行）：无法识别的列：电话")
     assert sscard("registry", "import", env=env).returncode == 1
     assert "不存在" in sscard("registry", "import", "--resume", "42", env=env).stderr
 
@@ -185,15 +183,15 @@ def test_demo_seed_is_deterministic_and_idempotent(env: dict[str, str], tmp_path
             "demo", "seed", "--persons", "120", "--seed", "9", "--photos", "0.1", env=target
         )
         assert first.returncode == 0, first.stderr
-        assert "persons: 120 created, 0 updated, 0 unchanged" in first.stdout
-        assert "employers: 2 created" in first.stdout and "communities: 3 created" in first.stdout
+        assert "人员：新建 120 人，更新 0 人，未变 0 人" in first.stdout
+        assert "单位：新建 2 个" in first.stdout and "社区：新建 3 个" in first.stdout
     assert _persons(tmp_path / "cli.db") == _persons(tmp_path / "other.db")
     assert len(_persons(tmp_path / "cli.db")) == 120
     second = sscard("demo", "seed", "--persons", "120", "--seed", "9", "--photos", "0.1", env=env)
-    assert "persons: 0 created, 0 updated, 120 unchanged" in second.stdout
-    assert "photos: 0 added" in second.stdout and "employers: 0 created" in second.stdout
+    assert "人员：新建 0 人，更新 0 人，未变 120 人" in second.stdout
+    assert "照片：新增 0 张" in second.stdout and "单位：新建 0 个" in second.stdout
     with sqlite3.connect(tmp_path / "cli.db") as connection:
         photos_stored = connection.execute("SELECT count(*) FROM registry_photo").fetchone()[0]
     assert 0 < photos_stored < 40
     different = sscard("demo", "seed", "--persons", "5", "--seed", "10", env=other)
-    assert "persons: 5 created" in different.stdout
+    assert "人员：新建 5 人" in different.stdout

@@ -20,11 +20,11 @@ def verify() -> None:
     with unit_of_work(purpose="audit verify") as session:
         report = audit_service.verify_chain(session)
     if report.ok:
-        console.print(f"chain intact: {report.entries} entries, head {report.head_hash[:16]}…")
+        console.print(f"审计链完整：{report.entries} 条，链头 {report.head_hash[:16]}…")
         return
-    row = f" (row id {report.broken_entry_id})" if report.broken_entry_id else ""
+    row = f"（行 id {report.broken_entry_id}）" if report.broken_entry_id else ""
     err_console.print(
-        f"[red]chain {report.broken_chain} broken[/red] at entry {report.broken_seq}{row}: "
+        f"[red]审计链 {report.broken_chain} 已断开[/red]，位置：第 {report.broken_seq} 条{row}："
         f"{report.reason}",
         highlight=False,
     )
@@ -62,7 +62,7 @@ def list_entries(
             e.outcome,
         )
     console.print(table)
-    console.print(f"{len(page.items)} of {page.total}")
+    console.print(f"显示 {len(page.items)} 条，共 {page.total} 条")
 
 
 @app.command("anchor")
@@ -71,4 +71,4 @@ def anchor() -> None:
     with unit_of_work() as session:
         tips = audit_service.head(session)
     for chain, seq, digest in tips:
-        console.print(f"chain {chain}: {seq} {digest}")
+        console.print(f"审计链 {chain}：第 {seq} 条 {digest}")

@@ -52,19 +52,19 @@ def show(card: Card, as_json: AsJson = False) -> None:
     if as_json:
         _show(detail, True)
         return
-    for name in (
-        "card_number",
-        "card_id_code",
-        "holder_name",
-        "holder_id_number",
-        "bank_code",
-        "bank_account",
-        "region_code",
-        "managing_region_code",
-        "location",
+    for name, label in (
+        ("card_number", "卡号"),
+        ("card_id_code", "卡识别码"),
+        ("holder_name", "持卡人"),
+        ("holder_id_number", "证件号码"),
+        ("bank_code", "服务银行"),
+        ("bank_account", "银行账号"),
+        ("region_code", "发卡地"),
+        ("managing_region_code", "管理地"),
+        ("location", "所在位置"),
     ):
-        console.print(f"{name:>22}: {getattr(detail, name) or ''}", markup=False)
-    console.print(f"{'status':>22}: {detail.status.name} ({detail.status.code})", markup=False)
+        console.print(f"{label:>10}：{getattr(detail, name) or ''}", markup=False)
+    console.print(f"{'状态':>10}：{detail.status.name}（{detail.status.code}）", markup=False)
     table = Table(f"时间（{BEIJING}）", "操作", "变为", "操作人")
     for e in detail.timeline:
         table.add_row(
@@ -138,7 +138,7 @@ def replace(
     data = ReplacementIn.model_validate({"reason": reason, "mode": mode, "bank_code": bank})
     with unit_of_work(purpose="replace card") as session:
         found = application_service.replace(session, card_ref=card, data=data, actor=cli_actor())
-        _show(service.card_out(session, found), as_json, "new card: ")
+        _show(service.card_out(session, found), as_json, "新卡：")
 
 
 @app.command("activate")
@@ -162,11 +162,11 @@ def _progress(progress: BaseModel, as_json: bool) -> None:
         _show(progress, True)
         return
     data = progress.model_dump()
-    console.print(escape(f"activation: {data['status_name']} ({data['status']})"), highlight=False)
+    console.print(escape(f"启用：{data['status_name']}（{data['status']}）"), highlight=False)
     if data["reason"]:
-        console.print(escape(f"reason: {data['reason']}"), highlight=False)
+        console.print(escape(f"原因：{data['reason']}"), highlight=False)
     for step in data["steps"]:
-        console.print(escape(f"  {step['name']}: {step['status_name']}"), highlight=False)
+        console.print(escape(f"  {step['name']}：{step['status_name']}"), highlight=False)
 
 
 @app.command("handover")
@@ -193,9 +193,9 @@ def handover(
         record = handover_service.handover_out(
             session, handover_service.handover(session, data=data, actor=cli_actor())
         )
-    what = record.card_number or f"box {record.box_code}"
+    what = record.card_number or f"卡盒 {record.box_code}"
     moved = f"{record.from_place_name} -> {record.to_place_name}"
-    console.print(escape(f"{what}: {moved}"), highlight=False)
+    console.print(escape(f"{what}：{moved}"), highlight=False)
 
 
 @app.command("receipt")
@@ -216,7 +216,7 @@ def lapse() -> None:
     """Return temporary losses older than the configured days to active (run it daily)."""
     with unit_of_work(purpose="lapse temporary losses") as session:
         count = service.lapse_all_temporary_losses(session)
-    console.print(f"lapsed {count}")
+    console.print(f"临时挂失到期解除 {count} 张")
 
 
 @app.command("transfer")
@@ -230,7 +230,7 @@ def transfer(
         found = province_service.transfer(
             session, card_ref=card, to_region_code=to, actor=cli_actor()
         )
-        _show(service.card_out(session, found), as_json, "transferred: ")
+        _show(service.card_out(session, found), as_json, "已转移：")
 
 
 @app.command("download-offsite")
@@ -244,7 +244,7 @@ def download_offsite(
     number = sys.stdin.readline().strip() if id_number == "-" else id_number
     with unit_of_work(purpose="download off-site card") as session:
         found = province_service.download_offsite(session, id_number=number, actor=cli_actor())
-        _show(service.card_out(session, found), as_json, "downloaded: ")
+        _show(service.card_out(session, found), as_json, "已下载：")
 
 
 @app.command("bank-change")
@@ -256,7 +256,7 @@ def bank_change(
     """Change the card's service bank (换绑服务银行, 3rd-generation cards)."""
     with unit_of_work(purpose="change service bank") as session:
         found = bank_service.change_bank(session, card_ref=card, bank_code=bank, actor=cli_actor())
-        _show(service.card_out(session, found), as_json, f"now served by {bank}: ")
+        _show(service.card_out(session, found), as_json, f"服务银行已换为 {bank}：")
 
 
 @app.command("province-cancel")
@@ -270,4 +270,4 @@ def province_cancel(
         found = province_service.cancel_in_province(
             session, card_ref=card, reason=reason, actor=cli_actor()
         )
-        _show(service.card_out(session, found), as_json, "provincial record cancelled: ")
+        _show(service.card_out(session, found), as_json, "省级卡信息已注销：")

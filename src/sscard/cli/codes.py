@@ -37,21 +37,21 @@ def _write(content: bytes, target: Path | None) -> None:
         sys.stdout.buffer.flush()
         return
     target.write_bytes(content)
-    err_console.print(f"written to {target}")
+    err_console.print(f"已写入 {target}")
 
 
 def _report(report: ImportReport) -> None:
-    prefix = "would change" if report.dry_run else "imported"
+    prefix = "检查结果（未改动）" if report.dry_run else "已导入"
     console.print(
-        f"{prefix}: {report.rows} rows, {report.created} created, "
-        f"{report.updated} updated, {report.unchanged} unchanged"
+        f"{prefix}：{report.rows} 行，新增 {report.created}，"
+        f"更新 {report.updated}，未变 {report.unchanged}"
     )
     for note in report.notes:
         console.print(f"  {note}")
 
 
 def _print_rejects(exc: ImportRejected) -> None:
-    table = Table("line", "column", "reason", title="rejected rows (nothing was changed)")
+    table = Table("行", "列", "原因", title="被拒绝的行（未做任何改动）")
     for problem in exc.fields:
         where, _, column = problem.field.removeprefix("line ").partition(".")
         table.add_row(where, column, problem.reason)
@@ -64,11 +64,11 @@ def list_sets() -> None:
     with unit_of_work() as session:
         sets = exchange_service.list_code_sets(session)
         systems = exchange_service.list_systems(session)
-    table = Table("code set", "name", "codes")
+    table = Table("代码集", "名称", "代码数")
     for found in sets:
         table.add_row(found.key, found.name, str(found.size))
     console.print(table)
-    tables = Table("system", "name", "tables (code set: field, mapped codes)")
+    tables = Table("外部系统", "名称", "代码表（代码集：字段，已对照代码数）")
     for system in systems:
         listed = ", ".join(
             f"{t.code_set}: {t.external_field} ({t.mappings})" for t in system.tables
@@ -92,7 +92,7 @@ def show(code_set: Annotated[str, typer.Argument(help="Code set key, e.g. gender
                 (f"{system.name} {table.external_field}", {m.code: m.external_code for m in mapped})
             )
     listing = Table(
-        "code", "name", *(title for title, _ in columns), title=f"{found.key} {found.name}"
+        "代码", "名称", *(title for title, _ in columns), title=f"{found.key} {found.name}"
     )
     for code in found.codes:
         listing.add_row(code.code, code.name, *(codes.get(code.code, "—") for _, codes in columns))
@@ -174,8 +174,8 @@ def load_defaults() -> None:
     with unit_of_work(purpose="load default code sets") as session:
         report = exchange_service.load_defaults(session)
     console.print(
-        f"code sets: {report.code_sets.created} codes added; "
-        f"mappings: {report.mappings.created} added; {report.kept} kept as edited locally"
+        f"代码集：新增代码 {report.code_sets.created} 个；"
+        f"对照：新增 {report.mappings.created} 条；保留本地修改 {report.kept} 条"
     )
     for note in [*report.code_sets.notes, *report.mappings.notes]:
         console.print(f"  {note}")

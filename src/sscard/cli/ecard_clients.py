@@ -55,7 +55,7 @@ def register(
         client_id = client.client_id
     console.print(f"client_id     {client_id}")
     console.print(f"client_secret {secret}")
-    console.print("keep the secret now: the platform stores only its hash")
+    console.print("请立即保存密钥：平台只保存它的摘要，之后无法再查看")
 
 
 @app.command("list")
@@ -63,7 +63,7 @@ def list_clients() -> None:
     """Every client with its scopes, grants and status."""
     with unit_of_work() as session:
         rows = oauth.list_clients(session)
-    table = Table("client_id", "name", "institution", "scopes", "grants", "status")
+    table = Table("client_id", "名称", "机构", "授权范围", "授权方式", "状态")
     for c in rows:
         table.add_row(
             c.client_id,
@@ -81,7 +81,7 @@ def disable(client_id: Annotated[str, typer.Argument(help="Client id.")]) -> Non
     """Stop a client: its tokens and login tickets stop working at once."""
     with unit_of_work(purpose="disable e-card client") as session:
         oauth.set_client_status(session, client_id=client_id, status="disabled")
-    console.print(f"client '{client_id}' disabled")
+    console.print(f"已停用客户端 '{client_id}'")
 
 
 @app.command("enable")
@@ -89,7 +89,7 @@ def enable(client_id: Annotated[str, typer.Argument(help="Client id.")]) -> None
     """Re-enable a disabled client."""
     with unit_of_work(purpose="enable e-card client") as session:
         oauth.set_client_status(session, client_id=client_id, status="active")
-    console.print(f"client '{client_id}' enabled")
+    console.print(f"已启用客户端 '{client_id}'")
 
 
 @app.command("rotate-secret")

@@ -72,11 +72,11 @@ def list_keys() -> None:
             f"v{key.active_version}" if key.active_version else "-",
             versions,
             beijing(key.created_at, seconds=False),
-            "yes" if key.demo else "",
+            "是" if key.demo else "",
             key.description,
         )
     console.print(table)
-    console.print(f"{len(keys)} keys")
+    console.print(f"共 {len(keys)} 个密钥")
 
 
 @app.command("generate")
@@ -88,12 +88,12 @@ def generate(
 ) -> None:
     """Create a new key with an active version 1."""
     if kind == KeyKind.sm2_partner_public:
-        raise WrongKeyKind("a partner's public key is imported: sscard keys import-public")
+        raise WrongKeyKind("合作方的公钥请用 sscard keys import-public 导入")
     with unit_of_work(purpose="keys generate") as session:
         key = crypto_service.create_key(
             session, name=name, kind=kind, description=description, demo=demo
         )
-    console.print(f"created key {key.name} ({key.kind}) version {key.active_version}")
+    console.print(f"已创建密钥 {key.name}（{key.kind}），版本 {key.active_version}")
 
 
 @app.command("rotate")
@@ -101,10 +101,8 @@ def rotate(name: KeyName) -> None:
     """Make a new active version; the old one is retired (still verifies and decrypts)."""
     with unit_of_work(purpose="keys rotate") as session:
         version = crypto_service.rotate_key(session, name=name)
-    console.print(f"key {name} now at version {version.version}")
-    console.print(
-        "data keys: run `sscard keys reencrypt --all` once workers have picked up the rotation"
-    )
+    console.print(f"密钥 {name} 已轮换到版本 {version.version}")
+    console.print("数据密钥：待各工作进程使用新版本后，运行 `sscard keys reencrypt --all`")
 
 
 @app.command("revoke")
@@ -115,7 +113,7 @@ def revoke(
     """Revoke a retired version: nothing signed or encrypted with it is accepted any more."""
     with unit_of_work(purpose="keys revoke") as session:
         crypto_service.revoke_version(session, name=name, version=version)
-    console.print(f"key {name} version {version} revoked")
+    console.print(f"密钥 {name} 版本 {version} 已吊销")
 
 
 @app.command("export-public")
@@ -131,7 +129,7 @@ def export_public(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="ascii")
-        console.print(f"public key of {name} written to {out}")
+        console.print(f"{name} 的公钥已写入 {out}")
 
 
 @app.command("import-public")
@@ -148,7 +146,7 @@ def import_public(
         key = crypto_service.import_public_key(
             session, name=name, public_key=public, description=description
         )
-    console.print(f"key {key.name} version {key.active_version}, fingerprint {public.fingerprint}")
+    console.print(f"密钥 {key.name} 版本 {key.active_version}，指纹 {public.fingerprint}")
 
 
 @app.command("sign")
@@ -163,7 +161,7 @@ def sign(
     with unit_of_work(purpose="keys sign") as session:
         result = crypto_service.sign(session, name=key, message=data, uid=_uid(uid))
     out.write_bytes(result.signature)
-    console.print(f"signed {input_file} with {result.key} version {result.version} -> {out}")
+    console.print(f"已用 {result.key} 版本 {result.version} 签名 {input_file} -> {out}")
 
 
 @app.command("verify")
@@ -180,7 +178,7 @@ def verify(
 ) -> None:
     """Check an SM2 signature of a file; exit 0 when valid, 1 when not."""
     if (key is None) == (public_key is None):
-        raise InvalidCryptoInput("give exactly one of --key and --public-key")
+        raise InvalidCryptoInput("请在 --key 和 --public-key 中二选一")
     data, sig = input_file.read_bytes(), signature.read_bytes()
     if public_key is not None:
         public = pem.load_public_key(public_key.read_bytes())
@@ -192,16 +190,16 @@ def verify(
             result = crypto_service.verify(
                 session, name=key, message=data, signature=sig, uid=_uid(uid)
             )
-        valid, who = result.valid, f"{key} version {result.version}"
+        valid, who = result.valid, f"{key} 版本 {result.version}"
     if not valid:
         err_console.print(
-            f"signature invalid: {signature} is not a signature of {input_file} by "
-            f"{key or public_key} with user id {uid}",
+            f"签名无效：{signature} 不是 {key or public_key}（用户标识 {uid}）"
+            f"对 {input_file} 的签名",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    console.print(f"signature valid ({who})", highlight=False)
+    console.print(f"签名有效（{who}）", highlight=False)
 
 
 @app.command("reencrypt")
@@ -213,19 +211,19 @@ def reencrypt(
     """Re-encrypt fields under the active data-key version (resumes an interrupted run)."""
     bootstrap.wire()
     if not all_tables and not tables:
-        raise InvalidCryptoInput("name the tables to re-encrypt, or give --all")
+        raise InvalidCryptoInput("请指定要重新加密的表，或使用 --all")
     names = [t.name for t in fields.registered_tables()] if all_tables else list(tables or [])
     if not names:
-        console.print("no table with encrypted columns is registered")
+        console.print("没有登记含加密字段的表")
     with context.acting(cli_actor(), purpose="keys reencrypt"):
         for name in names:
             report = _reencrypt_one(name, batch_size)
             index = report.index_key_version
             console.print(
-                f"{name}: {report.rows_scanned} rows scanned, {report.rows_updated} re-encrypted"
-                f" (data key v{report.data_key_version}"
-                f"{'' if index is None else f', index key v{index}'}"
-                f"{', resumed' if report.resumed else ''})"
+                f"{name}：扫描 {report.rows_scanned} 行，重新加密 {report.rows_updated} 行"
+                f"（数据密钥 v{report.data_key_version}"
+                f"{'' if index is None else f'，索引密钥 v{index}'}"
+                f"{'，断点续做' if report.resumed else ''}）"
             )
 
 
@@ -260,8 +258,8 @@ def init_master(
     with unit_of_work(purpose="keys init-master") as session:
         master = crypto_service.init_master_key(session, path=path, production=production)
     console.print(
-        f"master key written to {path} (origin {master.origin}, check value "
-        f"{master.check_value}); keep a copy offline: without it no key can be unwrapped"
+        f"主密钥已写入 {path}（来源 {master.origin}，校验值 {master.check_value}）；"
+        "请离线保存一份：没有它任何密钥都无法解开"
     )
     if settings.master_key is not None:
-        err_console.print("note: SSCARD_MASTER_KEY is set and takes precedence over the file")
+        err_console.print("注意：已设置 SSCARD_MASTER_KEY，它优先于密钥文件")

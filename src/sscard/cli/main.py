@@ -69,9 +69,9 @@ def serve(
     if settings.is_production:
         problems = bootstrap.production_problems()
         if problems:
-            raise SSCardError("refusing to start in production: " + "; ".join(problems))
+            raise SSCardError("生产模式拒绝启动：" + "；".join(problems))
     if not migrate.is_up_to_date():
-        raise SSCardError("the database schema is not up to date: run `sscard db upgrade`")
+        raise SSCardError("数据库结构不是最新：请先运行 `sscard db upgrade`")
     if workers > 1:
         metrics_dir = settings.data_dir / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -99,7 +99,7 @@ def db_upgrade(
     """Apply migrations up to REVISION (default: newest)."""
     bootstrap.import_models()
     migrate.upgrade(revision)
-    console.print(f"database at {', '.join(migrate.current()) or 'base'}")
+    console.print(f"数据库版本：{', '.join(migrate.current()) or 'base（空库）'}")
 
 
 @db_app.command("downgrade")
@@ -109,15 +109,15 @@ def db_downgrade(
     """Revert migrations down to REVISION."""
     bootstrap.import_models()
     migrate.downgrade(revision)
-    console.print(f"database at {', '.join(migrate.current()) or 'base'}")
+    console.print(f"数据库版本：{', '.join(migrate.current()) or 'base（空库）'}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's revision and whether it is the newest."""
     current = migrate.current()
-    state = "up to date" if migrate.is_up_to_date() else "behind: run `sscard db upgrade`"
-    console.print(f"{', '.join(current) or 'base (empty)'} ({state})")
+    state = "已是最新" if migrate.is_up_to_date() else "需要升级：请运行 `sscard db upgrade`"
+    console.print(f"数据库版本：{', '.join(current) or 'base（空库）'}（{state}）")
 
 
 @demo_app.command("seed")
@@ -140,7 +140,7 @@ def demo_seed(
 
     settings = get_settings()
     if settings.is_production:
-        raise SSCardError("demo data is never created in production mode")
+        raise SSCardError("生产模式下不创建演示数据")
     with unit_of_work(purpose="demo seed") as session:
         report = demo.seed(session)
     for line in report:
@@ -155,7 +155,7 @@ def demo_seed(
             *columns, console=err_console, transient=True, disable=not err_console.is_terminal
         ) as bar,
     ):
-        task = bar.add_task("persons", total=persons)
+        task = bar.add_task("人员", total=persons)
         found = demo.seed_registry(plan, actor=cli_actor(), progress=lambda n: bar.advance(task, n))
     for line in found.lines():
         console.print(line)
@@ -177,7 +177,7 @@ def main() -> None:
     try:
         app()
     except SSCardError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        err_console.print(f"[red]错误：[/red]{exc.message}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

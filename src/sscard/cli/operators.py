@@ -36,7 +36,7 @@ def create_admin(
         operator = operators_service.create_admin(
             session, username=username.strip().lower(), password=secret, name=name
         )
-        console.print(f"administrator '{operator.username}' created")
+        console.print(f"已创建管理员 '{operator.username}'")
 
 
 @app.command("create")
@@ -60,7 +60,7 @@ def create(
     )
     with unit_of_work(purpose="create operator") as session:
         operator = operators_service.create_operator(session, data=data)
-        console.print(f"operator '{operator.username}' created")
+        console.print(f"已创建操作员 '{operator.username}'")
 
 
 @app.command("list")
@@ -73,7 +73,7 @@ def list_operators(
             operators_service.operator_out(session, o)
             for o in operators_service.list_operators(session, institution_code=institution)
         ]
-    table = Table("username", "name", "institution", "roles", "status")
+    table = Table("用户名", "姓名", "机构", "角色", "状态")
     for op in rows:
         status = "locked" if op.locked_until else op.status
         table.add_row(op.username, op.name, op.institution_code, ", ".join(op.roles), status)
@@ -87,7 +87,7 @@ def disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> Non
         operators_service.update_operator(
             session, username=username, data=OperatorUpdate(status="disabled")
         )
-    console.print(f"operator '{username}' disabled")
+    console.print(f"已停用操作员 '{username}'")
 
 
 @app.command("enable")
@@ -97,7 +97,7 @@ def enable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None
         operators_service.update_operator(
             session, username=username, data=OperatorUpdate(status="active")
         )
-    console.print(f"operator '{username}' enabled")
+    console.print(f"已启用操作员 '{username}'")
 
 
 @app.command("reset-password")
@@ -111,7 +111,7 @@ def reset_password(
     secret = _password(password)
     with unit_of_work(purpose="reset password") as session:
         operators_service.set_password(session, username=username, password=secret)
-    console.print(f"password of '{username}' reset")
+    console.print(f"已重置 '{username}' 的密码")
 
 
 @app.command("roles")
@@ -119,7 +119,7 @@ def roles() -> None:
     """List roles and their permissions."""
     with unit_of_work() as session:
         found = iam_service.list_roles(session)
-    table = Table("role", "name", "permissions")
+    table = Table("角色", "名称", "权限")
     for role in found:
         table.add_row(role.code, role.name, ", ".join(role.permissions))
     console.print(table)
@@ -134,9 +134,7 @@ def grant(
     """Give a role a permission (or take it away with --revoke)."""
     with unit_of_work(purpose="change role") as session:
         iam_service.grant_permission(session, role=role, permission=permission, grant=not revoke)
-    console.print(
-        f"{'revoked' if revoke else 'granted'} {permission} {'from' if revoke else 'to'} {role}"
-    )
+    console.print(f"已{'收回' if revoke else '授予'}角色 {role} 的权限 {permission}")
 
 
 def _validated(model: type[OperatorCreate], values: dict[str, object]) -> OperatorCreate:

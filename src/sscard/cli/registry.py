@@ -83,15 +83,14 @@ class _RateColumn(ProgressColumn):
 
 def _summary(job: ImportJobOut) -> str:
     return (
-        f"job {job.id} {job.status}: {job.rows_total} rows, {job.rows_created} created, "
-        f"{job.rows_updated} updated, {job.rows_unchanged} unchanged, "
-        f"{job.rows_rejected} rejected"
+        f"导入任务 {job.id}（{job.status}）：共 {job.rows_total} 行，新增 {job.rows_created}，"
+        f"更新 {job.rows_updated}，未变 {job.rows_unchanged}，拒绝 {job.rows_rejected}"
     )
 
 
 def _run_with_progress(job_id: int, options: import_job.RunOptions) -> ImportJobOut:
     columns = (
-        TextColumn("[bold]导入[/bold] job {task.fields[job]}"),
+        TextColumn("[bold]导入[/bold] 任务 {task.fields[job]}"),
         BarColumn(),
         MofNCompleteColumn(),
         _RateColumn(),
@@ -117,7 +116,7 @@ def _rejects_line(job: ImportJobOut) -> None:
     if job.has_rejects:
         with unit_of_work() as session:
             path = imports_service.rejects_of(session, job_id=job.id)
-        console.print(f"rejects: {path}")
+        console.print(f"拒绝明细：{path}")
 
 
 @app.command("import")
@@ -156,7 +155,7 @@ def import_file(
     if resume is not None:
         job = _run_with_progress(resume, options)
     elif file is None:
-        raise SSCardError("give a FILE to import, or --resume JOB")
+        raise SSCardError("请给出要导入的文件，或用 --resume 任务号 续做")
     else:
         with unit_of_work(purpose="bulk import") as session:
             opened = imports_service.open_job(
@@ -170,9 +169,9 @@ def import_file(
             )
         if not opened.runnable:
             console.print(
-                f"already imported (job {opened.job.id}, "
-                f"{beijing(opened.job.finished_at, seconds=False)} {BEIJING}): "
-                "nothing to do; use --again to import it once more"
+                f"该文件已导入过（任务 {opened.job.id}，"
+                f"{beijing(opened.job.finished_at, seconds=False)} {BEIJING}）："
+                "无需再导入；如需重新导入请加 --again"
             )
             return
         job = _run_with_progress(opened.job.id, options)
@@ -244,7 +243,7 @@ def _print_person(view: PersonOut) -> None:
         table.add_row(label, value or "")
     console.print(table)
     if view.masked:
-        console.print("(masked; --reveal --purpose TEXT shows the full record, audited)")
+        console.print("（已脱敏；加 --reveal --purpose 说明 可查看完整信息，查看会记入审计）")
 
 
 @person_app.command("show")
@@ -257,7 +256,7 @@ def person_show(
 ) -> None:
     """Show a person, masked unless --reveal with a --purpose."""
     if reveal and not (purpose and purpose.strip()):
-        raise SSCardError("--reveal needs --purpose: say why the full record is needed")
+        raise SSCardError("--reveal 需要 --purpose：请说明查看完整信息的原因")
     with unit_of_work(purpose=purpose) as session:
         actor = cli_actor()
         if reveal and purpose:
@@ -300,7 +299,7 @@ def person_search(
 ) -> None:
     """Search persons by exact name (and birth date), employer, community or phone; masked."""
     if not any((name, employer, community, phone)):
-        raise SSCardError("give at least one of --name, --employer, --community, --phone")
+        raise SSCardError("请至少给出 --name、--employer、--community、--phone 之一")
     born = _date(birth_date, "--birth-date") if birth_date else None
     with unit_of_work() as session:
         employer_id = (
@@ -320,7 +319,7 @@ def person_search(
             page_size=page_size,
         )
     console.print(_summaries(found.items))
-    console.print(f"{found.total} found (page {found.page})")
+    console.print(f"共找到 {found.total} 人（第 {found.page} 页）")
 
 
 def _date(value: str, option: str) -> date:
@@ -343,7 +342,7 @@ def person_deceased(
             session, id_number=id_number, death_date=died, source=source, actor=cli_actor()
         )
         masked = person.id_number_masked
-    console.print(f"{masked} recorded deceased on {died}")
+    console.print(f"已登记 {masked} 于 {died} 死亡")
 
 
 # ---- employers, communities, photos ---------------------------------------------------
@@ -372,7 +371,7 @@ def employer_add(
     )
     with unit_of_work(purpose="register employer") as session:
         employer = units_service.create_employer(session, data=data)
-        console.print(f"employer {employer.credit_code} registered (id {employer.id})")
+        console.print(f"已登记单位 {employer.credit_code}（编号 {employer.id}）")
 
 
 @employer_app.command("list")
@@ -387,7 +386,7 @@ def employer_list(
             session, actor=cli_actor(), name=name, page=page, page_size=page_size
         )
         views = [units_service.employer_out(session, e) for e in found]
-    table = Table("id", "credit code", "name", "region", "persons", "status")
+    table = Table("编号", "统一社会信用代码", "名称", "所在地", "人数", "状态")
     for e in views:
         table.add_row(
             str(e.id),
@@ -398,7 +397,7 @@ def employer_list(
             e.status,
         )
     console.print(table)
-    console.print(f"{total} employers")
+    console.print(f"共 {total} 个单位")
 
 
 @community_app.command("add")
@@ -410,7 +409,7 @@ def community_add(
     data = _validated(CommunityCreate, {"code": code, "name": name})
     with unit_of_work(purpose="register community") as session:
         community = units_service.create_community(session, data=data)
-        console.print(f"community {community.code} registered")
+        console.print(f"已登记社区 {community.code}")
 
 
 @community_app.command("list")
@@ -425,11 +424,11 @@ def community_list(
             session, actor=cli_actor(), township_code=township, page=page, page_size=page_size
         )
         views = [units_service.community_out(session, c) for c in found]
-    table = Table("code", "name", "township", "persons")
+    table = Table("代码", "名称", "街道（乡镇）", "人数")
     for c in views:
         table.add_row(c.code, c.name, c.township.name or c.township.code, str(c.persons))
     console.print(table)
-    console.print(f"{total} communities")
+    console.print(f"共 {total} 个社区")
 
 
 @photo_app.command("set")
@@ -443,4 +442,4 @@ def photo_set(
     data = file.read_bytes()
     with unit_of_work(purpose="set photo") as session:
         info = photos_service.put_photo(session, id_number=id_number, data=data, actor=cli_actor())
-    console.print(f"photo stored: {info.width}×{info.height}, {info.size_bytes} bytes")
+    console.print(f"照片已保存：{info.width}×{info.height}，{info.size_bytes} 字节")

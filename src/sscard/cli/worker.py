@@ -52,11 +52,11 @@ def worker(
     if once:
         report = _drain(limit)
         console.print(
-            f"claimed {report.claimed}: delivered {report.delivered}, retried {report.retried}, "
-            f"dead {report.dead}, lost {report.lost}"
+            f"领取 {report.claimed} 条：送达 {report.delivered}，待重试 {report.retried}，"
+            f"失败 {report.dead}，丢失 {report.lost}"
         )
         done = housekeeping()
-        console.print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+        console.print("例行维护：" + "，".join(f"{k} {v}" for k, v in done.items()))
         return
     stop = threading.Event()
     with _stop_on_signals(stop):
@@ -138,13 +138,13 @@ def list_messages(
         )
         counts = outbox.counts_by_status(session)
     table = Table(
-        "id",
-        "destination",
-        "status",
-        "attempts",
-        f"next attempt ({BEIJING})",
-        f"created ({BEIJING})",
-        "last error",
+        "编号",
+        "目的地",
+        "状态",
+        "尝试次数",
+        f"下次尝试（{BEIJING}）",
+        f"创建时间（{BEIJING}）",
+        "最近错误",
     )
     for m in rows:
         table.add_row(
@@ -157,7 +157,7 @@ def list_messages(
             escape(m.last_error or ""),
         )
     console.print(table)
-    console.print(", ".join(f"{name} {count}" for name, count in counts.items()))
+    console.print("各状态条数：" + "，".join(f"{name} {count}" for name, count in counts.items()))
 
 
 @outbox_app.command("show")
@@ -166,22 +166,22 @@ def show(message_id: Annotated[int, typer.Argument(help="Message id.")]) -> None
     with unit_of_work() as session:
         m = outbox.get_message(session, message_id)
     fields = {
-        "id": m.id,
-        "destination": m.destination,
-        "key": m.idempotency_key or "",
-        "status": m.status,
-        "attempts": f"{m.attempts}/{m.max_attempts}",
-        f"next attempt ({BEIJING})": _when(m.next_attempt_at),
-        f"lease until ({BEIJING})": _when(m.lease_until),
-        "claimed by": m.lease_owner or "",
-        f"created ({BEIJING})": _when(m.created_at),
-        f"delivered ({BEIJING})": _when(m.delivered_at),
-        "last error": m.last_error or "",
+        "编号": m.id,
+        "目的地": m.destination,
+        "幂等键": m.idempotency_key or "",
+        "状态": m.status,
+        "尝试次数": f"{m.attempts}/{m.max_attempts}",
+        f"下次尝试（{BEIJING}）": _when(m.next_attempt_at),
+        f"租约到期（{BEIJING}）": _when(m.lease_until),
+        "领取进程": m.lease_owner or "",
+        f"创建时间（{BEIJING}）": _when(m.created_at),
+        f"送达时间（{BEIJING}）": _when(m.delivered_at),
+        "最近错误": m.last_error or "",
     }
     for name, value in fields.items():
         console.print(f"{name:>20}: {value}", markup=False, highlight=False)
     payload = json.dumps(m.payload, ensure_ascii=False, indent=2, sort_keys=True)
-    console.print(f"{'payload':>20}:\n{mask_text(payload)}", markup=False, highlight=False)
+    console.print(f"{'内容':>20}:\n{mask_text(payload)}", markup=False, highlight=False)
 
 
 @outbox_app.command("retry")
@@ -191,7 +191,7 @@ def retry(message_id: Annotated[int, typer.Argument(help="Id of a dead message."
         m = outbox.retry_dead(session, message_id)
         destination = m.destination
     console.print(
-        f"message {message_id} to {destination} is pending again, due now",
+        f"发往 {destination} 的消息 {message_id} 已重新排队，立即投递",
         markup=False,
         highlight=False,
     )

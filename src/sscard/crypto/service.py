@@ -348,10 +348,10 @@ def demo_material_present(session: Session) -> list[str]:
     reasons: list[str] = []
     master = keyring.master()
     if master.origin == "development":
-        reasons.append(f"the master key file {master.source} was generated for development")
+        reasons.append(f"主密钥文件 {master.source} 是为开发环境生成的")
     elif keyring.recorded_origin(session) == "development":
-        reasons.append("the master key was first generated for development")
-    reasons.extend(f"demo key '{name}' exists" for name in repository.demo_key_names(session))
+        reasons.append("主密钥最初是为开发环境生成的")
+    reasons.extend(f"存在演示密钥 '{name}'" for name in repository.demo_key_names(session))
     return reasons
 
 

@@ -57,13 +57,13 @@ def test_every_command_has_help() -> None:
 
 def test_a_key_is_generated_listed_rotated_and_revoked(engine: Engine, committed: str) -> None:
     name = f"{committed}sign"
-    assert "version 1" in keys("generate", name, "--kind", "sm2_sign", "--description", "e-card")
-    assert "version 2" in keys("rotate", name)
+    assert "版本 1" in keys("generate", name, "--kind", "sm2_sign", "--description", "e-card")
+    assert "版本 2" in keys("rotate", name)
     listing = keys("list")
     assert name in listing and "v1 retired" in listing and "v2 active" in listing
     with pytest.raises(KeyVersionActive):
         keys("revoke", name, "2")
-    assert "revoked" in keys("revoke", name, "1")
+    assert "已吊销" in keys("revoke", name, "1")
     assert "v1 revoked" in keys("list")
 
 
@@ -93,7 +93,7 @@ def test_a_file_signed_by_the_cli_verifies_in_openssl(
         check=False,
     )
     assert verified.returncode == 0, verified.stderr
-    assert "valid" in keys("verify", "--key", name, "--in", data, "--signature", signature)
+    assert "签名有效" in keys("verify", "--key", name, "--in", data, "--signature", signature)
 
 
 def test_a_file_signed_by_openssl_verifies_in_the_cli_by_key_and_by_pem(
@@ -122,7 +122,7 @@ def test_a_file_signed_by_openssl_verifies_in_the_cli_by_key_and_by_pem(
         check=True,
     )
     name = f"{committed}vendor"
-    assert "version 1" in keys("import-public", name, "--in", public, "--description", "vendor")
+    assert "版本 1" in keys("import-public", name, "--in", public, "--description", "vendor")
     keys("verify", "--key", name, "--in", data, "--signature", signature)
     keys("verify", "--public-key", public, "--in", data, "--signature", signature)
     exported = runner.invoke(app, ["export-public", name]).output
@@ -142,7 +142,7 @@ def test_a_bad_signature_exits_1_with_one_clear_line(
         app, ["verify", "--key", name, "--in", str(data), "--signature", str(signature)]
     )
     assert result.exit_code == 1
-    assert "signature invalid" in result.output
+    assert "签名无效" in result.output
     other_uid = runner.invoke(
         app,
         [
@@ -163,7 +163,7 @@ def test_a_bad_signature_exits_1_with_one_clear_line(
 def test_verify_needs_exactly_one_of_key_and_public_key(tmp_path: Path) -> None:
     data = tmp_path / "m"
     data.write_bytes(b"m")
-    with pytest.raises(InvalidCryptoInput, match="exactly one"):
+    with pytest.raises(InvalidCryptoInput, match="二选一"):
         keys("verify", "--in", data, "--signature", data)
 
 
@@ -171,7 +171,7 @@ def test_reencrypt_reports_the_rows_it_rewrote(people: People) -> None:
     people.seed(7)
     keys("rotate", people.entry.data_key)
     output = keys("reencrypt", people.name, "--batch-size", "3")
-    assert f"{people.name}: 7 rows scanned, 7 re-encrypted" in output
+    assert f"{people.name}：扫描 7 行，重新加密 7 行" in output
     with pytest.raises(InvalidCryptoInput):
         keys("reencrypt")
 

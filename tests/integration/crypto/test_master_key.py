@@ -80,7 +80,7 @@ def test_a_key_file_written_on_first_use_is_private_and_marked_for_development(
         reasons = crypto.demo_material_present(session)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert f"the master key file {path} was generated for development" in reasons
+    assert f"主密钥文件 {path} 是为开发环境生成的" in reasons
 
 
 def test_init_master_refuses_a_database_that_already_has_a_master_key(

@@ -75,7 +75,7 @@ def test_a_value_is_translated_out_and_in_and_an_unmapped_one_fails_in_one_line(
     assert back.stdout == "0\n"
     failed = sscard("codes", "translate", "medical_insurance", "gender", "9", env=env)
     assert failed.returncode == 1
-    assert failed.stderr == "error: 医保系统的“性别”没有与本系统代码 9 对应的代码\n"
+    assert failed.stderr == "错误：医保系统的“性别”没有与本系统代码 9 对应的代码\n"
 
 
 def test_files_are_exported_with_a_bom_and_imported_again_without_change(
@@ -89,9 +89,9 @@ def test_files_are_exported_with_a_bom_and_imported_again_without_change(
     to_stdout = sscard("codes", "export-mappings", env=env).stdout
     assert to_stdout.startswith("\ufeffsystem,code_set,external_field") and "SEX" in to_stdout
     again = sscard("codes", "import-sets", sets, env=env)
-    assert again.returncode == 0 and "0 created, 0 updated, 83 unchanged" in again.stdout
+    assert again.returncode == 0 and "新增 0，更新 0，未变 83" in again.stdout
     mapped = sscard("codes", "import-mappings", tables, env=env)
-    assert "0 created, 0 updated, 80 unchanged" in mapped.stdout
+    assert "新增 0，更新 0，未变 80" in mapped.stdout
 
 
 def test_a_bad_file_is_rejected_with_its_lines_and_nothing_changes(
@@ -105,16 +105,16 @@ def test_a_bad_file_is_rejected_with_its_lines_and_nothing_changes(
     )
     result = sscard("codes", "import-sets", bad, env=env)
     assert result.returncode == 1
-    assert "rejected rows" in result.stderr and "│ 3    │ code" in result.stderr
-    assert result.stderr.splitlines()[-1].startswith("error: 导入被拒绝，未做任何更改：1 行有误")
+    assert "被拒绝的行" in result.stderr and "│ 3  │ code" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("错误：导入被拒绝，未做任何更改：1 行有误")
     assert "card_status" not in sscard("codes", "list", env=env).stdout
     bad.write_bytes("code_set,code,name\r\ncard_status,1,正常\r\n".encode("gb18030"))
     checked = sscard("codes", "import-sets", bad, "--check", env=env)
-    assert "would change: 1 rows, 1 created" in checked.stdout
+    assert "检查结果（未改动）：1 行，新增 1" in checked.stdout
     assert "card_status" not in sscard("codes", "list", env=env).stdout
 
 
 def test_defaults_are_loaded_again_without_touching_what_is_there(env: dict[str, str]) -> None:
     result = sscard("codes", "load-defaults", env=env)
     assert result.returncode == 0
-    assert "code sets: 0 codes added; mappings: 0 added" in result.stdout
+    assert "代码集：新增代码 0 个；对照：新增 0 条" in result.stdout

@@ -47,8 +47,8 @@ def test_worker_once_delivers_what_is_due_and_logs_no_payload(
     with caplog.at_level("INFO", logger="sscard.kit.outbox"):
         result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert "claimed 1: delivered 1" in result.output
-    assert "housekeeping: delivered messages purged" in result.output
+    assert "领取 1 条：送达 1" in result.output
+    assert "例行维护：delivered messages purged" in result.output
     assert delivered == [message_id]
     assert f"outbox delivered id={message_id} destination=bank attempt=1" in caplog.messages
     assert "1123X" not in caplog.text
