@@ -9,7 +9,7 @@ changes and deletes what it likes), with an operator token (role
 status, content type, header and body is the one the document declares.
 
 Integers are bounded everywhere: a value past the database's range or a negative limit is
-a 422 naming the field (issue 10, defect 6), checked route by route first.
+a 422 naming the field, checked route by route first.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The role x endpoint matrix: every route of the OpenAPI, called over real HTTP by every demo
 role with path parameters naming another region's person and another bank's card. A scoped
 role (clerk, bank, vendor) must never get a 2xx answer carrying what its scope does not cover,
-and no call may answer 5xx. Also the card scope rule on its own (issue 10, item 1)."""
+and no call may answer 5xx. Also the card scope rule on its own."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The OpenAPI document tells the truth: bounded integers, the platform's error body and
-the statuses each operation answers with (issue 10, defects 6 and 11)."""
+the statuses each operation answers with."""
 
 from __future__ import annotations
 
