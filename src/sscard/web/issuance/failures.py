@@ -18,7 +18,6 @@ from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
 from sscard.issuance.batches import schemas as batch_schemas
 from sscard.issuance.batches import service as batch_service
-from sscard.issuance.batches.models import Failure
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.units import service as registry_units
@@ -42,7 +41,7 @@ class FailureAction(NamedTuple):
     title: str
     consequence: str
     allowed_from: tuple[str, ...]
-    run: Callable[..., Failure]
+    run: Callable[..., object]
 
 
 ACTIONS = {
