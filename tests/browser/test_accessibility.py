@@ -100,6 +100,7 @@ PAGES: dict[str, Screen] = {
     "batches": Screen("card_manager", _fixed("/cards/batches")),
     "batch": Screen("card_manager", lambda w: f"/cards/batches/{w.batch_no}"),
     "failures": Screen("card_manager", _fixed("/cards/failures")),
+    "pending": Screen("card_manager", _fixed("/cards/pending")),
     "failures-all": Screen("card_manager", _fixed("/cards/failures?status=all")),
     "failure-confirm": Screen("card_manager", lambda w: f"/cards/failures/{w.failure_id}/resolve"),
     "home-analyst": Screen("analyst", _fixed("/")),

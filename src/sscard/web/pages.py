@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from sscard import __version__
 from sscard.db import CHINA_TZ
@@ -157,6 +158,12 @@ def _page_actor(request: Request, session: DbSession) -> Actor:
 
 
 PageActor = Annotated[Actor, Depends(_page_actor)]
+
+
+def page_actor_in(request: Request, session: Session) -> Actor:
+    """The logged-in operator resolved in ``session`` (for handlers whose work runs in units
+    of work of its own and so take no request session)."""
+    return _page_actor(request, session)
 
 
 async def _form_fields(request: Request) -> dict[str, str]:

@@ -61,6 +61,7 @@ COMPONENTS = (
             Link("卡片业务", "/cards", "issuance.read"),
             Link("卡片交接", "/cards/handover", "issuance.manage"),
             Link("制卡批次", "/cards/batches", "issuance.batch"),
+            Link("待制卡申请", "/cards/pending", "issuance.batch"),
         ),
     ),
     Tile(

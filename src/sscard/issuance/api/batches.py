@@ -25,7 +25,7 @@ from sscard import db
 from sscard.errors import PermissionDenied
 from sscard.exchange.mapping import service as exchange_mapping
 from sscard.httpkit.deps import DbSession, authenticate, require
-from sscard.httpkit.params import Id, IdFilter, Offset
+from sscard.httpkit.params import Id, IdFilter, Offset, Page, PageSize
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import export as exporting
 from sscard.issuance.batches import province, result_import, service
@@ -37,6 +37,7 @@ from sscard.issuance.batches.schemas import (
     FailureOut,
     FetchReport,
     ImportReport,
+    PendingPage,
     RejectOut,
     SendIn,
 )
@@ -86,6 +87,14 @@ def list_batches(_actor: Read, session: DbSession, limit: Limit = 50) -> list[Ba
 def export(data: ExportIn, actor: BatchRun) -> ExportReport:
     """Export the applied batch-mode cards as a new batch (or finish a stopped export)."""
     return exporting.export_batch(actor=actor, limit=data.limit)
+
+
+@batch_routes.get("/pending", response_model=PendingPage)
+def pending(
+    actor: Batch, session: DbSession, page: Page = 1, page_size: PageSize = 50
+) -> PendingPage:
+    """Batch-mode applications the next export takes (待制卡申请), oldest first, masked."""
+    return service.pending_applications(session, actor=actor, page=page, page_size=page_size)
 
 
 @batch_routes.get("/{batch_no}", response_model=BatchOut)

@@ -138,3 +138,13 @@ def failures(
 
 def failure(session: Session, failure_id: int) -> Failure | None:
     return session.get(Failure, failure_id)
+
+
+def pending_cards(
+    session: Session, *, region_code: str, limit: int, offset: int
+) -> tuple[list[Card], int]:
+    """Batch-mode applications waiting for a batch in the region, oldest first, and how many."""
+    where = (Card.status == "applied", Card.mode == "batch", Card.region_code == region_code)
+    total = session.scalar(select(func.count()).select_from(Card).where(*where)) or 0
+    stmt = select(Card).where(*where).order_by(Card.applied_at, Card.id)
+    return list(session.scalars(stmt.limit(limit).offset(offset))), int(total)

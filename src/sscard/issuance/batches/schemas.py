@@ -104,3 +104,23 @@ class FailureOut(BaseModel):
     resolved_by: str | None
     created_at: datetime
     resolved_at: datetime | None
+
+
+class PendingOut(BaseModel):
+    """A batch-mode application waiting for the next batch (待制卡申请), holder masked."""
+
+    card_id: str
+    card_number: str | None
+    holder_name: str
+    holder_id_number: str
+    bank_code: str
+    pickup_place: str | None
+    applied_at: datetime
+    applied_by: str
+
+
+class PendingPage(BaseModel):
+    items: list[PendingOut]
+    total: int
+    page: int
+    page_size: int

@@ -26,7 +26,13 @@ from sscard.issuance.batches.errors import (
     FailureStateConflict,
 )
 from sscard.issuance.batches.models import Batch, Failure
-from sscard.issuance.batches.schemas import BatchOut, FailureOut, RejectOut
+from sscard.issuance.batches.schemas import (
+    BatchOut,
+    FailureOut,
+    PendingOut,
+    PendingPage,
+    RejectOut,
+)
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards import stats_service
 from sscard.issuance.lifecycle import Action, Status
@@ -337,3 +343,33 @@ def resubmit_failure(session: Session, *, failure_id: int, note: str, actor: Act
     failure.resolved_by, failure.resolved_at = actor.id[:64], utcnow()
     session.flush()
     return failure
+
+
+def pending_applications(
+    session: Session, *, actor: Actor, page: int = 1, page_size: int = 50
+) -> PendingPage:
+    """Batch-mode applications waiting for the next batch (待制卡申请): those of the city the
+    next export takes (the platform's region), oldest first, the holder masked. Reading them
+    needs ``issuance.batch``, as exporting does."""
+    cards, total = repository.pending_cards(
+        session,
+        region_code=get_settings().region_code,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+    )
+    items = []
+    for card in cards:
+        id_masked, name_masked = registry_service.person_display(session, person_id=card.person_id)
+        items.append(
+            PendingOut(
+                card_id=card.id,
+                card_number=card.card_number,
+                holder_name=name_masked,
+                holder_id_number=id_masked,
+                bank_code=card.bank_code,
+                pickup_place=card.pickup_place,
+                applied_at=card.applied_at,
+                applied_by=card.applied_by,
+            )
+        )
+    return PendingPage(items=items, total=total, page=page, page_size=page_size)

@@ -21,7 +21,15 @@ from typing import cast
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from sscard.web.issuance import applications, batches, cards, exports, failures, handover
+from sscard.web.issuance import (
+    applications,
+    batch_work,
+    batches,
+    cards,
+    exports,
+    failures,
+    handover,
+)
 from sscard.web.registry.common import PageRefused
 
 
@@ -31,6 +39,6 @@ async def _refused(_request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the issuance pages and the handler that answers their refusals."""
-    for module in (cards, applications, batches, failures, handover, exports):
+    for module in (cards, applications, batch_work, batches, failures, handover, exports):
         app.include_router(module.router)
     app.add_exception_handler(PageRefused, _refused)

@@ -30,26 +30,22 @@ def batch_list(request: Request, actor: Reader, session: DbSession) -> HTMLRespo
     return page(request, "batches", {"section": "batches", "batches": found}, actor=actor)
 
 
-def _batch_page(
-    request: Request,
-    actor: Actor,
-    session: Session,
-    batch_no: str,
-    extra: dict[str, Any] | None = None,
-    *,
-    status_code: int = 200,
-) -> HTMLResponse:
+def batch_values(session: Session, batch_no: str) -> dict[str, Any]:
+    """What the batch page shows: the batch, its failures, its rejected result rows."""
+    return {
+        "section": "batches",
+        "batch": batch_service.get_batch(session, batch_no=batch_no),
+        "failures": batch_service.list_failures(session, batch_no=batch_no, status=None),
+        "rejects": batch_service.rejects_of(session, batch_no=batch_no, limit=50),
+        "back": {"batch_no": batch_no},
+        **failure_names(),
+    }
+
+
+def _batch_page(request: Request, actor: Actor, session: Session, batch_no: str) -> HTMLResponse:
     with refusing(request):
-        values = {
-            "section": "batches",
-            "batch": batch_service.get_batch(session, batch_no=batch_no),
-            "failures": batch_service.list_failures(session, batch_no=batch_no, status=None),
-            "rejects": batch_service.rejects_of(session, batch_no=batch_no, limit=50),
-            "back": {"batch_no": batch_no},
-            **failure_names(),
-            **(extra or {}),
-        }
-    return page(request, "batch", values, actor=actor, status_code=status_code)
+        values = batch_values(session, batch_no)
+    return page(request, "batch", values, actor=actor)
 
 
 @router.get("/batches/{batch_no}", response_class=HTMLResponse)
