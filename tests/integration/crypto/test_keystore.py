@@ -239,7 +239,7 @@ def test_sm2_encryption_to_our_key_survives_rotation(session: Session) -> None:
 def test_demo_keys_are_reported_as_unfit_for_production(session: Session) -> None:
     crypto.ensure_key(session, name="demo-sign", kind=KeyKind.sm2_sign, demo=True)
     reasons = crypto.demo_material_present(session)
-    assert "demo key 'demo-sign' exists" in reasons
+    assert "存在演示密钥 'demo-sign'" in reasons
 
 
 def test_a_key_created_in_a_rolled_back_transaction_leaves_nothing_cached(
