@@ -28,12 +28,17 @@ FLASHES = {
     "reopen": "商户已恢复受理",
     "terminal-linked": "终端已关联",
     "terminal-unlinked": "终端已解除关联",
+    "order-closed": "订单已关闭",
+    "refunded": "退款已提交，结果见下方退款记录",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}
 PERMISSION_NAMES = {
     "payments.merchants.read": "查询商户",
     "payments.merchants.manage": "商户入网与管理",
+    "payments.orders.read": "查询支付订单",
+    "payments.orders.manage": "支付订单管理",
+    "payments.refunds.manage": "订单退款",
 }
 
 
@@ -129,3 +134,5 @@ def _allowed(permission: str) -> Callable[..., Actor]:
 
 Reader = Annotated[Actor, Depends(_allowed("payments.merchants.read"))]
 Manager = Annotated[Actor, Depends(_allowed("payments.merchants.manage"))]
+OrderReader = Annotated[Actor, Depends(_allowed("payments.orders.read"))]
+OrderManager = Annotated[Actor, Depends(_allowed("payments.orders.manage"))]
