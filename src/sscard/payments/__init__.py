@@ -12,5 +12,8 @@ Sub-packages, each with the standard files:
   merchant-presented QR and the 19-digit consumer-presented payment code.
 - ``merchants/``: merchants (商户) with their settlement account sealed, terminals linked
   to a merchant, the merchant collection code (收款码).
+- ``orders/``: merchants' orders (订单) paid by card through the card's bank in three steps
+  around the bank call (``orders/payment_steps.py``), refunds, and the recovery of payments
+  whose outcome was not known. Other parts pay through ``orders.service``.
 - ``api/``: the HTTP routes of every sub-package under ``/api/v1/payments``.
 """
