@@ -76,7 +76,11 @@ def get_order(order_no: OrderNo, actor: Read, session: DbSession) -> OrderOut:
     return service.get_order(session, order_no=order_no, actor=actor)
 
 
-@router.post("/{order_no}/pay-card", response_model=OrderOut)
+ASKED_APART: dict[int | str, dict[str, object]] = {401: {}, 403: {}}
+"""The statuses of the actor checked apart (not seen through the route's dependencies)."""
+
+
+@router.post("/{order_no}/pay-card", response_model=OrderOut, responses=ASKED_APART)
 def pay_by_card(order_no: OrderNo, data: PayCardIn, actor: PayApart) -> OrderOut:
     """Pay at a counter or POS with the physical card: paid, failed (with the bank's
     reason) or paying (the bank's answer not known yet)."""
@@ -89,7 +93,9 @@ def close_order(order_no: OrderNo, actor: Manage, session: DbSession) -> OrderOu
     return service.close_order(session, order_no=order_no, actor=actor)
 
 
-@router.post("/{order_no}/refunds", response_model=RefundOut, status_code=201)
+@router.post(
+    "/{order_no}/refunds", response_model=RefundOut, status_code=201, responses=ASKED_APART
+)
 def refund(order_no: OrderNo, data: RefundIn, actor: RefundApart) -> RefundOut:
     """Refund part or all of a paid order (idempotent on ``refund_no``)."""
     return service.refund(order_no=order_no, actor=actor, **data.model_dump())
