@@ -16,9 +16,9 @@ from sscard.ecard import service as ecard_service
 from sscard.errors import SSCardError, ValidationFailed
 from sscard.kit.context import SYSTEM, acting
 from sscard.payments.codes import emv
-from sscard.payments.merchants import qr_service
+from sscard.payments.merchants import qr_service as collection
 from sscard.payments.merchants import service as merchants_service
-from sscard.payments.paycodes import qr_pay
+from sscard.payments.paycodes import qr_service as qr_pay
 from sscard.payments.paycodes.errors import BillPaid, MerchantNotAccepting
 from sscard.payments.paycodes.schemas import MerchantQrPayIn
 
@@ -37,7 +37,7 @@ def merchant(engine: Engine) -> Shop:
 
 def _payload(merchant: Shop, amount: str | None = None, bill: str | None = None) -> str:
     with acting(SYSTEM), db.transaction() as session:
-        return qr_service.merchant_qr(
+        return collection.merchant_qr(
             session, merchant_id=merchant.merchant_id, actor=CITY, amount=amount, bill_number=bill
         ).payload
 

@@ -12,7 +12,7 @@ Design overview
   the card's limit for the Beijing day, then claims the row with a conditional UPDATE:
   of two merchants presenting the same code at once exactly one gets it. The claim, the
   card charge row and the order are one transaction; the bank is called after it commits
-  (:mod:`sscard.payments.paycodes.pay_step`).
+  (:mod:`sscard.payments.paycodes.pay_service`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
 from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import ECardNotFound, EcardPinIncorrect
-from sscard.ecard.models import ECard
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.issuance.cards import service as issuance_service
 from sscard.kit import access
@@ -43,6 +43,9 @@ from sscard.payments.paycodes.errors import (
 from sscard.payments.paycodes.models import CardCharge, PaymentCode
 from sscard.payments.paycodes.schemas import PaycodeOut
 from sscard.settings import get_settings
+
+if TYPE_CHECKING:
+    from sscard.ecard.models import ECard
 
 PRODUCT = "01"
 """社保卡账户支付: the card's account at its service bank pays."""

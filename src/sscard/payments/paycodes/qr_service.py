@@ -130,3 +130,9 @@ def category(session: Session, *, merchant_code: str) -> str:
     """The order category of a merchant's trade."""
     merchant = payee_service.payee(session, code=merchant_code)
     return rules.category(merchant.mcc if merchant else "")
+
+
+def merchant_name(session: Session, *, merchant_code: str) -> str:
+    """The merchant's name as the payer saw it (its code if it is gone)."""
+    merchant = payee_service.payee(session, code=merchant_code)
+    return merchant.name if merchant else merchant_code
