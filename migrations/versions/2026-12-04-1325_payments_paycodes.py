@@ -2,7 +2,7 @@
 charges made by payment code and merchant QR (the per-day limit counts them)
 
 Revision ID: r0119_payments_paycodes
-Revises: r0115_issuance_stats
+Revises: r0118_payments_orders
 Create Date: 2026-12-04 13:25:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import sscard.db
 
 revision: str = "r0119_payments_paycodes"
-down_revision: str | Sequence[str] | None = "r0115_issuance_stats"
+down_revision: str | Sequence[str] | None = "r0118_payments_orders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
