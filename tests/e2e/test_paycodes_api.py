@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from tests.e2e.paycodes_world import CITY, ECARD_PIN, Bank, Payer, bank_peer, fund, payer, shop
 from tests.e2e.test_ecard_online_support import error_of, report_loss
+from tests.e2e.test_payments_pages import institution
 from tests.support import Account, login
 
 from sscard import db
@@ -90,11 +91,15 @@ def test_a_terminal_charges_only_for_its_own_merchant_and_an_operator_needs_the_
         "merchant_order_no": _order(),
     }
     error_of(_charge(bank, till.token, **body), 403, "terminal_not_for_merchant")
-    clerk = login(bank.server, make_account("clerk"))
-    refused = _charge(bank, clerk, **body)
-    assert refused.status_code == 403, refused.text
+    auditor = login(bank.server, make_account("auditor"))
+    error_of(_charge(bank, auditor, **body), 403, "permission_denied")
+    elsewhere = login(bank.server, make_account("clerk", institution=institution("370812")))
+    error_of(_charge(bank, elsewhere, **body), 404, "merchant_not_found")
     error_of(_charge(bank, who.resident.token, **body), 403, "permission_denied")
     assert _charge(bank, other.token, **body).json()["status"] == "paid"
+    acquirer = login(bank.server, make_account("clerk"))
+    again = {**body, "code": _code(bank, who), "merchant_order_no": _order()}
+    assert _charge(bank, acquirer, **again).json()["status"] == "paid"
 
 
 def test_refusals_name_the_field_or_the_reason(bank: Bank) -> None:
