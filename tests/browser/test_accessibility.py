@@ -129,6 +129,8 @@ WALLET = {
     "wallet-card": ("/wallet/card", "body"),
     "wallet-scan": ("/wallet/scan", "body"),
     "wallet-phone": ("/wallet/phone", "body"),
+    "wallet-paycode": ("/wallet/pay/code", "#pay-panel"),
+    "wallet-payscan": ("/wallet/pay/scan", "#scan"),
 }
 for _name, (_path, _ready) in WALLET.items():
     PAGES[_name] = Screen("resident", _fixed(_path), _ready)
