@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from sscard.kit import outbox
+from sscard.kit import events, outbox
+from sscard.payments.contributions import service as contributions_service
 from sscard.payments.ledger import service as ledger_service
 from sscard.payments.merchants import sealing as merchants_sealing
+from sscard.payments.online.events import OnlinePaymentConfirmed
 
 
 def wire() -> None:
     """Declare the encrypted merchant table for key rotation; let the worker void pending
-    transfers whose timeout has passed."""
+    transfers whose timeout has passed; report paid contributions to the social insurance
+    system, whichever way they were paid."""
     merchants_sealing.register()
     outbox.register_housekeeping(
         "payments-ledger-void-expired",
         lambda session: ledger_service.void_expired(session),
     )
+    outbox.register_destination(
+        contributions_service.REPORT, contributions_service.deliver_report, max_attempts=12
+    )
+    outbox.register_housekeeping(
+        "payments-contributions-sync",
+        lambda session: contributions_service.sync_paid(session),
+    )
+    events.subscribe(OnlinePaymentConfirmed, contributions_service.on_online_payment)
