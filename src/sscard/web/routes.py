@@ -15,7 +15,14 @@ from sscard.kit.context import Actor
 from sscard.web import ecard_consent as ecard_consent_pages
 from sscard.web import ecard_counter as ecard_counter_pages
 from sscard.web import issuance as issuance_pages
-from sscard.web import pages, wallet_card, wallet_family, wallet_phone, wallet_scan
+from sscard.web import (
+    pages,
+    wallet_card,
+    wallet_contributions,
+    wallet_family,
+    wallet_phone,
+    wallet_scan,
+)
 from sscard.web import payments as payments_pages
 from sscard.web import registry as registry_pages
 from sscard.web import terminal as terminal_pages
@@ -181,7 +188,13 @@ def install(app: FastAPI) -> None:
     registry_pages.install(app)
     app.include_router(wallet_unlock_pages.router)
     wallet_pages.install(app)
-    for wallet_part in (wallet_card, wallet_family, wallet_phone, wallet_scan):
+    for wallet_part in (
+        wallet_card,
+        wallet_contributions,
+        wallet_family,
+        wallet_phone,
+        wallet_scan,
+    ):
         app.include_router(wallet_part.router)
     terminal_pages.install(app)
     ecard_counter_pages.install(app)
