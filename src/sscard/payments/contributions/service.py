@@ -39,6 +39,7 @@ from sscard.settings import get_settings
 
 REPORT = "payments.contribution_report"
 BEIJING = timedelta(hours=8)
+PAID = ("paid", "refunded", "partially_refunded")
 
 
 def merchant_code() -> str:
@@ -125,9 +126,22 @@ def start(session: Session, *, data: ContributionIn, actor: Actor) -> Contributi
             f"{data.year} 年度{INSURANCE}已缴费，不能重复缴费",
             fields=[FieldProblem("year", "该年度已缴费")],
         )
-    if row is not None and _paid_order(session, row.order_no):
+    state = _order_status(session, row.order_no) if row is not None else None
+    if row is not None and state in PAID:
         mark_paid(session, order_no=row.order_no)
         raise ContributionYearPaid(f"{data.year} 年度{INSURANCE}已缴费，不能重复缴费")
+    if state == "paying":
+        raise ContributionNotPayable("上一笔缴费正在银行处理中，请稍后查看结果，不要重复支付")
+    if (
+        row is not None
+        and state == "created"
+        and (row.grade_fen, row.channel)
+        == (
+            data.grade_fen,
+            data.channel,
+        )
+    ):
+        return ContributionOut.model_validate(row)  # the same choice: the same order again
     if row is None:
         region = persons_service.get_person_by_id(session, person_id=person_id).region_code
         row = Contribution(
@@ -150,14 +164,14 @@ def start(session: Session, *, data: ContributionIn, actor: Actor) -> Contributi
     return ContributionOut.model_validate(row)
 
 
-def _paid_order(session: Session, order_no: str) -> bool:
+def _order_status(session: Session, order_no: str) -> str | None:
     if order_no.startswith("new-"):
-        return False
-    return orders_service.get_order(session, order_no=order_no, actor=SYSTEM).status in (
-        "paid",
-        "refunded",
-        "partially_refunded",
-    )
+        return None
+    return str(orders_service.get_order(session, order_no=order_no, actor=SYSTEM).status)
+
+
+def _paid_order(session: Session, order_no: str) -> bool:
+    return _order_status(session, order_no) in PAID
 
 
 def pay_by_card(*, contribution_id: int, actor: Actor) -> ContributionOut:
