@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from peers.bank import accounts, batch, paypage, payments
+from peers.bank import accounts, batch, payments, paypage
 from peers.common import base_app
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from sscard import db
 from sscard.ecard import mybusiness
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
@@ -23,7 +25,7 @@ from sscard.payments.contributions.schemas import ContributionIn
 from sscard.payments.online import service as online_service
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
-from sscard.web.wallet import CurrentResident, Resident, _page
+from sscard.web.wallet import CurrentResident, Resident, _page, _resident
 
 router = APIRouter(include_in_schema=False)
 PAGE = "/wallet/contributions"
@@ -131,11 +133,16 @@ def contribution(
 
 
 @router.post(PAGE + "/{contribution_id}/pay")
-def pay_by_card(
-    contribution_id: Id, request: Request, resident: CurrentResident, form: pages.FormFields
-) -> Response:
-    """Pay the contribution from my card (the bank is asked outside any transaction)."""
+async def pay_by_card(contribution_id: Id, request: Request, form: pages.FormFields) -> Response:
+    """Pay the contribution from my card; the resident is checked in a transaction of its
+    own, and the bank is asked outside any."""
     pages.check_form_csrf(request, form.get("csrf_token"))
+    return await run_in_threadpool(_pay_by_card, contribution_id, request)
+
+
+def _pay_by_card(contribution_id: int, request: Request) -> Response:
+    with db.transaction() as session:
+        resident = _resident(request, session)
     try:
         contributions_service.pay_by_card(contribution_id=contribution_id, actor=resident.actor)
     except SSCardError as exc:

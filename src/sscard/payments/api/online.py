@@ -6,16 +6,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from sscard.httpkit.deps import DbSession, require
+from sscard import db
+from sscard.httpkit import gate
+from sscard.httpkit.deps import DbSession, authenticate, require
 from sscard.kit.context import Actor
 from sscard.payments.online import service
 from sscard.payments.online.schemas import NoticeAnswer, OnlinePaymentOut, StartIn, StartOut
 from sscard.payments.online.signing import SIGNATURE_HEADER
 
 router = APIRouter(prefix="/online", tags=["payments"])
-Manage = Annotated[Actor, Depends(require("payments.online.manage"))]
+MANAGE = "payments.online.manage"
+Manage = Annotated[Actor, Depends(require(MANAGE))]
 OrderNo = Annotated[str, Path(min_length=1, max_length=20, description="订单号")]
 
 
@@ -37,8 +41,16 @@ def get_payment(order_no: OrderNo, actor: Manage, session: DbSession) -> OnlineP
 
 
 @router.post("/orders/{order_no}/query", response_model=OnlinePaymentOut)
-def query_bank(order_no: OrderNo, actor: Manage) -> OnlinePaymentOut:
-    """Ask the bank about an order still waiting for its notice (a paid answer pays it)."""
+async def query_bank(order_no: OrderNo, request: Request) -> OnlinePaymentOut:
+    """Ask the bank about an order still waiting for its notice (a paid answer pays it).
+    The bank is called outside any transaction, so the caller is checked in its own."""
+    return await run_in_threadpool(_query_bank, order_no, request)
+
+
+def _query_bank(order_no: str, request: Request) -> OnlinePaymentOut:
+    with db.transaction() as session:
+        actor = authenticate(request, session)
+        gate.current().authorize(session, actor, MANAGE)
     return service.query_bank(order_no=order_no, actor=actor)
 
 

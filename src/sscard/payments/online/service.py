@@ -26,6 +26,7 @@ from sscard.payments.online.errors import (
 from sscard.payments.online.events import OnlinePaymentConfirmed
 from sscard.payments.online.models import OnlineNotice, OnlinePayment
 from sscard.payments.online.schemas import NoticeAnswer, OnlinePaymentOut, StartOut
+from sscard.payments.orders import bank_paid_service
 from sscard.payments.orders import service as orders_service
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _answer(row: OnlineNotice) -> NoticeAnswer:
 
 
 def _confirm(session: Session, payment: OnlinePayment, message: dict[str, Any]) -> None:
-    orders_service.mark_paid_by_bank(
+    bank_paid_service.mark_paid_by_bank(
         session,
         order_no=payment.order_no,
         bank_code=payment.bank_code,
