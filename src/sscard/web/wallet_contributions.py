@@ -151,7 +151,7 @@ def _pay_by_card(contribution_id: int, request: Request) -> Response:
     return RedirectResponse(f"{PAGE}/{contribution_id}", status_code=303)
 
 
-@router.get("/payments/online/return", response_class=HTMLResponse)
+@router.get("/wallet/online-result", response_class=HTMLResponse)
 def online_return(
     request: Request, resident: CurrentResident, session: DbSession, order_no: str = ""
 ) -> HTMLResponse:

@@ -57,7 +57,7 @@ def _pay_request(session: Session, order: Any, *, bank_code: str, base_url: str)
         "amount_fen": order.amount_fen,
         "merchant_name": merchant.name,
         "subject": getattr(order, "subject", None) or merchant.name,
-        "return_url": f"{base_url}/payments/online/return",
+        "return_url": f"{base_url}/wallet/online-result",
         "notify_url": f"{base_url}/api/v1/payments/online/notify",
         "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "signer": keys.signer_party(),
