@@ -66,19 +66,14 @@ def _check(order: Order, amount_fen: int) -> None:
 
 def _request(
     *, order_no: str, amount_fen: int, reason: str, refund_no: str, actor: Actor
-) -> tuple[RefundOut, exchange_peers.PaymentOutcome | None, dict[str, object] | None]:
+) -> tuple[RefundOut, dict[str, object] | None]:
     """Step 1: the refund recorded ``pending`` and its amount reserved; the credit to ask."""
     with db.transaction() as session:
-        known = repository.refund(session, refund_no)
-        if known is not None:
-            return (
-                _known(
-                    known, repository.order_by_id(session, known.order_id), order_no, amount_fen
-                ),
-                None,
-                None,
-            )
         order = _order(session, order_no, actor, lock=True)
+        known = repository.refund(session, refund_no)  # read under the order's lock
+        if known is not None:
+            owner = repository.order_by_id(session, known.order_id)
+            return _known(known, owner, order_no, amount_fen), None
         _check(order, amount_fen)
         now = utcnow()
         row = Refund(
@@ -102,7 +97,7 @@ def _request(
             "amount_fen": amount_fen,
             "ref": f"ref:{refund_no}",
         }
-        return refund_out(row, order_no), None, credit
+        return refund_out(row, order_no), credit
 
 
 def _ask(credit: dict[str, object]) -> exchange_peers.PaymentOutcome:
@@ -181,7 +176,7 @@ def refund(
     *, order_no: str, amount_fen: int, reason: str, refund_no: str, actor: Actor
 ) -> RefundOut:
     """Give back part or all of a paid order to the card (idempotent on ``refund_no``)."""
-    out, _, credit = _request(
+    out, credit = _request(
         order_no=order_no, amount_fen=amount_fen, reason=reason, refund_no=refund_no, actor=actor
     )
     if credit is None:
