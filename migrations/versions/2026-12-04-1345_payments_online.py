@@ -3,7 +3,7 @@
 and the permissions payments.online.manage and payments.contributions.read
 
 Revision ID: r0123_payments_online
-Revises: r0118_payments_orders
+Revises: r0119_payments_paycodes
 Create Date: 2026-12-04 13:45:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import sscard.db
 
 revision: str = "r0123_payments_online"
-down_revision: str | Sequence[str] | None = "r0118_payments_orders"
+down_revision: str | Sequence[str] | None = "r0119_payments_paycodes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

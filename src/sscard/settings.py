@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     ecard_max_pin_failures: int = 10
     ecard_session_minutes: int = 30
     ecard_family_max: int = 5
+    pay_code_ttl_seconds: int = Field(default=60, ge=10, le=300)
+    """How long a resident's payment code (付款码) may be scanned."""
+    pay_no_pin_limit_fen: int = Field(default=50_000, ge=0)
+    """Payments by payment code up to this amount need no PIN (500.00 yuan); above it the
+    e-card PIN is asked for."""
+    pay_day_limit_fen: int = Field(default=500_000, ge=0)
+    """What one card may pay by payment code and merchant QR in one Beijing day (5,000.00)."""
     face_verifier: str | None = Field(
         default=None,
         description="module:callable of a real face-verification service (see docs/ecard.md).",

@@ -20,6 +20,7 @@ from sscard.web import (
     wallet_card,
     wallet_contributions,
     wallet_family,
+    wallet_pay,
     wallet_phone,
     wallet_scan,
 )
@@ -194,6 +195,7 @@ def install(app: FastAPI) -> None:
         wallet_family,
         wallet_phone,
         wallet_scan,
+        wallet_pay,
     ):
         app.include_router(wallet_part.router)
     terminal_pages.install(app)

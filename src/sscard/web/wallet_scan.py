@@ -29,7 +29,7 @@ OTHER_CODES = (
     ("EC", "这是电子社保卡二维码，应由医院、药店等的受理终端扫码核验。"),
     ("EO", "这是电子社保卡离线码，应由受理终端扫码核验。"),
 )
-NOT_LOGIN = "这不是政务网站的扫码登录二维码。商户收款码请在银行或支付App中扫码付款。"
+NOT_LOGIN = "这不是政务网站的扫码登录二维码。商户收款码请用“扫一扫付款”扫码付款。"
 
 
 def _scan_page(request: Request, values: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:

@@ -9,10 +9,12 @@ from sscard.payments.api import ledger as ledger_api
 from sscard.payments.api import merchants as merchants_api
 from sscard.payments.api import online as online_api
 from sscard.payments.api import orders as orders_api
+from sscard.payments.api import paycodes as paycodes_api
 
 router = APIRouter(prefix="/payments")
 router.include_router(ledger_api.router)
 router.include_router(merchants_api.router)
 router.include_router(orders_api.router)
+router.include_router(paycodes_api.router)
 router.include_router(online_api.router)
 router.include_router(contributions_api.router)
