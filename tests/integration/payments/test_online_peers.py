@@ -48,7 +48,7 @@ def _request(key: primitives.SM2PrivateKey, **changes: Any) -> dict[str, str]:
         "amount_fen": 30000,
         "merchant_name": "济宁市社会保险事业中心",
         "subject": "2026 年度城乡居民基本养老保险",
-        "return_url": "http://platform.example/payments/online/return",
+        "return_url": "http://platform.example/wallet/online-result",
         "notify_url": "http://127.0.0.1:9/api/v1/payments/online/notify",
         "issued_at": "2026-12-04T08:00:00+00:00",
         "signer": "370800-pay",
@@ -82,9 +82,7 @@ def test_confirming_debits_the_account_once_and_signs_the_notice(bank: dict[str,
     form = {**_request(bank["key"]), "account": bank["account"], "password": "x"}
     first = client.post("/paypage/confirm", data=form, follow_redirects=False)
     assert first.status_code == 303
-    assert first.headers["location"].endswith(
-        "/payments/online/return?order_no=P2026120412345678901"
-    )
+    assert first.headers["location"].endswith("/wallet/online-result?order_no=P2026120412345678901")
     again = client.post("/paypage/confirm", data=form, follow_redirects=False)
     assert again.status_code == 303 and _balance(bank) == 20000
     record = client.get("/control/paypage/P2026120412345678901").json()

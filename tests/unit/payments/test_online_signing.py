@@ -15,7 +15,7 @@ REQUEST = {
     "amount_fen": 30000,
     "merchant_name": "济宁市社会保险事业中心",
     "subject": "2026 年度城乡居民基本养老保险",
-    "return_url": "http://127.0.0.1:8000/payments/online/return",
+    "return_url": "http://127.0.0.1:8000/wallet/online-result",
     "notify_url": "http://127.0.0.1:8000/api/v1/payments/online/notify",
     "issued_at": "2026-12-04T08:00:00+00:00",
     "signer": "370800-pay",
