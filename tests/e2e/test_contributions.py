@@ -22,6 +22,7 @@ from tests.e2e.online_world import (
     online_world,
     until,
 )
+from tests.e2e.paycodes_world import Bank, fund, payer
 from tests.e2e.test_ecard_pages import active_holder, csrf, setting, wallet_of
 from tests.support import Account, login
 
@@ -123,3 +124,35 @@ def test_the_cli_lists_the_grades_and_the_reported_contributions(world: OnlineWo
     grades = cli("grades")
     assert f"{YEAR}、{YEAR + 1}" in grades and "200.00、300.00" in grades
     assert "状态" in cli("list", "--status", "reported")
+
+
+def test_a_contribution_paid_from_the_card_is_debited_at_the_bank_and_reported(
+    world: OnlineWorld,
+) -> None:
+    who = payer()
+    fund(Bank(world.bank, world.server), who, 100_000)
+    with httpx.Client(base_url=world.server.url, follow_redirects=False, timeout=60) as http:
+        http.cookies.set("sscard_wallet", who.resident.token, path="/wallet")
+        http.get("/wallet/contributions")
+        form = {
+            "csrf_token": csrf(http),
+            "year": str(YEAR),
+            "grade_fen": "20000",
+            "channel": "card",
+        }
+        started = http.post("/wallet/contributions", data=form)
+        assert started.status_code == 303, started.text
+        detail = started.headers["location"]
+        assert "确认从社保卡账户支付 200.00 元" in http.get(detail).text
+        paid = http.post(f"{detail}/pay", data={"csrf_token": csrf(http)})
+        assert paid.status_code == 303, paid.text
+        assert "已支付，正在上报社保经办机构" in http.get(detail).text
+        body = {"bank_code": who.bank_code, "card_number": who.card_number, "account": who.account}
+        balance = httpx.post(f"{world.bank}/accounts/balance", json=body).json()["balance_fen"]
+        assert balance == 80_000
+        _worker(world)
+        assert "已缴费（社保经办机构已记录）" in http.get(detail).text
+    recorded = httpx.post(
+        f"{world.social}/contributions/query", json={"id_number": who.resident.id_number}
+    ).json()["items"]
+    assert [(r["year"], r["amount_fen"]) for r in recorded] == [(YEAR, 20_000)]
