@@ -13,7 +13,9 @@
 
 ``POST /paypage/status`` answers a status query. ``/control/paypage`` lets tests hold
 notices back, read the signed notice of an order, and send it again. Records of the
-payments are in ``books_of(app.state).paypage`` (see docs/peers.md, "bank: pay page").
+payments are in ``books_of(app.state).paypage`` (see docs/peers.md, "bank: pay page"), and
+each debit is also in the books' ``payments`` by order number, beside the card debits, so
+the bank's daily file lists it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -33,7 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from peers.bank.batch import bank
-from peers.bank.store import Books, books_of, now
+from peers.bank.store import Books, Payment, books_of, now
 from sscard.crypto import pem
 from sscard.payments.online import signing
 
@@ -166,6 +169,18 @@ def _debit(books: Books, page: PageBook, message: dict[str, Any], account_no: st
         bank_ref = "W" + secrets.token_hex(8).upper()
         notice = _notice(message, paid_at, bank_ref)
         signature = bank().signer.sign(notice).hex()
+        books.payments[order_no] = Payment(
+            ref=order_no,
+            kind="debit",
+            bank_code=bank_code,
+            card_number=account.card_number,
+            account=account_no,
+            amount_fen=int(message["amount_fen"]),
+            status="done",
+            reason_code=None,
+            reason="网银支付",
+            at=datetime.fromisoformat(paid_at),
+        )
         page.payments[order_no] = PagePayment(
             ref=order_no,
             bank_code=bank_code,

@@ -87,6 +87,9 @@ def test_confirming_debits_the_account_once_and_signs_the_notice(bank: dict[str,
     assert again.status_code == 303 and _balance(bank) == 20000
     record = client.get("/control/paypage/P2026120412345678901").json()
     assert record["amount_fen"] == 30000 and record["kind"] == "debit"
+    books = client.app.state.bank_books  # type: ignore[attr-defined]
+    listed = books.payments["P2026120412345678901"]
+    assert (listed.kind, listed.amount_fen, listed.status) == ("debit", 30000, "done")
     bank_key = pem.load_public_key((bank["trust"] / "bank.pem").read_bytes())
     notice = record["notice"].encode()
     assert bank_key.verify(notice, bytes.fromhex(record["signature"]))
