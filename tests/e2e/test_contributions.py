@@ -24,6 +24,7 @@ from tests.e2e.online_world import (
 )
 from tests.e2e.paycodes_world import Bank, fund, payer
 from tests.e2e.test_ecard_pages import active_holder, csrf, setting, wallet_of
+from tests.e2e.test_payments_pages import institution
 from tests.support import Account, login
 
 YEAR = (datetime.now(UTC) + timedelta(hours=8)).year
@@ -93,6 +94,10 @@ def test_a_paid_contribution_is_reported_once_even_with_the_worker_run_twice(
         listed = clerk.get("/api/v1/payments/contributions", params={"status": "reported"})
         assert listed.status_code == 200
         assert recorded[0]["order_no"] in [c["order_no"] for c in listed.json()]
+        other = make_account("clerk", institution=institution("370812"))
+        with world.server.client(login(world.server, other)) as elsewhere:
+            theirs = elsewhere.get("/api/v1/payments/contributions").json()
+        assert recorded[0]["order_no"] not in [c["order_no"] for c in theirs]
         again = _pay_year(http, bank, 50_000)
         assert again.status_code == 409
         assert re.search(rf"{YEAR} 年度城乡居民基本养老保险已缴费，不能重复缴费", again.text)
