@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from peers.bank import accounts, batch, payments
+from peers.bank import accounts, batch, payments, paypage
 from peers.common import base_app
 
 
@@ -15,6 +15,7 @@ def create_app() -> FastAPI:
         batch,
         accounts,
         payments,
+        paypage,
     ):
         app.include_router(module.router)
     return app

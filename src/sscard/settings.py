@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         description='Bank institution code -> base URL, JSON: {"BANK-ICBC": "http://..."}.',
     )
     transport_url: str | None = None
+    social_url: str | None = Field(
+        default=None, description="Base URL of the social insurance system (社会保险经办系统)."
+    )
+    contribution_grades_yuan: list[int] = Field(
+        default=[200, 300, 400, 500, 600, 700, 800, 900, 1000, 1500, 2000, 3000],
+        description="城乡居民基本养老保险 yearly contribution grades offered (yuan), JSON list.",
+    )
     peer_timeout_seconds: float = 15.0
     pay_max_fen: int = Field(
         default=5_000_000, ge=1, description="Largest amount of one order, in fen (分)."

@@ -271,3 +271,13 @@ def merchant_qr(
     kind = f"动态码，金额 {amount} 元" if shown.dynamic else "静态码，付款人输入金额"
     console.print(f"商户 {found.code} 收款码（{kind}）：", highlight=False)
     console.print(shown.payload, markup=False, highlight=False, soft_wrap=True)
+
+
+def _register_online() -> None:
+    from sscard.cli.payments_online import contributions_app, online_app
+
+    app.add_typer(online_app, name="online")
+    app.add_typer(contributions_app, name="contributions")
+
+
+_register_online()

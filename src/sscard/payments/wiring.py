@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from sscard.kit import outbox
+from sscard.kit import events, outbox
 from sscard.kit.context import SYSTEM
+from sscard.payments.contributions import service as contributions_service
 from sscard.payments.ledger import service as ledger_service
 from sscard.payments.merchants import sealing as merchants_sealing
+from sscard.payments.online.events import OnlinePaymentConfirmed
 from sscard.payments.orders import service as orders_service
 
 
@@ -21,7 +23,8 @@ def _resolve_orders(_session: Session) -> int:
 
 def wire() -> None:
     """Declare the encrypted merchant table for key rotation; let the worker void pending
-    transfers whose timeout has passed, close expired orders and settle unknown outcomes."""
+    transfers whose timeout has passed, close expired orders and settle unknown outcomes;
+    report paid contributions to the social insurance system, whichever way they were paid."""
     merchants_sealing.register()
     outbox.register_housekeeping(
         "payments-ledger-void-expired",
@@ -32,3 +35,11 @@ def wire() -> None:
         lambda session: orders_service.close_expired(session),
     )
     outbox.register_housekeeping("payments-orders-resolve", _resolve_orders)
+    outbox.register_destination(
+        contributions_service.REPORT, contributions_service.deliver_report, max_attempts=12
+    )
+    outbox.register_housekeeping(
+        "payments-contributions-sync",
+        lambda session: contributions_service.sync_paid(session),
+    )
+    events.subscribe(OnlinePaymentConfirmed, contributions_service.on_online_payment)

@@ -18,6 +18,7 @@ from sscard.web import issuance as issuance_pages
 from sscard.web import (
     pages,
     wallet_card,
+    wallet_contributions,
     wallet_family,
     wallet_pay,
     wallet_phone,
@@ -191,7 +192,14 @@ def install(app: FastAPI) -> None:
     registry_pages.install(app)
     app.include_router(wallet_unlock_pages.router)
     wallet_pages.install(app)
-    for wallet_part in (wallet_card, wallet_family, wallet_phone, wallet_scan, wallet_pay):
+    for wallet_part in (
+        wallet_card,
+        wallet_contributions,
+        wallet_family,
+        wallet_phone,
+        wallet_scan,
+        wallet_pay,
+    ):
         app.include_router(wallet_part.router)
     terminal_pages.install(app)
     ecard_counter_pages.install(app)

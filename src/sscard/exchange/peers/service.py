@@ -10,9 +10,10 @@ after commit. Failures are ``PEER_REFUSALS`` (the party said no: do not retry) o
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sscard.exchange.errors import PeerRefused, PeerUnavailable
-from sscard.exchange.peers import bank, province_cards, transport
+from sscard.exchange.peers import bank, paypage, province_cards, social, transport
 
 PEER_REFUSALS: tuple[type[Exception], ...] = (PeerRefused,)
 PEER_OUTAGES: tuple[type[Exception], ...] = (PeerUnavailable,)
@@ -180,3 +181,21 @@ def province_cancel_record(
         reason=reason,
         key=key,
     )
+
+
+PaypageStatus = paypage.PaypageStatus
+
+
+def bank_paypage_url(*, bank_code: str) -> str:
+    """Where a resident's browser pays an order at ``bank_code`` (网银支付页)."""
+    return paypage.page_url(bank_code)
+
+
+def bank_paypage_status(*, bank_code: str, order_no: str) -> paypage.PaypageStatus:
+    """Whether ``bank_code`` took the payment of ``order_no`` on its pay page."""
+    return paypage.status(bank_code=bank_code, order_no=order_no)
+
+
+def social_report_contribution(*, report: dict[str, Any], key: str) -> None:
+    """Report a paid 城乡居民养老保险 contribution to the social insurance system."""
+    social.report_contribution(report=report, key=key)

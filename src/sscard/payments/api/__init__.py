@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sscard.payments.api import contributions as contributions_api
 from sscard.payments.api import ledger as ledger_api
 from sscard.payments.api import merchants as merchants_api
+from sscard.payments.api import online as online_api
 from sscard.payments.api import orders as orders_api
 from sscard.payments.api import paycodes as paycodes_api
 
@@ -14,3 +16,5 @@ router.include_router(ledger_api.router)
 router.include_router(merchants_api.router)
 router.include_router(orders_api.router)
 router.include_router(paycodes_api.router)
+router.include_router(online_api.router)
+router.include_router(contributions_api.router)

@@ -1,0 +1,192 @@
+"""Online banking end to end: the platform, the bank and the social insurance system each
+run as their own process. An order is sent to the bank's pay page with a signed request,
+paid there, and becomes paid only when the bank's signed notice arrives (or a status query
+finds it); a forged notice is refused, a replay answers the same and posts nothing."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from tests.e2e.online_world import (
+    OnlineWorld,
+    bank_account,
+    confirm_on_bank_page,
+    online_order,
+    online_world,
+    until,
+)
+from tests.support import Account, login
+
+from sscard import db
+from sscard.crypto import pem, primitives
+from sscard.kit.context import SYSTEM
+from sscard.payments.ledger import service as ledger_service
+from sscard.payments.online import signing
+from sscard.payments.orders import service as orders_service
+
+BANK = "BANK-ONL"
+
+
+@pytest.fixture(scope="module")
+def world(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnlineWorld]:
+    yield from online_world(tmp_path_factory.mktemp("online"), [BANK], engine.dialect.name)
+
+
+@pytest.fixture(scope="module")
+def clerk(world: OnlineWorld, make_account: Callable[..., Account]) -> Iterator[httpx.Client]:
+    with world.server.client(login(world.server, make_account("clerk"))) as http:
+        yield http
+
+
+def _order_status(order_no: str) -> str:
+    with db.transaction() as session:
+        return str(orders_service.get_order(session, order_no=order_no, actor=SYSTEM).status)
+
+
+def _start(clerk: httpx.Client, world: OnlineWorld, fen: int, hold: bool) -> tuple[str, str]:
+    httpx.put(f"{world.bank}/control/paypage", json={"hold_notices": hold}).raise_for_status()
+    order_no = online_order(fen, f"ONL{secrets.token_hex(6)}")
+    started = clerk.post(
+        f"/api/v1/payments/online/orders/{order_no}/start", json={"bank_code": BANK}
+    )
+    assert started.status_code == 200, started.text
+    return order_no, started.json()["pay_url"]
+
+
+def _notice(world: OnlineWorld, order_no: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{world.bank}/control/paypage/{order_no}").json())
+
+
+def _merchant_credits(order_no: str) -> int:
+    with db.transaction() as session:
+        page = ledger_service.list_transfers(
+            session, actor=SYSTEM, account="merchant:SI370800", page=1, page_size=200
+        )
+    return sum(1 for t in page.items if order_no in t.ref)
+
+
+def test_the_return_alone_does_not_pay_and_the_signed_notice_does_once(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000001", 100_000)
+    order_no, pay_url = _start(clerk, world, 30_000, hold=True)
+    assert pay_url.startswith(f"{world.bank}/paypage?req=")
+    back = confirm_on_bank_page(pay_url, account)
+    assert back.status_code == 303
+    assert back.headers["location"] == (
+        f"{world.server.url}/wallet/online-result?order_no={order_no}"
+    )
+    shown = clerk.get(f"/api/v1/payments/online/orders/{order_no}").json()
+    assert shown["status"] == "redirected" and _order_status(order_no) != "paid"
+    first = httpx.post(f"{world.bank}/control/paypage/{order_no}/notify").json()
+    assert first == {"status_code": 200}
+    assert _order_status(order_no) == "paid"
+    paid = clerk.get(f"/api/v1/payments/online/orders/{order_no}").json()
+    assert paid["status"] == "paid" and paid["bank_ref"] == _notice(world, order_no)["bank_ref"]
+    credits = _merchant_credits(order_no)
+    assert credits >= 1
+    record = _notice(world, order_no)
+    replayed = world.server.client().post(
+        "/api/v1/payments/online/notify",
+        content=record["notice"].encode(),
+        headers={signing.SIGNATURE_HEADER: record["signature"]},
+    )
+    assert replayed.status_code == 200 and replayed.json()["outcome"] == "accepted"
+    assert _merchant_credits(order_no) == credits
+
+
+def test_a_forged_notice_is_refused_and_logged_and_pays_nothing(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000002", 100_000)
+    order_no, pay_url = _start(clerk, world, 20_000, hold=True)
+    confirm_on_bank_page(pay_url, account)
+    genuine = _notice(world, order_no)
+    forger = primitives.SM2PrivateKey.generate()
+    body = genuine["notice"].encode()
+    with world.server.client() as http:
+        forged = http.post(
+            "/api/v1/payments/online/notify",
+            content=body,
+            headers={signing.SIGNATURE_HEADER: forger.sign(body).hex()},
+        )
+        unsigned = http.post("/api/v1/payments/online/notify", content=body)
+    assert forged.status_code == 400 and forged.json()["error"] == "notice_refused"
+    assert "签名无效" in forged.json()["detail"] and unsigned.status_code == 400
+    assert _order_status(order_no) != "paid"
+    assert "online notice refused: bad signature" in world.server.log.read_text(errors="replace")
+
+
+def test_a_genuine_notice_with_another_amount_is_refused_every_time(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000003", 100_000)
+    order_no, pay_url = _start(clerk, world, 15_000, hold=True)
+    confirm_on_bank_page(pay_url, account)
+    notice = signing.parse(_notice(world, order_no)["notice"].encode(), signing.NOTICE_FIELDS)
+    changed = signing.canonical({**notice, "amount_fen": 1, "notice_id": f"{BANK}-x{order_no}"})
+    key = pem.load_private_key((world.data / "bank" / "bank-sign.key").read_bytes())
+    headers = {signing.SIGNATURE_HEADER: key.sign(changed).hex()}
+    with world.server.client() as http:
+        answers = [
+            http.post("/api/v1/payments/online/notify", content=changed, headers=headers)
+            for _ in range(2)
+        ]
+    assert [a.status_code for a in answers] == [409, 409]
+    assert answers[0].json() == answers[1].json() and "金额" in answers[0].json()["reason"]
+    assert _order_status(order_no) != "paid"
+
+
+def test_a_status_query_pays_an_order_whose_notice_never_came(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000004", 100_000)
+    order_no, pay_url = _start(clerk, world, 10_000, hold=True)
+    waiting = clerk.post(f"/api/v1/payments/online/orders/{order_no}/query")
+    assert waiting.status_code == 200 and waiting.json()["status"] == "redirected"
+    confirm_on_bank_page(pay_url, account)
+    queried = clerk.post(f"/api/v1/payments/online/orders/{order_no}/query")
+    assert queried.json()["status"] == "paid" and _order_status(order_no) == "paid"
+
+
+def test_the_bank_notice_arrives_by_itself_after_the_payment(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000005", 100_000)
+    order_no, pay_url = _start(clerk, world, 5_000, hold=False)
+    confirm_on_bank_page(pay_url, account)
+    until(lambda: _order_status(order_no) == "paid")
+    again = clerk.post(f"/api/v1/payments/online/orders/{order_no}/start", json={"bank_code": BANK})
+    assert again.status_code == 409 and again.json()["error"] == "online_payment_refused"
+
+
+def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: OnlineWorld) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sscard.cli.main",
+            "payments",
+            "online",
+            "publish",
+            "--dir",
+            str(tmp_path),
+        ],
+        env={**os.environ, **world.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "370800-pay.pem").read_text()
+    assert written == (world.data / "trust" / "370800-pay.pem").read_text()
