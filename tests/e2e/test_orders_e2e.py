@@ -174,7 +174,7 @@ def test_another_districts_clerk_neither_sees_nor_pays_the_order(
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sscard.cli.main", *args],
-        env={**os.environ, **env},
+        env={**os.environ, "COLUMNS": "200", **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -227,3 +227,33 @@ def test_a_platform_killed_during_the_debit_is_settled_by_resolve_after_restart(
     assert world.bank.balance(card) == 10_000 - 1234
     verified = _cli(world.env, "ledger", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_an_operator_lists_shows_refunds_and_closes_orders_from_the_command_line(
+    world: World, clerk: httpx.Client
+) -> None:
+    merchant, card = new_merchant(), _funded(world, 10_000)
+    paid = _order(clerk, merchant, 1000, "INV-CLI-1")["order_no"]
+    unpaid = _order(clerk, merchant, 300, "INV-CLI-2")["order_no"]
+    assert clerk.post(f"{ORDERS}/{paid}/pay-card", json={"card_number": card.card_number})
+    listed = _cli(world.env, "payments", "orders", "list", "--merchant", merchant)
+    assert listed.returncode == 0, listed.stderr
+    assert paid in listed.stdout and unpaid in listed.stdout and "共 2 笔订单" in listed.stdout
+    assert "北京时间" in listed.stdout
+    only_paid = _cli(
+        world.env, "payments", "orders", "list", "--merchant", merchant, "--status", "paid"
+    )
+    assert "共 1 笔订单" in only_paid.stdout
+    shown = _cli(world.env, "payments", "orders", "show", paid)
+    assert "已支付" in shown.stdout and card.card_number not in shown.stdout
+    refund = ("payments", "orders", "refund", paid, "--reason", "退一盒")
+    done = _cli(world.env, *refund, "--amount", "1.50")
+    assert done.returncode == 0 and "1.50 元，已退款" in done.stdout, done.stderr
+    too_much = _cli(world.env, *refund, "--amount", "100")
+    assert too_much.returncode == 1 and "可退金额 8.50 元" in too_much.stderr
+    bad = _cli(world.env, *refund, "--amount", "1.234")
+    assert bad.returncode == 1 and "amount" in bad.stderr
+    assert "已关闭" in _cli(world.env, "payments", "orders", "close", unpaid).stdout
+    again = _cli(world.env, "payments", "orders", "close", paid)
+    assert again.returncode == 1 and "不能关闭" in again.stderr
+    assert "退款" in _cli(world.env, "payments", "orders", "show", paid).stdout
