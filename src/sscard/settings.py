@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         description='Bank institution code -> base URL, JSON: {"BANK-ICBC": "http://..."}.',
     )
     transport_url: str | None = None
+    medical_url: str | None = Field(
+        default=None, description="Base URL of the medical insurance system (医保)."
+    )
     peer_timeout_seconds: float = 15.0
 
     host: str = "127.0.0.1"

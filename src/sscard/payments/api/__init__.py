@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sscard.payments.api import ledger as ledger_api
+from sscard.payments.api import medical as medical_api
 from sscard.payments.api import merchants as merchants_api
 
 router = APIRouter(prefix="/payments")
 router.include_router(ledger_api.router)
 router.include_router(merchants_api.router)
+router.include_router(medical_api.router)
