@@ -24,6 +24,7 @@ idempotent at its party, so a refund that failed half-way can simply be asked ag
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -210,7 +211,7 @@ def _merged_items(
     merged = []
     for index, item in enumerate(bill.items):
         part = split.items[index] if index < len(split.items) else {}
-        merged.append({**vars(item), **{k: part.get(k) for k in keys if k in part}})
+        merged.append({**dataclasses.asdict(item), **{k: part.get(k) for k in keys if k in part}})
     return merged
 
 

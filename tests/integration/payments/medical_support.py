@@ -1,0 +1,183 @@
+"""What the medical settlement tests share: the medical and bank peers served in threads
+over real HTTP, and committed people, cards and hospitals (the settlement runs its own
+transactions, so nothing here is rolled back)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from peers.bank.app import create_app as bank_app
+from peers.medical.app import create_app as medical_app
+from tests.integration.cards import _active, signed
+from tests.support import citizen_id, free_port, person_body
+
+from sscard import db
+from sscard.crypto import keyring
+from sscard.iam import service as iam_service
+from sscard.iam.catalog import ChannelType, InstitutionType
+from sscard.iam.schemas import ChannelCreate, InstitutionCreate
+from sscard.issuance.cards import number_service
+from sscard.issuance.cards.schemas import RangeIn
+from sscard.kit.context import Actor, ActorKind
+from sscard.payments.ledger import verify
+from sscard.payments.merchants import service as merchants_service
+from sscard.payments.merchants.schemas import MerchantCreate
+from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.schemas import PersonCreate
+from sscard.registry.photos import portraits
+from sscard.registry.photos import service as registry_photos
+from sscard.scenarios import service as scenarios_service
+from sscard.settings import reset_settings
+
+CLERK = Actor(
+    kind=ActorKind.operator,
+    id="medical-clerk",
+    name="医保结算员",
+    institution_code="PLATFORM",
+    institution_type="hrss_bureau",
+    region_code="370800",
+    permissions=frozenset({"*"}),
+)
+
+
+@dataclass
+class Peers:
+    medical: str
+    bank: str
+
+    def enrol(self, id_number: str, kind: str = "employee", balance: int = 0) -> None:
+        body = {"id_number": id_number, "insurance_type": kind, "personal_balance_fen": balance}
+        assert httpx.post(f"{self.medical}/control/persons", json=body).status_code == 201
+
+    def insured(self, id_number: str) -> dict[str, Any]:
+        found = httpx.post(f"{self.medical}/medical/persons/query", json={"id_number": id_number})
+        return dict(found.json())
+
+    def settlement(self, number: str) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.medical}/medical/settlements/{number}").json())
+
+
+def _serve(app: FastAPI) -> tuple[str, uvicorn.Server, threading.Thread]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "peer did not start"
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Peers]:
+    running = [_serve(factory()) for factory in (medical_app, bank_app)]
+    yield Peers(*(url for url, _, _ in running))
+    for _, server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def peers(served: Peers, monkeypatch: pytest.MonkeyPatch) -> Iterator[Peers]:
+    monkeypatch.setenv("SSCARD_MEDICAL_URL", served.medical)
+    monkeypatch.setenv("SSCARD_BANK_URLS", json.dumps({"*": served.bank}))
+    reset_settings()
+    yield served
+    monkeypatch.undo()
+    reset_settings()
+
+
+@dataclass
+class World:
+    bank: str
+    hospital: str
+    pharmacy: str
+
+
+@pytest.fixture(scope="module")
+def world(engine: object) -> World:
+    """A bank, a number range, a hospital and a pharmacy in 任城区 (committed)."""
+    keyring.reset()
+    bank = f"BM{secrets.token_hex(3).upper()}"
+    with db.transaction() as session:
+        iam_service.create_institution(
+            session,
+            data=InstitutionCreate(
+                code=bank, name="测试合作银行", type=InstitutionType.bank, region_code="370800"
+            ),
+        )
+        scenarios_service.ensure_default_scenarios(session)
+        institution = iam_service.ensure_platform_institution(session).code
+        codes = []
+        for name, mcc in (("济宁市第一人民医院", "8062"), ("仁和大药房任城店", "5912")):
+            code = f"H{secrets.token_hex(4).upper()}"
+            merchants_service.create_merchant(
+                session,
+                data=MerchantCreate(
+                    code=code,
+                    name=name,
+                    mcc=mcc,
+                    institution_code=institution,
+                    region_code="370811",
+                    settlement_bank="中国工商银行济宁分行",
+                    settlement_account="6222021608000000011",
+                    fee_rate_bp=0,
+                ),
+                actor=CLERK,
+            )
+            codes.append(code)
+    for _ in range(20):
+        prefix = "Y" + secrets.token_hex(2).upper()[:3]
+        try:
+            with db.transaction() as session:
+                number_service.add_range(
+                    session, data=RangeIn(region_code="370800", prefix=prefix, start=1, end=99999)
+                )
+            break
+        except Exception:  # noqa: S112 - an overlapping prefix: take another
+            continue
+    return World(bank, codes[0], codes[1])
+
+
+def holder(world: World, *, ecard: bool = False) -> tuple[str, str, Any]:
+    """A person with an active card (and, with ``ecard``, a signed e-card copy):
+    (ID number, card number, the copy or None)."""
+    number = citizen_id("370811")
+    with db.transaction() as session:
+        registry_service.create_person(
+            session, data=PersonCreate.model_validate(person_body(number)), actor=CLERK
+        )
+        registry_photos.put_photo(
+            session, id_number=number, data=portraits.demo_portrait(5), actor=CLERK
+        )
+        if ecard:
+            channel = f"CH{secrets.token_hex(3).upper()}"
+            iam_service.create_channel(
+                session,
+                data=ChannelCreate(
+                    code=channel,
+                    name="测试人社APP",
+                    type=ChannelType.hrss_app,
+                    owner_institution_code=iam_service.ensure_platform_institution(session).code,
+                ),
+            )
+            card, _, copy = signed(session, CLERK, world.bank, number, channel)
+            return number, card.card_number or "", copy.id
+        card = _active(session, CLERK, world.bank, number)
+        return number, card.card_number or "", None
+
+
+def ledger_clean() -> bool:
+    with db.transaction() as session:
+        return verify.verify_ledger(session, progress=lambda *_: None).ok
