@@ -27,9 +27,17 @@ Chronic = Annotated[Actor, Depends(require("payments.medical.chronic"))]
 Number = Annotated[str, Path(min_length=1, max_length=24)]
 
 
+def _peer_call_ahead(session: DbSession) -> None:
+    """End the request's unit of work (it holds only the authentication) before a use case
+    that calls the medical system or the bank and runs its own transactions: a peer call
+    never sits inside an open transaction, and SQLite allows one writer at a time."""
+    session.commit()
+
+
 @router.post("/settlements", response_model=SettlementOut, status_code=status.HTTP_201_CREATED)
-def settle(data: BillIn, actor: Settle) -> SettlementOut:
+def settle(data: BillIn, actor: Settle, session: DbSession) -> SettlementOut:
     """Settle a bill: settled, failed (with the reason; nothing posted) or paying."""
+    _peer_call_ahead(session)
     return settle_service.settle(data=data, actor=actor)
 
 
@@ -68,14 +76,16 @@ def get_settlement(number: Number, actor: Read, session: DbSession) -> Settlemen
 
 
 @router.post("/settlements/{number}/refund", response_model=SettlementOut)
-def refund(number: Number, data: RefundIn, actor: Settle) -> SettlementOut:
+def refund(number: Number, data: RefundIn, actor: Settle, session: DbSession) -> SettlementOut:
     """Refund a settled bill: all three parts go back (退费)."""
+    _peer_call_ahead(session)
     return settle_service.refund(number=number, reason=data.reason, actor=actor)
 
 
 @router.post("/chronic", response_model=ChronicOut, status_code=status.HTTP_201_CREATED)
-def approve_chronic(data: ChronicIn, actor: Chronic) -> ChronicOut:
+def approve_chronic(data: ChronicIn, actor: Chronic, session: DbSession) -> ChronicOut:
     """Approve a chronic-disease qualification; the medical system is told first."""
+    _peer_call_ahead(session)
     return chronic_service.approve(data=data, actor=actor)
 
 
@@ -96,5 +106,6 @@ def get_chronic(number: Number, actor: Read, session: DbSession) -> ChronicOut:
 
 
 @router.post("/chronic/{number}/revoke", response_model=ChronicOut)
-def revoke_chronic(number: Number, actor: Chronic) -> ChronicOut:
+def revoke_chronic(number: Number, actor: Chronic, session: DbSession) -> ChronicOut:
+    _peer_call_ahead(session)
     return chronic_service.revoke(number=number, actor=actor)

@@ -28,12 +28,18 @@ FLASHES = {
     "reopen": "商户已恢复受理",
     "terminal-linked": "终端已关联",
     "terminal-unlinked": "终端已解除关联",
+    "refunded": "已退费：统筹、个人账户和现金三部分已全部退回",
+    "chronic-approved": "慢特病资格已登记并报送医保系统",
+    "chronic-revoked": "慢特病资格已撤销",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}
 PERMISSION_NAMES = {
     "payments.merchants.read": "查询商户",
     "payments.merchants.manage": "商户入网与管理",
+    "payments.medical.read": "查询就医结算与慢特病资格",
+    "payments.medical.settle": "就医结算、试算与退费",
+    "payments.medical.chronic": "审核登记与撤销门诊慢特病资格",
 }
 
 
@@ -129,3 +135,6 @@ def _allowed(permission: str) -> Callable[..., Actor]:
 
 Reader = Annotated[Actor, Depends(_allowed("payments.merchants.read"))]
 Manager = Annotated[Actor, Depends(_allowed("payments.merchants.manage"))]
+MedicalReader = Annotated[Actor, Depends(_allowed("payments.medical.read"))]
+MedicalSettler = Annotated[Actor, Depends(_allowed("payments.medical.settle"))]
+ChronicManager = Annotated[Actor, Depends(_allowed("payments.medical.chronic"))]
