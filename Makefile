@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
-PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?= -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: run test install install-dev lint typecheck layers pytest bench clean
 

@@ -14,7 +14,21 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from tests.support import Account, LiveServer, start_server, stop_server
 
-PG_URL = os.environ.get("SSCARD_TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""``gw0``, ``gw1`` ... under pytest-xdist (each worker gets its own PostgreSQL database)."""
+
+
+def _worker_url(url: str | None) -> str | None:
+    """The PostgreSQL URL a test process uses: under xdist, the database name gets the worker id."""
+    if not url or not WORKER:
+        return url
+    base, slash, name = url.rpartition("/")
+    name, question, query = name.partition("?")
+    return f"{base}{slash}{name}_{WORKER}{question}{query}"
+
+
+BASE_PG_URL = os.environ.get("SSCARD_TEST_DATABASE_URL")
+PG_URL = _worker_url(BASE_PG_URL)
 REDIS_URL = os.environ.get("SSCARD_TEST_REDIS_URL")
 CHROMIUM = "/usr/bin/chromium"
 
@@ -58,7 +72,44 @@ def test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     reset_settings()
 
 
+def _create_worker_database() -> None:
+    """Under xdist, create this worker's database next to the configured one (once)."""
+    if not (BASE_PG_URL and PG_URL and PG_URL != BASE_PG_URL):
+        return
+    from sscard import db
+    from sscard.settings import Settings
+
+    name = PG_URL.rpartition("/")[2].partition("?")[0]
+    engine = db.build_engine(Settings(database_url=BASE_PG_URL).database_url, pool_size=1)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (``--dist loadgroup``), every test of one backend runs in the same worker, so
+    a worker sets its session database up once instead of switching back and forth."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec is not None else None
+        if backend is not None:
+            item.add_marker(pytest.mark.xdist_group(name=str(backend)))
+
+
+_RESET: set[str] = set()
+
+
 def _reset_postgres(url: str) -> None:
+    """Empty the PostgreSQL test database, once per test process (a later setup of the same
+    session fixture keeps what the first one made, so cached look-ups stay true)."""
+    if url in _RESET:
+        return
+    _RESET.add(url)
     from sscard import db
 
     engine = db.build_engine(url, pool_size=1)
@@ -75,6 +126,7 @@ def database_url(request: pytest.FixtureRequest, test_environment: Path) -> str:
     assert PG_URL is not None
     from sscard.settings import Settings
 
+    _create_worker_database()
     url = Settings(database_url=PG_URL).database_url
     _reset_postgres(url)
     return url

@@ -59,11 +59,22 @@ class HistoryIn(AccountIn):
 
 class FaultIn(BaseModel):
     operation: Literal[
-        "open", "activate", "deactivate", "bind", "unbind", "balance", "transactions"
+        "open",
+        "activate",
+        "deactivate",
+        "bind",
+        "unbind",
+        "balance",
+        "transactions",
+        "debit",
+        "credit",
+        "status",
     ]
-    mode: Literal["refuse", "unavailable"]
+    mode: Literal["refuse", "unavailable", "slow", "apply_then_fail"]
     times: int | None = Field(default=None, ge=1)
     card_numbers: list[str] | None = None
+    seconds: float = Field(default=0.0, ge=0, le=120)
+    """For ``slow``: how long the answer waits."""
 
 
 class PostingIn(AccountIn):
@@ -78,7 +89,7 @@ def _refused(detail: str, status: int = 422) -> Answer:
 
 def _faulted(books: Books, operation: str, card_number: str) -> Answer | None:
     fault = books.fault_for(operation, card_number)
-    if fault is None:
+    if fault is None or fault.mode in ("slow", "apply_then_fail"):
         return None
     if fault.mode == "unavailable":
         return 503, {"error": "unavailable", "detail": "银行核心系统维护中"}
@@ -242,7 +253,7 @@ def set_fault(data: FaultIn, books: BooksDep) -> None:
     """Make calls of one operation fail (tests and demos)."""
     with books.lock:
         cards = frozenset(data.card_numbers) if data.card_numbers is not None else None
-        books.faults[data.operation] = Fault(data.mode, data.times, cards)
+        books.faults[data.operation] = Fault(data.mode, data.times, cards, data.seconds)
 
 
 @router.delete("/control/faults", status_code=204)

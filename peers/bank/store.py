@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-OPERATIONS = ("open", "activate", "deactivate", "bind", "unbind", "balance", "transactions")
+OPERATIONS = (
+    "open",
+    "activate",
+    "deactivate",
+    "bind",
+    "unbind",
+    "balance",
+    "transactions",
+    "debit",
+    "credit",
+    "status",
+)
 
 
 def luhn_digit(digits: str) -> str:
@@ -81,14 +92,51 @@ class Account:
 
 
 @dataclass
+class Payment:
+    """A debit or credit the platform asked for, by its reference (the bank's daily file
+    lists them)."""
+
+    ref: str
+    kind: str
+    """debit or credit."""
+    bank_code: str
+    card_number: str
+    account: str
+    amount_fen: int
+    status: str
+    """done or refused."""
+    reason_code: str | None
+    reason: str | None
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "kind": self.kind,
+            "bank_code": self.bank_code,
+            "card_number": self.card_number,
+            "account": self.account,
+            "amount_fen": self.amount_fen,
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "reason": self.reason,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass
 class Fault:
-    """Make calls of one operation fail: ``refuse`` (422) or ``unavailable`` (503)."""
+    """Make calls of one operation fail: ``refuse`` (422), ``unavailable`` (503), or for a
+    debit or credit ``slow`` (applied, answered after ``seconds``) and ``apply_then_fail``
+    (applied, answered 503)."""
 
     mode: str
     times: int | None = None
     """How many calls still fail; None = every call."""
     card_numbers: frozenset[str] | None = None
     """Only calls about these cards; None = every card."""
+    seconds: float = 0.0
+    """For ``slow``: how long the answer waits."""
 
 
 class Books:
@@ -100,6 +148,7 @@ class Books:
         self.by_card: dict[tuple[str, str], str] = {}
         self.replies: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.faults: dict[str, Fault] = {}
+        self.payments: dict[str, Payment] = {}
         self.calls: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
 
     def account_of_card(self, bank_code: str, card_number: str) -> Account | None:
@@ -137,6 +186,7 @@ class Books:
             self.by_card.clear()
             self.replies.clear()
             self.faults.clear()
+            self.payments.clear()
             self.calls = dict.fromkeys(OPERATIONS, 0)
 
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         default=None, description="Base URL of the medical insurance system (医保)."
     )
     peer_timeout_seconds: float = 15.0
+    pay_max_fen: int = Field(
+        default=5_000_000, ge=1, description="Largest amount of one order, in fen (分)."
+    )
+    pay_order_timeout_seconds: int = Field(
+        default=900, ge=60, description="How long an unpaid order stays open by default."
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000

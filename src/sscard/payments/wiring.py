@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from sscard.kit import outbox
+from sscard.kit.context import SYSTEM
 from sscard.payments.ledger import service as ledger_service
 from sscard.payments.merchants import sealing as merchants_sealing
+from sscard.payments.orders import service as orders_service
+
+
+def _resolve_orders(_session: Session) -> int:
+    """Settle orders and refunds whose bank answer was not known (their own transactions:
+    the bank is never called inside the worker's)."""
+    orders = orders_service.resolve_paying(actor=SYSTEM)
+    refunds = orders_service.resolve_refunds()
+    return sum(o.status != "paying" for o in orders) + sum(r.status != "pending" for r in refunds)
 
 
 def wire() -> None:
     """Declare the encrypted merchant table for key rotation; let the worker void pending
-    transfers whose timeout has passed."""
+    transfers whose timeout has passed, close expired orders and settle unknown outcomes."""
     merchants_sealing.register()
     outbox.register_housekeeping(
         "payments-ledger-void-expired",
         lambda session: ledger_service.void_expired(session),
     )
+    outbox.register_housekeeping(
+        "payments-orders-close-expired",
+        lambda session: orders_service.close_expired(session),
+    )
+    outbox.register_housekeeping("payments-orders-resolve", _resolve_orders)

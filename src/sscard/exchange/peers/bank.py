@@ -151,3 +151,91 @@ def transactions(
         ]
     except (KeyError, TypeError, ValueError) as exc:
         raise _malformed(bank_code, "交易明细") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    """What the bank says of a debit or credit: ``done``, ``refused`` (with its reason code
+    and words) or ``unknown`` (a status query about a reference the bank never applied)."""
+
+    status: str
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+def _outcome(bank_code: str, response: Any) -> PaymentOutcome:
+    """A 2xx is done; a refusal status is refused with the bank's reason; anything else is
+    PeerUnavailable (the outcome is not known)."""
+    peer_ = _bank(bank_code)
+    if response.status_code in client.REFUSAL_STATUSES:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        code = str(body.get("error") or "refused")[:40] if isinstance(body, dict) else "refused"
+        return PaymentOutcome("refused", code, client.reason(response))
+    answer = client.answer(peer_, response)
+    status = answer.get("status")
+    if status not in ("done", "refused", "unknown"):
+        raise _malformed(bank_code, "支付")
+    reason = answer.get("reason")
+    return PaymentOutcome(str(status), answer.get("reason_code"), reason and str(reason))
+
+
+def _move(
+    path: str,
+    *,
+    bank_code: str,
+    card_number: str,
+    account: str,
+    amount_fen: int,
+    ref: str,
+    kind: str,
+) -> PaymentOutcome:
+    body = {
+        "bank_code": bank_code,
+        "card_number": card_number,
+        "account": account,
+        "amount_fen": amount_fen,
+        "ref": ref,
+        "kind": kind,
+    }
+    response = client.send(_bank(bank_code), "POST", path, json=body, key=ref, what=path)
+    return _outcome(bank_code, response)
+
+
+def debit(
+    *, bank_code: str, card_number: str, account: str, amount_fen: int, ref: str
+) -> PaymentOutcome:
+    """Ask the bank to take ``amount_fen`` from the card's account (sent once, key ``ref``)."""
+    return _move(
+        "/payments/debit",
+        bank_code=bank_code,
+        card_number=card_number,
+        account=account,
+        amount_fen=amount_fen,
+        ref=ref,
+        kind="payment",
+    )
+
+
+def credit(
+    *, bank_code: str, card_number: str, account: str, amount_fen: int, ref: str, kind: str
+) -> PaymentOutcome:
+    """Ask the bank to put ``amount_fen`` on the card's account (sent once, key ``ref``)."""
+    return _move(
+        "/payments/credit",
+        bank_code=bank_code,
+        card_number=card_number,
+        account=account,
+        amount_fen=amount_fen,
+        ref=ref,
+        kind=kind,
+    )
+
+
+def payment_status(*, bank_code: str, ref: str) -> PaymentOutcome:
+    """What became of a debit or credit (a query: tried again on a timeout)."""
+    body = {"bank_code": bank_code, "ref": ref}
+    response = client.send(_bank(bank_code), "POST", "/payments/status", json=body, retry=True)
+    return _outcome(bank_code, response)

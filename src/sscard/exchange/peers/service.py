@@ -18,6 +18,7 @@ PEER_REFUSALS: tuple[type[Exception], ...] = (PeerRefused,)
 PEER_OUTAGES: tuple[type[Exception], ...] = (PeerUnavailable,)
 BankBalance = bank.Balance
 BankTransaction = bank.BankTransaction
+PaymentOutcome = bank.PaymentOutcome
 ProvinceCard = province_cards.ProvinceCard
 MedicalBill = medical.Bill
 MedicalBillItem = medical.BillItem
@@ -73,6 +74,47 @@ def bank_transactions(
         end=end,
         limit=limit,
     )
+
+
+def bank_debit(
+    *, bank_code: str, card_number: str, account: str, amount_fen: int, ref: str
+) -> bank.PaymentOutcome:
+    """Ask the card's bank to debit the card's account once (``ref`` is the idempotency key).
+
+    Done or refused is the answer; PEER_OUTAGES (a timeout, a 5xx) mean the outcome is not
+    known: ask :func:`bank_payment_status` later."""
+    return bank.debit(
+        bank_code=bank_code,
+        card_number=card_number,
+        account=account,
+        amount_fen=amount_fen,
+        ref=ref,
+    )
+
+
+def bank_credit(
+    *,
+    bank_code: str,
+    card_number: str,
+    account: str,
+    amount_fen: int,
+    ref: str,
+    kind: str = "refund",
+) -> bank.PaymentOutcome:
+    """Ask the card's bank to credit the card's account once (a refund or a benefit)."""
+    return bank.credit(
+        bank_code=bank_code,
+        card_number=card_number,
+        account=account,
+        amount_fen=amount_fen,
+        ref=ref,
+        kind=kind,
+    )
+
+
+def bank_payment_status(*, bank_code: str, ref: str) -> bank.PaymentOutcome:
+    """What became of a debit or credit: done, refused or unknown (never applied)."""
+    return bank.payment_status(bank_code=bank_code, ref=ref)
 
 
 def transport_configured() -> bool:

@@ -12,6 +12,7 @@ the card is active the new account is activated by the bind itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ from sscard.issuance.activation.schemas import BalanceOut, BankTransactionOut
 from sscard.issuance.cards import making_service
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.models import CARD_TABLE, Card
-from sscard.issuance.lifecycle import Status
+from sscard.issuance.lifecycle import STATUS_NAMES, Status
 from sscard.kit import access, outbox
 from sscard.kit.access import AccessRecord
 from sscard.kit.context import SYSTEM, Actor
@@ -228,3 +229,52 @@ def bank_transactions(
         )
         for t in items
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCard:
+    """What a payment needs of a card: who holds it, its bank and account, whether it may pay."""
+
+    card_id: str
+    person_id: str
+    card_number: str
+    bank_code: str
+    account: str | None
+    """The bank account number in clear (for the bank call only, never shown)."""
+    refusal: str | None
+    """Why the card cannot pay now (Chinese), None when it can."""
+
+
+def _payment_refusal(card: Card, account: str | None) -> str | None:
+    status = Status(card.status)
+    if status in (Status.temporarily_lost, Status.lost):
+        return "该卡已挂失，不能支付"
+    if status is Status.cancelled:
+        return "该卡已注销，不能支付"
+    if status is not Status.active:
+        return f"该卡当前状态为“{STATUS_NAMES[status]}”，尚未启用，不能支付"
+    if cards_service.expired(card):
+        return "该卡已超过有效期，不能支付"
+    if account is None or not card.bank_account_active:
+        return "该卡的银行账户未启用，不能支付"
+    return None
+
+
+def payment_card(session: Session, *, card_id: str) -> PaymentCard:
+    """The card as a payment sees it (for the payments component; CardNotFound if unknown)."""
+    card = cards_service.card_by_id(session, card_id=card_id)
+    account = making_service.bank_account(session, card=card)
+    return PaymentCard(
+        card_id=card.id,
+        person_id=card.person_id,
+        card_number=card.card_number or "",
+        bank_code=card.bank_code,
+        account=account,
+        refusal=_payment_refusal(card, account),
+    )
+
+
+def card_id_of_number(session: Session, *, card_number: str) -> str | None:
+    """The id of the card with this number (for the payments component), or None."""
+    card = cards_service.card_by_number(session, card_number=card_number)
+    return card.id if card is not None else None

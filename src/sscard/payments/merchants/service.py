@@ -153,6 +153,16 @@ def get_merchant_by_code(session: Session, *, code: str, actor: Actor) -> Mercha
     return merchant
 
 
+def merchant_by_code(session: Session, *, code: str) -> Merchant | None:
+    """A merchant by its code, whatever the scope (for the other payments parts)."""
+    return repository.merchant_by_code(session, code.strip().upper())
+
+
+def in_region(merchant: Merchant, actor: Actor) -> bool:
+    """Whether the actor's region covers the merchant's."""
+    return not _check_region(merchant.region_code, actor)
+
+
 def update_merchant(
     session: Session, *, merchant_id: int, data: MerchantUpdate, actor: Actor
 ) -> Merchant:
