@@ -3,7 +3,7 @@
 and a role for the settlement desks of hospitals and pharmacies (定点医药机构经办)
 
 Revision ID: r0120_payments_medical
-Revises: r0115_issuance_stats
+Revises: r0118_payments_orders
 Create Date: 2026-12-04 13:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import sscard.db
 
 revision: str = "r0120_payments_medical"
-down_revision: str | Sequence[str] | None = "r0115_issuance_stats"
+down_revision: str | Sequence[str] | None = "r0118_payments_orders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(length=20), nullable=False),
         sa.Column("person_id", sa.String(length=26), nullable=False),
         sa.Column("card_id", sa.String(length=26), nullable=False),
+        sa.Column("bank_code", sa.String(length=32), nullable=False),
         sa.Column("merchant_code", sa.String(length=32), nullable=False),
         sa.Column("region_code", sa.String(length=6), nullable=False),
         sa.Column("visit_kind", sa.String(length=16), nullable=False),

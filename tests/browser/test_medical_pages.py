@@ -74,7 +74,8 @@ def test_a_clerk_reads_the_split_and_refunds_only_after_confirming(
     world: World,
     make_account: Callable[..., Account],
 ) -> None:
-    id_number, card_number, _ = holder(world)
+    who = holder(world)
+    id_number, card_number = who.id_number, who.card_number
     body = {"id_number": id_number, "insurance_type": "employee", "personal_balance_fen": 50000}
     assert httpx.post(f"{wired}/control/persons", json=body).status_code == 201
     exam = {"code": "E001", "name": "胸部CT", "item_class": "examination", "amount_fen": 30000}
@@ -118,7 +119,7 @@ def test_a_clerk_registers_a_chronic_qualification_after_fixing_the_dates_and_re
     world: World,
     make_account: Callable[..., Account],
 ) -> None:
-    id_number, _, _ = holder(world)
+    id_number = holder(world).id_number
     body = {"id_number": id_number, "insurance_type": "resident"}
     assert httpx.post(f"{wired}/control/persons", json=body).status_code == 201
     log_in(page, server, make_account("admin"), "/payments/medical/chronic")

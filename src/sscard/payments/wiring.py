@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sscard.kit import outbox
 from sscard.kit.context import SYSTEM
 from sscard.payments.ledger import service as ledger_service
+from sscard.payments.medical import settle_service as medical_settle
 from sscard.payments.merchants import sealing as merchants_sealing
 from sscard.payments.orders import service as orders_service
 
@@ -32,3 +33,6 @@ def wire() -> None:
         lambda session: orders_service.close_expired(session),
     )
     outbox.register_housekeeping("payments-orders-resolve", _resolve_orders)
+    outbox.register_housekeeping(
+        "payments-medical-resolve", lambda _session: medical_settle.resolve_paying()
+    )

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -17,8 +18,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from peers.bank.app import create_app as bank_app
+from peers.bank.branch import card_id_code
 from peers.medical.app import create_app as medical_app
-from tests.integration.cards import _active, signed
+from tests.integration.cards import signed
 from tests.support import citizen_id, free_port, person_body
 
 from sscard import db
@@ -26,8 +28,10 @@ from sscard.crypto import keyring
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import ChannelType, InstitutionType
 from sscard.iam.schemas import ChannelCreate, InstitutionCreate
-from sscard.issuance.cards import number_service
-from sscard.issuance.cards.schemas import RangeIn
+from sscard.issuance.cards import application_service, making_service, number_service
+from sscard.issuance.cards import service as cards_service
+from sscard.issuance.cards.schemas import ApplicationIn, RangeIn
+from sscard.issuance.lifecycle import Action
 from sscard.kit.context import Actor, ActorKind
 from sscard.payments.ledger import verify
 from sscard.payments.merchants import service as merchants_service
@@ -150,9 +154,37 @@ def world(engine: object) -> World:
     return World(bank, codes[0], codes[1])
 
 
-def holder(world: World, *, ecard: bool = False) -> tuple[str, str, Any]:
-    """A person with an active card (and, with ``ecard``, a signed e-card copy):
-    (ID number, card number, the copy or None)."""
+@dataclass(frozen=True)
+class Holder:
+    id_number: str
+    card_id: str
+    card_number: str
+    account: str
+    copy_id: int | None
+
+
+def _card(session: Any, bank: str, id_number: str) -> Any:
+    """An active card with its own bank account (marked active) for ``id_number``."""
+    card = application_service.apply(
+        session, data=ApplicationIn(id_number=id_number, bank_code=bank), actor=CLERK
+    )
+    number_service.assign_number(session, card=card, actor=CLERK)
+    cards_service.transition(session, card=card, action=Action.submit, actor=CLERK)
+    made = making_service.MadeCard(
+        card_id_code=card_id_code("370800", secrets.randbelow(10**12), generation=3),
+        atr="3B6C00000A3180",
+        bank_account="621700" + f"{secrets.randbelow(10**13):013d}",
+        issue_date=date(2026, 11, 1),
+    )
+    making_service.record_made(session, card=card, made=made, actor=CLERK)
+    cards_service.transition(session, card=card, action=Action.issue, actor=CLERK)
+    cards_service.transition(session, card=card, action=Action.activate, actor=CLERK)
+    card.bank_account_active = True
+    return card
+
+
+def holder(world: World, *, ecard: bool = False) -> Holder:
+    """A person with an active card (and, with ``ecard``, a signed e-card copy)."""
     number = citizen_id("370811")
     with db.transaction() as session:
         registry_service.create_person(
@@ -161,6 +193,7 @@ def holder(world: World, *, ecard: bool = False) -> tuple[str, str, Any]:
         registry_photos.put_photo(
             session, id_number=number, data=portraits.demo_portrait(5), actor=CLERK
         )
+        copy_id = None
         if ecard:
             channel = f"CH{secrets.token_hex(3).upper()}"
             iam_service.create_channel(
@@ -173,9 +206,26 @@ def holder(world: World, *, ecard: bool = False) -> tuple[str, str, Any]:
                 ),
             )
             card, _, copy = signed(session, CLERK, world.bank, number, channel)
-            return number, card.card_number or "", copy.id
-        card = _active(session, CLERK, world.bank, number)
-        return number, card.card_number or "", None
+            copy_id = copy.id
+        else:
+            card = _card(session, world.bank, number)
+        account = making_service.bank_account(session, card=card) or ""
+        return Holder(number, card.id, card.card_number or "", account, copy_id)
+
+
+def fund(peers: Peers, world: World, who: Holder, amount_fen: int) -> None:
+    """Put money on the holder's bank account and activate it at the bank."""
+    body = {"bank_code": world.bank, "card_number": who.card_number, "account": who.account}
+    posted = httpx.post(
+        f"{peers.bank}/control/postings", json={**body, "amount_fen": amount_fen, "kind": "deposit"}
+    )
+    assert posted.status_code == 200, posted.text
+    assert httpx.post(f"{peers.bank}/accounts/activate", json=body).status_code == 200
+
+
+def bank_balance(peers: Peers, world: World, who: Holder) -> int:
+    body = {"bank_code": world.bank, "card_number": who.card_number}
+    return int(httpx.post(f"{peers.bank}/control/lookup", json=body).json()["balance_fen"])
 
 
 def ledger_clean() -> bool:

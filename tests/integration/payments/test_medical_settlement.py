@@ -11,6 +11,8 @@ from tests.integration.payments.medical_support import (
     CLERK,
     Peers,
     World,
+    bank_balance,
+    fund,
     holder,
     ledger_clean,
     peers,
@@ -58,7 +60,8 @@ def transfer(ref: str) -> Any:
 def test_a_bill_the_pool_and_personal_account_cover_posts_two_legs_and_asks_no_bank(
     peers: Peers, world: World
 ) -> None:
-    id_number, card_number, _ = holder(world)
+    who = holder(world)
+    id_number, card_number = who.id_number, who.card_number
     peers.enrol(id_number, "employee", balance=50000)
     done = settle_service.settle(data=bill(world.hospital, card_number), actor=CLERK)
     assert done.status == "settled", done.failure_reason
@@ -81,7 +84,8 @@ def test_a_bill_the_pool_and_personal_account_cover_posts_two_legs_and_asks_no_b
 def test_a_refund_reverses_every_leg_and_cancels_the_settlement_at_the_medical_system(
     peers: Peers, world: World
 ) -> None:
-    id_number, card_number, _ = holder(world)
+    who = holder(world)
+    id_number, card_number = who.id_number, who.card_number
     peers.enrol(id_number, "employee", balance=50000)
     done = settle_service.settle(data=bill(world.hospital, card_number), actor=CLERK)
     merchant_before = account(f"merchant:{world.hospital}").balance
@@ -102,7 +106,8 @@ def test_a_refund_reverses_every_leg_and_cancels_the_settlement_at_the_medical_s
 def test_a_chronic_qualification_raises_the_ratio_of_that_diseases_items(
     peers: Peers, world: World
 ) -> None:
-    id_number, card_number, _ = holder(world)
+    who = holder(world)
+    id_number, card_number = who.id_number, who.card_number
     peers.enrol(id_number, "employee", balance=10**6)
     item = {**DRUG, "disease_code": "E11"}
     with db.transaction() as session:
@@ -129,7 +134,9 @@ def test_a_chronic_qualification_raises_the_ratio_of_that_diseases_items(
 def test_an_off_site_code_settles_at_the_lower_off_site_ratio_and_is_used_once(
     peers: Peers, world: World
 ) -> None:
-    id_number, _, copy_id = holder(world, ecard=True)
+    who = holder(world, ecard=True)
+    id_number, copy_id = who.id_number, who.copy_id
+    assert copy_id is not None
     peers.enrol(id_number, "employee", balance=10**6)
     with db.transaction() as session:
         copy = ecard_service.get_copy(session, copy_id=copy_id)
@@ -155,7 +162,7 @@ def test_an_off_site_code_settles_at_the_lower_off_site_ratio_and_is_used_once(
 def test_a_person_the_medical_system_does_not_know_leaves_a_failed_settlement_and_no_legs(
     peers: Peers, world: World
 ) -> None:
-    _, card_number, _ = holder(world)
+    card_number = holder(world).card_number
     failed: SettlementOut = settle_service.settle(
         data=bill(world.hospital, card_number), actor=CLERK
     )
@@ -174,3 +181,60 @@ def test_a_bill_names_one_way_to_find_the_insured_and_a_hospital_it_knows(
         )
     with pytest.raises(ValidationFailed, match="找不到这张社保卡"):
         settle_service.settle(data=bill(world.hospital, "Z99999999"), actor=CLERK)
+
+
+def test_the_cash_part_is_debited_at_the_bank_and_the_three_legs_are_posted_together(
+    peers: Peers, world: World
+) -> None:
+    who = holder(world)
+    peers.enrol(who.id_number, "employee", balance=1000)
+    fund(peers, world, who, 100000)
+    done = settle_service.settle(data=bill(world.hospital, who.card_number), actor=CLERK)
+    assert done.status == "settled", done.failure_reason
+    assert (done.pool_fen, done.personal_fen, done.cash_fen) == (8500, 1000, 20500)
+    assert bank_balance(peers, world, who) == 100000 - 20500
+    legs = {
+        "pool:post": ("medical-pool", 8500),
+        "personal:post": (f"medical-personal:{done.person_id}", 1000),
+        "b:post": (f"bank-clearing:{world.bank}", 20500),
+        "m": (f"card:{done.card_id}", 20500),
+    }
+    for leg, (debit, amount) in legs.items():
+        made = transfer(f"med:{done.number}:{leg}")
+        assert (made.debit_account, made.amount) == (debit, amount)
+    assert account(f"card:{done.card_id}").balance == 0
+    assert ledger_clean()
+
+    back = settle_service.refund(number=done.number, reason="重复收费", actor=CLERK)
+    assert back.status == "refunded"
+    assert bank_balance(peers, world, who) == 100000
+    for leg in legs:
+        assert transfer(f"med:{done.number}:{leg}:rev").code == "reversal"
+    assert account(f"merchant:{world.hospital}").balance >= 0
+    assert account(f"medical-personal:{done.person_id}").balance == 1000
+    assert peers.insured(who.id_number)["personal_balance_fen"] == 1000
+    assert ledger_clean()
+
+
+def test_a_refused_cash_debit_posts_nothing_and_cancels_the_medical_settlement(
+    peers: Peers, world: World
+) -> None:
+    who = holder(world)
+    peers.enrol(who.id_number, "employee", balance=1000)
+    fund(peers, world, who, 100)  # not enough for the cash part
+    pool_before = account("medical-pool")
+    failed = settle_service.settle(data=bill(world.hospital, who.card_number), actor=CLERK)
+    assert failed.status == "failed"
+    assert "账户余额不足" in (failed.failure_reason or "")
+    for leg in ("pool", "personal", "b"):
+        assert transfer(f"med:{failed.number}:{leg}:void").kind == "void_pending"
+    with db.transaction() as session, pytest.raises(Exception, match="不存在"):
+        ledger_service.get_transfer(session, ref=f"med:{failed.number}:m", actor=CLERK)
+    pool_after = account("medical-pool")
+    assert pool_after.debits_pending == pool_before.debits_pending
+    assert pool_after.debits_posted - pool_before.debits_posted <= 1000  # the funding only
+    assert account(f"medical-personal:{failed.person_id}").available == 1000
+    assert bank_balance(peers, world, who) == 100
+    assert peers.settlement(failed.number)["status"] == "cancelled"
+    assert peers.insured(who.id_number)["personal_balance_fen"] == 1000
+    assert ledger_clean()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sscard.exchange.peers import service as peers_service
+from sscard.payments.medical.errors import CashRefused
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Outcome:
 
 
 def debit(data: Debit) -> Outcome:
-    """Ask the bank to debit the cash part; its answer."""
+    """Ask the bank to debit the cash part; its answer (``unknown`` when it did not answer)."""
     try:
         answer = peers_service.bank_debit(
             bank_code=data.bank_code,
@@ -39,28 +40,31 @@ def debit(data: Debit) -> Outcome:
             amount_fen=data.amount_fen,
             ref=data.ref,
         )
-    except peers_service.PEER_REFUSALS as refused:
-        return Outcome("refused", str(getattr(refused, "reason", "") or refused))
     except peers_service.PEER_OUTAGES:
         return Outcome("unknown")
-    return Outcome(str(answer.status), str(getattr(answer, "reason", "") or ""))
+    return Outcome(answer.status, answer.reason or "")
 
 
 def credit(data: Debit) -> None:
-    """Credit the cash back to the card's account (a refund); raises the bank's refusal."""
-    peers_service.bank_credit(
+    """Credit the cash back to the card's account (a refund); CashRefused if the bank says no."""
+    answer = peers_service.bank_credit(
         bank_code=data.bank_code,
         card_number=data.card_number,
         account=data.account,
         amount_fen=data.amount_fen,
         ref=data.ref,
     )
+    if answer.status != "done":
+        raise CashRefused(f"银行未能退回个人现金部分：{answer.reason or answer.status}")
 
 
 def status(*, bank_code: str, ref: str) -> Outcome:
-    """What the bank did with a debit whose answer was lost."""
+    """What the bank did with a debit whose answer was lost: done, refused, or (never
+    applied) refused as well, so the settlement is undone; unknown while it cannot be asked."""
     try:
         answer = peers_service.bank_payment_status(bank_code=bank_code, ref=ref)
     except peers_service.PEER_OUTAGES:
         return Outcome("unknown")
-    return Outcome(str(answer.status), str(getattr(answer, "reason", "") or ""))
+    if answer.status == "unknown":
+        return Outcome("refused", "银行没有收到这笔扣款")
+    return Outcome(answer.status, answer.reason or "")

@@ -1,6 +1,6 @@
 """Errors of medical settlement."""
 
-from sscard.errors import Conflict, NotFound
+from sscard.errors import Conflict, NotFound, SSCardError
 
 
 class SettlementNotFound(NotFound):
@@ -19,3 +19,10 @@ class QualificationNotFound(NotFound):
 
 class QualificationExists(Conflict):
     code = "chronic_qualification_exists"
+
+
+class CashRefused(SSCardError):
+    """The card's bank refused to credit the cash part back (the refund can be asked again)."""
+
+    status_code = 502
+    code = "medical_cash_refused"

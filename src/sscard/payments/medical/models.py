@@ -25,6 +25,8 @@ class MedicalSettlement(Base):
     """``M`` + Beijing date (yyyymmdd) + 11 digits; the medical system's and the bank's key."""
     person_id: Mapped[str] = mapped_column(String(26), index=True)
     card_id: Mapped[str] = mapped_column(String(26), index=True)
+    bank_code: Mapped[str] = mapped_column(String(32))
+    """The card's service bank when the bill came (its clearing account and its debit)."""
     merchant_code: Mapped[str] = mapped_column(String(32), index=True)
     """The hospital or pharmacy (a merchant of ``payments.merchants``)."""
     region_code: Mapped[str] = mapped_column(String(6), index=True)

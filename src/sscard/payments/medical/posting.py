@@ -9,15 +9,19 @@ overdraw), ``card:<card id>`` and ``bank-clearing:<bank>`` for the cash, and
    moves from ``medical-pool`` to the personal account (or back), reference
    ``med:<no>:fund``, code ``medical_fund``. The ledger mirrors the system's balance; it
    never lets the personal leg spend money the system does not show.
-2. Hold: the pool and personal legs are made as pending transfers to the merchant
-   (``med:<no>:pool``, ``med:<no>:personal``), linked, before the bank is asked for cash.
-3. Complete, on the bank's yes: one linked chain posts both holds and books the cash as the
-   orders do: ``med:<no>:b`` bank-clearing -> card and ``med:<no>:m`` card -> merchant.
-   On the bank's no, both holds are voided: nothing is posted.
-4. Refund: every posted leg is reversed (``<ref>:rev``, code ``reversal``).
+2. Hold, before the bank is asked for cash: linked pending transfers ``med:<no>:pool``
+   (medical-pool -> merchant), ``med:<no>:personal`` (personal account -> merchant) and, as
+   the orders do, ``med:<no>:b`` (bank-clearing -> card) for the cash.
+3. Complete, on the bank's yes: one linked chain posts the three holds (``<ref>:post``) and
+   moves the cash on, ``med:<no>:m`` card -> merchant. On the bank's no, the holds are
+   voided (``<ref>:void``): nothing is posted.
+4. Refund: every posted leg is reversed (``<ref>:rev``, code ``reversal``), the card's leg
+   to the merchant before the bank's, so the card account never overdraws.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -37,8 +41,40 @@ def merchant_account(code: str) -> str:
     return f"merchant:{code}"
 
 
-def _ref(number: str, leg: str) -> str:
-    return f"med:{number}:{leg}"
+@dataclass(frozen=True)
+class Legs:
+    """What a settlement books: its number, the parties and the three parts (fen)."""
+
+    number: str
+    person_id: str
+    merchant: str
+    card_id: str
+    bank_code: str
+    pool: int
+    personal: int
+    cash: int
+
+    def ref(self, leg: str) -> str:
+        return f"med:{self.number}:{leg}"
+
+    def held(self) -> list[tuple[str, str, str, int]]:
+        """(leg, debit account, credit account, amount) of each hold, parts of 0 left out."""
+        merchant = merchant_account(self.merchant)
+        legs = [
+            ("pool", POOL, merchant, self.pool),
+            ("personal", personal_account(self.person_id), merchant, self.personal),
+            ("b", f"bank-clearing:{self.bank_code}", f"card:{self.card_id}", self.cash),
+        ]
+        return [leg for leg in legs if leg[3] > 0]
+
+    def posted_refs(self) -> list[str]:
+        """The posted legs, in the order a refund reverses them."""
+        refs = [self.ref("m"), self.ref("b:post")] if self.cash > 0 else []
+        if self.pool > 0:
+            refs.append(self.ref("pool:post"))
+        if self.personal > 0:
+            refs.append(self.ref("personal:post"))
+        return refs
 
 
 def fund_personal(session: Session, *, number: str, person_id: str, balance_fen: int) -> None:
@@ -50,7 +86,7 @@ def fund_personal(session: Session, *, number: str, person_id: str, balance_fen:
         return
     source, target = (POOL, account.code) if balance_fen > held else (account.code, POOL)
     transfer = TransferIn(
-        ref=_ref(number, "fund"),
+        ref=f"med:{number}:fund",
         debit_account=source,
         credit_account=target,
         amount=abs(balance_fen - held),
@@ -60,125 +96,59 @@ def fund_personal(session: Session, *, number: str, person_id: str, balance_fen:
     ledger_service.post_transfer(session, transfer=transfer)
 
 
-def _fund_legs(
-    number: str, person_id: str, merchant: str, pool: int, personal: int
-) -> list[tuple[str, str, str, int]]:
-    legs = [("pool", POOL, merchant_account(merchant), pool)]
-    legs.append(("personal", personal_account(person_id), merchant_account(merchant), personal))
-    return [leg for leg in legs if leg[3] > 0]
+def hold(session: Session, legs: Legs) -> None:
+    """Hold the three parts as linked pending transfers (step 2)."""
+    held = legs.held()
+    for _, debit, credit, _ in held:
+        ledger_service.open_account(session, data=AccountIn(code=debit))
+        ledger_service.open_account(session, data=AccountIn(code=credit))
+    ledger_service.open_account(session, data=AccountIn(code=merchant_account(legs.merchant)))
+    if held:
+        reason = f"就医结算 {legs.number}"
+        chain = [
+            TransferIn(ref=legs.ref(leg), debit_account=debit, credit_account=credit,
+                       amount=amount, code=CODE, reason=reason, kind=TransferKind.pending)
+            for leg, debit, credit, amount in held
+        ]  # fmt: skip
+        ledger_service.post_transfers(session, transfers=chain)
 
 
-def hold(
-    session: Session, *, number: str, person_id: str, merchant: str, pool: int, personal: int
-) -> None:
-    """Hold the pool and personal legs as linked pending transfers (step 2)."""
-    ledger_service.open_account(session, data=AccountIn(code=merchant_account(merchant)))
-    legs = _fund_legs(number, person_id, merchant, pool, personal)
-    if not legs:
-        return
-    reason = f"就医结算 {number}"
-    ledger_service.post_transfers(
-        session,
-        transfers=[
-            TransferIn(
-                ref=_ref(number, leg),
-                debit_account=debit,
-                credit_account=credit,
-                amount=amount,
-                code=CODE,
-                reason=reason,
-                kind=TransferKind.pending,
-            )
-            for leg, debit, credit, amount in legs
-        ],
-    )
-
-
-def _resolution(
-    number: str, leg: str, debit: str, credit: str, amount: int, kind: TransferKind
-) -> TransferIn:
+def _resolutions(legs: Legs, kind: TransferKind) -> list[TransferIn]:
     suffix = "post" if kind is TransferKind.post_pending else "void"
-    return TransferIn(
-        ref=_ref(number, f"{leg}:{suffix}"),
-        debit_account=debit,
-        credit_account=credit,
-        amount=amount,
-        code=CODE,
-        reason=f"就医结算 {number}",
-        kind=kind,
-        pending_ref=_ref(number, leg),
-    )
+    return [
+        TransferIn(ref=legs.ref(f"{leg}:{suffix}"), debit_account=debit, credit_account=credit,
+                   amount=amount, code=CODE, reason=f"就医结算 {legs.number}", kind=kind,
+                   pending_ref=legs.ref(leg))
+        for leg, debit, credit, amount in legs.held()
+    ]  # fmt: skip
 
 
-def complete(
-    session: Session,
-    *,
-    number: str,
-    person_id: str,
-    merchant: str,
-    pool: int,
-    personal: int,
-    cash: int,
-    card_id: str,
-    bank_code: str,
-) -> None:
-    """Post the held legs and book the cash, all linked (step 3, the bank said yes)."""
-    legs = _fund_legs(number, person_id, merchant, pool, personal)
-    chain = [_resolution(number, *leg, TransferKind.post_pending) for leg in legs]
-    if cash > 0:
-        card, clearing = f"card:{card_id}", f"bank-clearing:{bank_code}"
-        ledger_service.open_account(session, data=AccountIn(code=card))
-        ledger_service.open_account(session, data=AccountIn(code=clearing))
-        reason = f"就医结算 {number} 个人现金"
+def complete(session: Session, legs: Legs) -> None:
+    """Post the holds and move the cash on to the merchant, all linked (step 3, bank's yes)."""
+    chain = _resolutions(legs, TransferKind.post_pending)
+    if legs.cash > 0:
         chain.append(
             TransferIn(
-                ref=_ref(number, "b"),
-                debit_account=clearing,
-                credit_account=card,
-                amount=cash,
+                ref=legs.ref("m"),
+                debit_account=f"card:{legs.card_id}",
+                credit_account=merchant_account(legs.merchant),
+                amount=legs.cash,
                 code=CODE,
-                reason=reason,
-            )
-        )
-        chain.append(
-            TransferIn(
-                ref=_ref(number, "m"),
-                debit_account=card,
-                credit_account=merchant_account(merchant),
-                amount=cash,
-                code=CODE,
-                reason=reason,
+                reason=f"就医结算 {legs.number} 个人现金",
             )
         )
     if chain:
         ledger_service.post_transfers(session, transfers=chain)
 
 
-def release(
-    session: Session, *, number: str, person_id: str, merchant: str, pool: int, personal: int
-) -> None:
-    """Void the held legs (step 3, the bank said no): nothing is posted."""
-    legs = _fund_legs(number, person_id, merchant, pool, personal)
-    if legs:
-        voids = [_resolution(number, *leg, TransferKind.void_pending) for leg in legs]
+def release(session: Session, legs: Legs) -> None:
+    """Void the holds (step 3, the bank's no): nothing is posted."""
+    voids = _resolutions(legs, TransferKind.void_pending)
+    if voids:
         ledger_service.post_transfers(session, transfers=voids)
 
 
-def posted_refs(number: str, *, pool: int, personal: int, cash: int) -> list[str]:
-    """The posted legs of a settled settlement, in the order a refund reverses them."""
-    refs = []
-    if pool > 0:
-        refs.append(_ref(number, "pool:post"))
-    if personal > 0:
-        refs.append(_ref(number, "personal:post"))
-    if cash > 0:
-        refs += [_ref(number, "m"), _ref(number, "b")]
-    return refs
-
-
-def reverse(
-    session: Session, *, number: str, pool: int, personal: int, cash: int, reason: str
-) -> None:
+def reverse(session: Session, legs: Legs, *, reason: str) -> None:
     """Reverse every posted leg (step 4): the merchant gives back what it was owed."""
-    for ref in posted_refs(number, pool=pool, personal=personal, cash=cash):
+    for ref in legs.posted_refs():
         ledger_service.reverse_transfer(session, ref=ref, reversal_ref=f"{ref}:rev", reason=reason)

@@ -136,6 +136,7 @@ def _record_intent(session: Session, data: BillIn, actor: Actor) -> _Intent:
         number=_new_number(session),
         person_id=card.person_id,
         card_id=card.id,
+        bank_code=card.bank_code,
         merchant_code=merchant.code,
         region_code=merchant.region_code,
         visit_kind=data.visit_kind.value,
@@ -222,62 +223,59 @@ def _fail(number: str, reason: str) -> None:
         reading.record_change(session, "fail", row)
 
 
+def _legs(row: MedicalSettlement) -> posting.Legs:
+    return posting.Legs(
+        number=row.number,
+        person_id=row.person_id,
+        merchant=row.merchant_code,
+        card_id=row.card_id,
+        bank_code=row.bank_code,
+        pool=row.pool_fen,
+        personal=row.personal_fen,
+        cash=row.cash_fen,
+    )
+
+
+def _cash_move(session: Session, row: MedicalSettlement, ref: str) -> cash.Debit:
+    card = issuance_service.card_by_id(session, card_id=row.card_id)
+    return cash.Debit(
+        ref=ref,
+        bank_code=row.bank_code,
+        card_number=card.card_number or "",
+        account=making_service.bank_account(session, card=card) or "",
+        amount_fen=row.cash_fen,
+    )
+
+
 def _hold(intent: _Intent, split: peers_service.MedicalSplit) -> cash.Debit | None:
     """Store the split and hold the legs; the cash debit still to make (None: none needed)."""
     with db.transaction() as session:
         row = _locked(session, intent.number)
         row.items = _merged_items(intent.bill, split)
         row.insurance_type, row.peer_settlement_id = split.insurance_type, split.settlement_id
-        row.pool_fen, row.personal_fen, row.cash_fen = (
-            split.pool_fen,
-            split.personal_fen,
-            split.cash_fen,
-        )
+        row.pool_fen, row.personal_fen = split.pool_fen, split.personal_fen
+        row.cash_fen = split.cash_fen
         posting.fund_personal(
             session,
             number=row.number,
             person_id=row.person_id,
             balance_fen=split.personal_balance_before_fen,
         )
-        posting.hold(
-            session,
-            number=row.number,
-            person_id=row.person_id,
-            merchant=row.merchant_code,
-            pool=row.pool_fen,
-            personal=row.personal_fen,
-        )
+        posting.hold(session, _legs(row))
         row.status = PAYING.value
         if row.cash_fen == 0:
-            _complete(session, row, bank_code="")
+            _complete(session, row)
             return None
-        card = issuance_service.card_by_id(session, card_id=row.card_id)
-        return cash.Debit(
-            ref=row.number,
-            bank_code=card.bank_code,
-            card_number=card.card_number or "",
-            account=making_service.bank_account(session, card=card) or "",
-            amount_fen=row.cash_fen,
-        )
+        return _cash_move(session, row, row.number)
 
 
-def _complete(session: Session, row: MedicalSettlement, *, bank_code: str) -> None:
-    posting.complete(
-        session,
-        number=row.number,
-        person_id=row.person_id,
-        merchant=row.merchant_code,
-        pool=row.pool_fen,
-        personal=row.personal_fen,
-        cash=row.cash_fen,
-        card_id=row.card_id,
-        bank_code=bank_code,
-    )
+def _complete(session: Session, row: MedicalSettlement) -> None:
+    posting.complete(session, _legs(row))
     row.status, row.settled_at = SETTLED.value, utcnow()
     reading.record_change(session, "settled", row)
 
 
-def _conclude(number: str, outcome: cash.Outcome, bank_code: str) -> None:
+def _conclude(number: str, outcome: cash.Outcome) -> None:
     """Post or release the legs after the bank's answer (the medical system is told on no)."""
     if outcome.status == "unknown":
         return
@@ -286,20 +284,11 @@ def _conclude(number: str, outcome: cash.Outcome, bank_code: str) -> None:
         if row.status != PAYING.value:
             return
         if outcome.status == "done":
-            _complete(session, row, bank_code=bank_code)
+            _complete(session, row)
             return
-        posting.release(
-            session,
-            number=row.number,
-            person_id=row.person_id,
-            merchant=row.merchant_code,
-            pool=row.pool_fen,
-            personal=row.personal_fen,
-        )
-        row.status, row.failure_reason = (
-            FAILED.value,
-            f"银行未能扣除个人现金部分：{outcome.reason}"[:200],
-        )
+        posting.release(session, _legs(row))
+        row.status = FAILED.value
+        row.failure_reason = f"银行未能扣除个人现金部分：{outcome.reason}"[:200]
         reading.record_change(session, "fail", row)
     _cancel_at_peer(number)
 
@@ -344,23 +333,21 @@ def settle(*, data: BillIn, actor: Actor) -> SettlementOut:
         return _read(intent.number, actor)
     debit = _hold(intent, split)
     if debit is not None:
-        _conclude(intent.number, cash.debit(debit), debit.bank_code)
+        _conclude(intent.number, cash.debit(debit))
     return _read(intent.number, actor)
 
 
 def resolve_paying(*, limit: int = 100) -> int:
     """Ask the bank about settlements whose cash debit had no answer; how many concluded."""
     with db.transaction() as session:
-        numbers = repository.stale_paying(session, limit)
-        debits = {}
-        for number in numbers:
-            row = _locked(session, number)
-            debits[number] = issuance_service.card_by_id(session, card_id=row.card_id).bank_code
+        waiting = {
+            n: _locked(session, n).bank_code for n in repository.stale_paying(session, limit)
+        }
     done = 0
-    for number, bank_code in debits.items():
+    for number, bank_code in waiting.items():
         outcome = cash.status(bank_code=bank_code, ref=number)
         if outcome.status != "unknown":
-            _conclude(number, outcome, bank_code)
+            _conclude(number, outcome)
             done += 1
     return done
 
@@ -381,16 +368,7 @@ def refund(*, number: str, reason: str, actor: Actor) -> SettlementOut:
             name = STATUS_NAMES[SettlementStatus(row.status)]
             raise SettlementStatusConflict(f"结算单 {row.number} 当前状态为“{name}”，不能退费")
         number = row.number
-        credit = None
-        if row.cash_fen > 0:
-            card = issuance_service.card_by_id(session, card_id=row.card_id)
-            credit = cash.Debit(
-                ref=f"{row.number}R",
-                bank_code=card.bank_code,
-                card_number=card.card_number or "",
-                account=making_service.bank_account(session, card=card) or "",
-                amount_fen=row.cash_fen,
-            )
+        credit = _cash_move(session, row, f"{row.number}R") if row.cash_fen > 0 else None
     peers_service.medical_cancel(settlement_no=number)
     if credit is not None:
         cash.credit(credit)
@@ -398,14 +376,7 @@ def refund(*, number: str, reason: str, actor: Actor) -> SettlementOut:
         row = reading.find_settlement(session, number=number, actor=actor, lock=True)
         if row.status == SETTLED.value:
             text = f"就医结算 {number} 退费：{reason}"
-            posting.reverse(
-                session,
-                number=number,
-                pool=row.pool_fen,
-                personal=row.personal_fen,
-                cash=row.cash_fen,
-                reason=text,
-            )
+            posting.reverse(session, _legs(row), reason=text)
             row.status, row.refund_reason, row.refunded_at = REFUNDED.value, reason[:200], utcnow()
             reading.record_change(session, "refund", row)
         return reading.settlement_out(session, row)
