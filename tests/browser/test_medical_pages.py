@@ -5,71 +5,33 @@ reaches the medical insurance peer, itself a process."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 from tests.browser.test_registry_pages import log_in
 from tests.conftest import needs_chromium
-from tests.integration.payments.medical_support import CLERK, World, holder, world
-from tests.support import Account, LiveServer, free_port, start_server, stop_server
+from tests.integration.payments.medical_support import (
+    CLERK,
+    World,
+    holder,
+    medical_peer,
+    wired,
+    world,
+)
+from tests.support import Account, LiveServer
 
 from sscard.payments.medical import settle_service
 from sscard.payments.medical.schemas import BillIn
-from sscard.settings import reset_settings
 
 pytestmark = [needs_chromium, pytest.mark.browser]
-__all__ = ["world"]
-
-
-@pytest.fixture(scope="module")
-def medical_peer() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peers.medical", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def server(
-    engine: Engine, medical_peer: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    log = tmp_path_factory.mktemp("medical") / "server.log"
-    running = start_server(log, extra_env={"SSCARD_MEDICAL_URL": medical_peer})
-    yield running
-    stop_server(running)
-
-
-@pytest.fixture
-def wired(medical_peer: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("SSCARD_MEDICAL_URL", medical_peer)
-    reset_settings()
-    yield medical_peer
-    monkeypatch.undo()
-    reset_settings()
+__all__ = ["medical_peer", "wired", "world"]
 
 
 def test_a_clerk_reads_the_split_and_refunds_only_after_confirming(
     page: Any,
-    server: LiveServer,
+    medical_server: LiveServer,
     wired: str,
     world: World,
     make_account: Callable[..., Account],
@@ -85,7 +47,7 @@ def test_a_clerk_reads_the_split_and_refunds_only_after_confirming(
     )
     assert done.status == "settled"
 
-    log_in(page, server, make_account("admin"), "/payments/medical")
+    log_in(page, medical_server, make_account("admin"), "/payments/medical")
     page.click(f"a:text('{done.number}')")
     page.wait_for_url(re.compile(rf".*/payments/medical/{done.number}$"))
     assert page.locator("#settlement-status").inner_text() == "已结算"
@@ -114,7 +76,7 @@ def test_a_clerk_reads_the_split_and_refunds_only_after_confirming(
 
 def test_a_clerk_registers_a_chronic_qualification_after_fixing_the_dates_and_revokes_it(
     page: Any,
-    server: LiveServer,
+    medical_server: LiveServer,
     wired: str,
     world: World,
     make_account: Callable[..., Account],
@@ -122,7 +84,7 @@ def test_a_clerk_registers_a_chronic_qualification_after_fixing_the_dates_and_re
     id_number = holder(world).id_number
     body = {"id_number": id_number, "insurance_type": "resident"}
     assert httpx.post(f"{wired}/control/persons", json=body).status_code == 201
-    log_in(page, server, make_account("admin"), "/payments/medical/chronic")
+    log_in(page, medical_server, make_account("admin"), "/payments/medical/chronic")
     page.fill("#f-id_number", id_number)
     page.fill("#f-disease_code", "I10")
     page.fill("#f-disease_name", "高血压")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +22,9 @@ from fastapi import FastAPI
 from peers.bank.app import create_app as bank_app
 from peers.bank.branch import card_id_code
 from peers.medical.app import create_app as medical_app
+from sqlalchemy import Engine
 from tests.integration.cards import signed
-from tests.support import citizen_id, free_port, person_body
+from tests.support import LiveServer, citizen_id, free_port, person_body, start_server, stop_server
 
 from sscard import db
 from sscard.crypto import keyring
@@ -231,3 +234,46 @@ def bank_balance(peers: Peers, world: World, who: Holder) -> int:
 def ledger_clean() -> bool:
     with db.transaction() as session:
         return verify.verify_ledger(session, progress=lambda *_: None).ok
+
+
+# ---- the medical peer as a process, and a platform process that reaches it ------------
+
+
+@pytest.fixture(scope="module")
+def medical_peer() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "peers.medical", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def medical_server(
+    engine: Engine, medical_peer: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    log = tmp_path_factory.mktemp("medical") / "server.log"
+    running = start_server(log, extra_env={"SSCARD_MEDICAL_URL": medical_peer})
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture
+def wired(medical_peer: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("SSCARD_MEDICAL_URL", medical_peer)
+    reset_settings()
+    yield medical_peer
+    monkeypatch.undo()
+    reset_settings()
