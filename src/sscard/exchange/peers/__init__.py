@@ -5,7 +5,7 @@ Read :mod:`.client` first: the one HTTP client every adapter uses (base URL and 
 peer, bounded retries of reads, optional mutual TLS, one table of refusal statuses, request
 logging without personal data, and the one pair of errors ``PeerUnavailable`` /
 ``PeerRefused`` of :mod:`sscard.exchange.errors`). Its settings are in :mod:`.config`. Each
-adapter (:mod:`.bank`, :mod:`.province_cards`, :mod:`.province_batch`, :mod:`.transport`, :mod:`.medical`)
-only says which paths a peer has and what its answers mean. :mod:`.service` is what other
+adapter (:mod:`.bank`, :mod:`.province_cards`, :mod:`.province_batch`, :mod:`.transport`,
+:mod:`.medical`) only says which paths a peer has and what its answers mean. :mod:`.service` is what other
 components call. docs/peers.md describes all of it for operators.
 """
