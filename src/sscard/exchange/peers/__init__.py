@@ -6,6 +6,6 @@ peer, bounded retries of reads, optional mutual TLS, one table of refusal status
 logging without personal data, and the one pair of errors ``PeerUnavailable`` /
 ``PeerRefused`` of :mod:`sscard.exchange.errors`). Its settings are in :mod:`.config`. Each
 adapter (:mod:`.bank`, :mod:`.province_cards`, :mod:`.province_batch`, :mod:`.transport`,
-:mod:`.medical`) only says which paths a peer has and what its answers mean. :mod:`.service` is what other
-components call. docs/peers.md describes all of it for operators.
+:mod:`.medical`) only says which paths a peer has and what its answers mean. :mod:`.service`
+is what other components call. docs/peers.md describes all of it for operators.
 """
