@@ -70,6 +70,14 @@ class Peers:
         found = httpx.post(f"{self.medical}/medical/persons/query", json={"id_number": id_number})
         return dict(found.json())
 
+    def bank_fault(self, operation: str, mode: str, **extra: Any) -> None:
+        body = {"operation": operation, "mode": mode, **extra}
+        assert httpx.put(f"{self.bank}/control/faults", json=body).status_code == 204
+
+    def bank_payments(self, ref: str) -> list[dict[str, Any]]:
+        answer = httpx.get(f"{self.bank}/control/payments", params={"ref": ref}).json()
+        return list(answer["items"])
+
     def settlement(self, number: str) -> dict[str, Any]:
         return dict(httpx.get(f"{self.medical}/medical/settlements/{number}").json())
 
@@ -101,6 +109,7 @@ def peers(served: Peers, monkeypatch: pytest.MonkeyPatch) -> Iterator[Peers]:
     monkeypatch.setenv("SSCARD_BANK_URLS", json.dumps({"*": served.bank}))
     reset_settings()
     yield served
+    httpx.delete(f"{served.bank}/control/faults")
     monkeypatch.undo()
     reset_settings()
 

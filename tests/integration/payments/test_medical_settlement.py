@@ -19,6 +19,7 @@ from tests.integration.payments.medical_support import (
     served,
     world,
 )
+from tests.support import free_port
 
 from sscard import db
 from sscard.ecard import service as ecard_service
@@ -26,8 +27,10 @@ from sscard.ecard.codes import service as codes_service
 from sscard.errors import ValidationFailed
 from sscard.payments.ledger import service as ledger_service
 from sscard.payments.medical import chronic_service, settle_service
-from sscard.payments.medical.errors import SettlementStatusConflict
+from sscard.payments.medical import service as reading
+from sscard.payments.medical.errors import CashRefused, SettlementStatusConflict
 from sscard.payments.medical.schemas import BillIn, ChronicIn, SettlementOut
+from sscard.settings import reset_settings
 
 __all__ = ["peers", "served", "world"]
 
@@ -238,3 +241,57 @@ def test_a_refused_cash_debit_posts_nothing_and_cancels_the_medical_settlement(
     assert peers.settlement(failed.number)["status"] == "cancelled"
     assert peers.insured(who.id_number)["personal_balance_fen"] == 1000
     assert ledger_clean()
+
+
+def test_a_debit_without_an_answer_stays_paying_until_the_worker_asks_the_bank(
+    peers: Peers, world: World
+) -> None:
+    who = holder(world)
+    peers.enrol(who.id_number, "employee", balance=0)
+    fund(peers, world, who, 100000)
+    peers.bank_fault("debit", "unavailable", times=1)
+    waiting = settle_service.settle(data=bill(world.hospital, who.card_number), actor=CLERK)
+    assert waiting.status == "paying"
+    assert transfer(f"med:{waiting.number}:pool").kind == "pending"
+    assert settle_service.resolve_paying() >= 1
+    with db.transaction() as session:
+        final = reading.get_settlement(session, number=waiting.number, actor=CLERK)
+    assert final.status == "failed" and "没有收到" in (final.failure_reason or "")
+    assert transfer(f"med:{waiting.number}:pool:void").kind == "void_pending"
+    assert peers.settlement(waiting.number)["status"] == "cancelled"
+    assert bank_balance(peers, world, who) == 100000
+    assert ledger_clean()
+
+
+def test_a_refund_the_bank_refuses_leaves_the_settlement_settled_and_can_be_asked_again(
+    peers: Peers, world: World
+) -> None:
+    who = holder(world)
+    peers.enrol(who.id_number, "employee", balance=0)
+    fund(peers, world, who, 100000)
+    done = settle_service.settle(data=bill(world.hospital, who.card_number), actor=CLERK)
+    assert done.status == "settled" and done.cash_fen > 0
+    peers.bank_fault("credit", "refuse", times=1)
+    with pytest.raises(CashRefused):
+        settle_service.refund(number=done.number, reason="重复收费", actor=CLERK)
+    assert peers.settlement(done.number)["status"] == "settled"
+    with db.transaction() as session:
+        assert reading.get_settlement(session, number=done.number, actor=CLERK).status == "settled"
+    back = settle_service.refund(number=done.number, reason="重复收费", actor=CLERK)
+    assert back.status == "refunded"
+    assert bank_balance(peers, world, who) == 100000
+    assert peers.bank_payments(f"{done.number}R1")[0]["status"] == "refused"
+    assert peers.bank_payments(f"{done.number}R2")[0]["status"] == "done"
+    assert ledger_clean()
+
+
+def test_an_unreachable_medical_system_leaves_a_failed_settlement_and_no_legs(
+    peers: Peers, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    who = holder(world)
+    monkeypatch.setenv("SSCARD_MEDICAL_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SSCARD_PEER_RETRIES", "0")
+    reset_settings()
+    failed = settle_service.settle(data=bill(world.hospital, who.card_number), actor=CLERK)
+    assert failed.status == "failed" and "暂时无法访问" in (failed.failure_reason or "")
+    assert (failed.pool_fen, failed.personal_fen, failed.cash_fen) == (0, 0, 0)

@@ -45,17 +45,30 @@ def debit(data: Debit) -> Outcome:
     return Outcome(answer.status, answer.reason or "")
 
 
-def credit(data: Debit) -> None:
-    """Credit the cash back to the card's account (a refund); CashRefused if the bank says no."""
-    answer = peers_service.bank_credit(
-        bank_code=data.bank_code,
-        card_number=data.card_number,
-        account=data.account,
-        amount_fen=data.amount_fen,
-        ref=data.ref,
-    )
-    if answer.status != "done":
+def credit_back(data: Debit, *, attempts: int = 9) -> None:
+    """Credit the cash back to the card's account once (a refund).
+
+    Each try has its own reference (``<ref>1``, ``<ref>2`` ...): a reference the bank already
+    applied is not credited again, one it refused is passed over (a refusal stands for its
+    reference), the first one it never saw is used. CashRefused if the bank says no."""
+    for attempt in range(1, attempts + 1):
+        ref = f"{data.ref}{attempt}"
+        known = peers_service.bank_payment_status(bank_code=data.bank_code, ref=ref)
+        if known.status == "done":
+            return
+        if known.status == "refused":
+            continue
+        answer = peers_service.bank_credit(
+            bank_code=data.bank_code,
+            card_number=data.card_number,
+            account=data.account,
+            amount_fen=data.amount_fen,
+            ref=ref,
+        )
+        if answer.status == "done":
+            return
         raise CashRefused(f"银行未能退回个人现金部分：{answer.reason or answer.status}")
+    raise CashRefused("银行多次拒绝退回个人现金部分，请联系银行处理后再退费")
 
 
 def status(*, bank_code: str, ref: str) -> Outcome:

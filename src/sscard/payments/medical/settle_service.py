@@ -17,9 +17,10 @@ A peer call never sits inside an open transaction, so a settlement takes three:
    medical system's settlement is cancelled (``failed``): nothing is posted. A bank that does
    not answer leaves the settlement ``paying`` until :func:`resolve_paying` learns the outcome.
 
-A refund cancels the settlement at the medical system, credits the cash back at the bank
-(reference ``<number>R``), then reverses every posted leg (``refunded``). Each step is
-idempotent at its party, so a refund that failed half-way can simply be asked again.
+A refund credits the cash back at the bank (reference ``<number>R1``, a new one after each
+refusal), cancels the settlement at the medical system, then reverses every posted leg
+(``refunded``). A refused credit changes nothing anywhere; each step is idempotent at its
+party, so a refund that failed half-way can simply be asked again.
 """
 
 from __future__ import annotations
@@ -360,8 +361,8 @@ def _read(number: str, actor: Actor) -> SettlementOut:
 
 
 def refund(*, number: str, reason: str, actor: Actor) -> SettlementOut:
-    """Refund a settled bill (退费): cancel at the medical system, credit the cash back at the
-    bank, reverse all three legs. Safe to ask again after a failure half-way."""
+    """Refund a settled bill (退费): credit the cash back at the bank, cancel at the medical
+    system, reverse all three legs. Safe to ask again after a failure half-way."""
     with db.transaction() as session:
         row = reading.find_settlement(session, number=number, actor=actor)
         if row.status != SETTLED.value:
@@ -369,9 +370,9 @@ def refund(*, number: str, reason: str, actor: Actor) -> SettlementOut:
             raise SettlementStatusConflict(f"结算单 {row.number} 当前状态为“{name}”，不能退费")
         number = row.number
         credit = _cash_move(session, row, f"{row.number}R") if row.cash_fen > 0 else None
-    peers_service.medical_cancel(settlement_no=number)
     if credit is not None:
-        cash.credit(credit)
+        cash.credit_back(credit)
+    peers_service.medical_cancel(settlement_no=number)
     with db.transaction() as session:
         row = reading.find_settlement(session, number=number, actor=actor, lock=True)
         if row.status == SETTLED.value:
