@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sscard import db
 from sscard.db import utcnow
 from sscard.ecard.codes import service as ecard_codes
-from sscard.errors import FieldProblem, ValidationFailed
+from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.exchange.peers import service as peers_service
 from sscard.issuance.cards import making_service
 from sscard.issuance.cards import service as issuance_service
@@ -311,6 +311,13 @@ def _checked_split(intent: _Intent, split: peers_service.MedicalSplit) -> str | 
     return None
 
 
+def _undone(number: str, reason: str, actor: Actor) -> SettlementOut:
+    """Fail a settlement the medical system settled, and cancel it there."""
+    _fail(number, reason)
+    _cancel_at_peer(number)
+    return _read(number, actor)
+
+
 def settle(*, data: BillIn, actor: Actor) -> SettlementOut:
     """Settle a bill: the medical system's split, the cash from the bank, three linked legs.
 
@@ -324,15 +331,14 @@ def settle(*, data: BillIn, actor: Actor) -> SettlementOut:
         _fail(intent.number, f"医保系统拒绝结算：{getattr(refused, 'reason', '') or refused}")
         return _read(intent.number, actor)
     except peers_service.PEER_OUTAGES:
-        _fail(intent.number, "医保系统暂时无法访问，未结算")
-        _cancel_at_peer(intent.number)
-        return _read(intent.number, actor)
+        return _undone(intent.number, "医保系统暂时无法访问，未结算", actor)
     problem = _checked_split(intent, split)
     if problem is not None:
-        _fail(intent.number, problem)
-        _cancel_at_peer(intent.number)
-        return _read(intent.number, actor)
-    debit = _hold(intent, split)
+        return _undone(intent.number, problem, actor)
+    try:
+        debit = _hold(intent, split)
+    except SSCardError as refused:  # the ledger refused the legs: nothing was held
+        return _undone(intent.number, f"记账失败：{refused.message}", actor)
     if debit is not None:
         _conclude(intent.number, cash.debit(debit))
     return _read(intent.number, actor)
