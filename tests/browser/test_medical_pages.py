@@ -17,6 +17,7 @@ from tests.integration.payments.medical_support import (
     World,
     holder,
     medical_peer,
+    medical_server,
     wired,
     world,
 )
@@ -26,7 +27,7 @@ from sscard.payments.medical import settle_service
 from sscard.payments.medical.schemas import BillIn
 
 pytestmark = [needs_chromium, pytest.mark.browser]
-__all__ = ["medical_peer", "wired", "world"]
+__all__ = ["medical_peer", "medical_server", "wired", "world"]
 
 
 def test_a_clerk_reads_the_split_and_refunds_only_after_confirming(
