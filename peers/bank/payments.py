@@ -4,6 +4,9 @@
 - ``POST /payments/credit``: put an amount on it (a refund, a benefit);
 - ``POST /payments/status``: what became of a reference: ``done``, ``refused`` or
   ``unknown`` (never seen);
+- ``POST /payments/reverse``: the reversal (冲正) of a debit whose answer the platform never
+  got: a debit applied is credited back, one never seen is barred (a late arrival of it is
+  refused); either way the reference ends ``refused`` with reason ``reversed``;
 - ``GET /control/payments``: what tests look at (every payment by reference).
 
 A reference (``ref``, also sent as ``Idempotency-Key``) is applied at most once: asked again
@@ -56,6 +59,7 @@ REASONS = {
     "account_inactive": "账户未启用或已停用",
     "no_account": "本行没有该卡的账户",
     "refused": "银行拒绝办理：模拟的业务拒绝",
+    "reversed": "交易已冲正",
 }
 
 
@@ -122,6 +126,8 @@ def _move(books: Books, data: MoveIn, kind: str) -> Any:
             return JSONResponse({"error": "unavailable", "detail": "银行核心系统维护中"}, 503)
         known = books.payments.get(data.ref)
         if known is not None:
+            if known.reason_code == "reversed":
+                return _answer(known, replayed=True)
             if not _same(known, data, kind):
                 return JSONResponse(
                     {"error": "ref_reused", "detail": "交易参考号已用于其他交易"}, 409
@@ -157,6 +163,28 @@ def payment_status(data: StatusIn, books: BooksDep) -> Any:
         known = books.payments.get(data.ref)
         if known is None or known.bank_code != data.bank_code:
             return {"ref": data.ref, "status": "unknown"}
+        return known.as_dict()
+
+
+@router.post("/payments/reverse")
+def reverse(data: StatusIn, books: BooksDep) -> Any:
+    """Reverse the debit ``ref`` (冲正): credited back if it was applied, barred if not."""
+    with books.lock:
+        known = books.payments.get(data.ref)
+        if known is not None and known.bank_code != data.bank_code:
+            return JSONResponse({"error": "ref_reused", "detail": "交易参考号已用于其他银行"}, 409)
+        if known is None:
+            known = Payment(
+                data.ref, "debit", data.bank_code, "", "", 0, "refused", None, None, now()
+            )
+            books.payments[data.ref] = known
+        elif known.status == "done" and known.kind == "debit":
+            account = books.accounts.get((known.bank_code, known.account))
+            if account is not None:
+                account.post(known.amount_fen, "reversal", f"reversal {data.ref}")
+        if known.kind == "debit":
+            known.status, known.reason_code = "refused", "reversed"
+            known.reason = REASONS["reversed"]
         return known.as_dict()
 
 

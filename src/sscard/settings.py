@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     pay_max_fen: int = Field(
         default=5_000_000, ge=1, description="Largest amount of one order, in fen (分)."
     )
+    pay_reverse_after_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="A debit whose outcome the bank still does not know after this long is "
+        "reversed (冲正) by the next resolve.",
+    )
     pay_order_timeout_seconds: int = Field(
         default=900, ge=60, description="How long an unpaid order stays open by default."
     )

@@ -109,6 +109,36 @@ def _place_card(card_id: str, place: str) -> None:
         service.card_by_id(session, card_id=card_id).location = place
 
 
+def _foreign_order(region: str) -> str:
+    """An unpaid order of a merchant trading in ``region``: its order number."""
+    from sscard.payments.merchants import service as merchants_service
+    from sscard.payments.merchants.schemas import MerchantCreate
+    from sscard.payments.orders import service as orders_service
+
+    code = f"MX{secrets.token_hex(4).upper()}"
+    data = MerchantCreate(
+        code=code,
+        name="矩阵商户",
+        mcc="5912",
+        institution_code=_institution(InstitutionType.merchant, region),
+        settlement_bank="中国工商银行济宁分行",
+        settlement_account="6222021608000000011",
+        fee_rate_bp=38,
+    )
+    with acting(SYSTEM), db.transaction() as session:
+        merchants_service.create_merchant(session, data=data, actor=SYSTEM)
+        order = orders_service.create_order(
+            session,
+            actor=SYSTEM,
+            merchant_code=code,
+            merchant_order_no="MATRIX1",
+            amount_fen=100,
+            category="retail",
+            channel="counter",
+        )
+    return order.order_no
+
+
 def _resident_and_terminal(bank: str) -> tuple[str, str]:
     """A resident's e-card session token (a holder of ``bank``'s card in the clerk's
     district, e-card signed in a channel app) and a library terminal's token."""
@@ -157,6 +187,8 @@ class World:
     near_id_number: str
     near_card_number: str
     unregistered_id_number: str
+    # An order of a merchant trading in another district (payments scope).
+    foreign_order_no: str
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +230,7 @@ def world(
         near_id,
         near_number,
         citizen_id("370812"),
+        _foreign_order("370812"),
     )
     for client in clients.values():
         client.close()
@@ -259,6 +292,7 @@ def _fill(world: World, path: str, operation: dict[str, Any]) -> tuple[str, dict
         "card_id": world.foreign_card_id,
         "id_number": world.foreign_id_number,
         "person_id": world.foreign_person_id,
+        "order_no": world.foreign_order_no,
     }
 
     def value(name: str) -> str:
@@ -281,7 +315,7 @@ def test_every_route_with_every_role_keeps_to_the_roles_scope(world: World) -> N
     routes = _routes()
     assert len(routes) > 50
     cards = [world.foreign_card_number, world.foreign_card_id]
-    persons = [world.foreign_person_id, world.foreign_id_number]
+    persons = [world.foreign_person_id, world.foreign_id_number, world.foreign_order_no]
     # What each scoped role must not see: the clerk neither the other district's person nor
     # their card; the bank agent reads the city's registry but not another bank's card; the
     # vendor neither (no registry permission, the card is not at the vendor).

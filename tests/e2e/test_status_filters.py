@@ -15,6 +15,7 @@ COMMANDS = [
     ("batch", "failures", "list"),
     ("mapping", "unresolved"),
     ("payments", "merchants", "list"),
+    ("payments", "orders", "list"),
 ]
 
 
@@ -41,6 +42,7 @@ ROUTES = [
     "/api/v1/failures",
     "/api/v1/unresolved-codes",
     "/api/v1/payments/merchants",
+    "/api/v1/payments/orders",
 ]
 
 

@@ -137,8 +137,8 @@ def presettle(
 ) -> None:
     """Show how a bill would split now (试算); nothing is kept."""
     data = _bill(merchant, card, visit, item, offsite)
-    with unit_of_work() as session:
-        out = settle_service.presettle(session, data=data, actor=cli_actor())
+    with _acting():
+        out = settle_service.presettle(data=data, actor=cli_actor())
     console.print(f"参保类型：{out.insurance_type_name}{'（异地就医）' if out.offsite else ''}")
     console.print(_split_table("试算结果", out.pool_fen, out.personal_fen, out.cash_fen))
 

@@ -15,5 +15,8 @@ Sub-packages, each with the standard files:
 - ``medical/``: medical settlement (就医结算) with the medical insurance system: the
   bill's split into pool, personal account and cash, three linked ledger legs, the cash
   from the card's bank, refunds, chronic-disease qualifications.
+- ``orders/``: merchants' orders (订单) paid by card through the card's bank in three steps
+  around the bank call (``orders/payment_steps.py``), refunds, and the recovery of payments
+  whose outcome was not known. Other parts pay through ``orders.service``.
 - ``api/``: the HTTP routes of every sub-package under ``/api/v1/payments``.
 """

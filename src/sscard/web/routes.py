@@ -84,8 +84,11 @@ COMPONENTS = (
     Tile(
         "资金支付结算",
         "Payment and settlement",
-        "商户、收款码、付款码与复式记账总账",
-        (Link("商户管理", "/payments/merchants", "payments.merchants.read"),),
+        "商户、订单与退款、收款码、付款码与复式记账总账",
+        (
+            Link("商户管理", "/payments/merchants", "payments.merchants.read"),
+            Link("支付订单", "/payments/orders", "payments.orders.read"),
+        ),
     ),
     Tile(
         "应用终端与场景",

@@ -113,10 +113,7 @@ def test_a_chronic_qualification_raises_the_ratio_of_that_diseases_items(
     id_number, card_number = who.id_number, who.card_number
     peers.enrol(id_number, "employee", balance=10**6)
     item = {**DRUG, "disease_code": "E11"}
-    with db.transaction() as session:
-        before = settle_service.presettle(
-            session, data=bill(world.pharmacy, card_number, item), actor=CLERK
-        )
+    before = settle_service.presettle(data=bill(world.pharmacy, card_number, item), actor=CLERK)
     qualification = chronic_service.approve(
         data=ChronicIn(
             id_number=id_number, disease_code="E11", disease_name="糖尿病", valid_from="2026-01-01"

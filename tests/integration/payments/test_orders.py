@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import Engine, update
 from tests.integration.payments.orders_support import (
@@ -299,3 +300,63 @@ def test_orders_are_found_by_merchant_status_and_day_within_the_region(engine: E
         assert elsewhere == 0
         with pytest.raises(OrderNotFound):
             service.get_order(session, order_no=made[0], actor=DISTRICT)
+
+
+def test_a_debit_the_bank_cannot_account_for_is_reversed_after_a_while_and_a_late_one_refused(
+    engine: Engine, bank: Bank
+) -> None:
+    card = active_card()
+    bank.fund(card, 5000)
+    bank.fault("debit", "unavailable", times=1)
+    order = create(new_merchant(), 700)
+    paying = service.pay_by_card(
+        order_no=order.order_no, card_id=card.card_id, channel="card", actor=CLERK
+    )
+    assert paying.status == "paying"
+    [young] = service.resolve_paying(actor=SYSTEM, order_no=order.order_no)
+    assert young.status == "paying"  # too early to give up on the debit
+    with db.transaction() as session:
+        session.execute(
+            update(Order)
+            .where(Order.order_no == order.order_no)
+            .values(paying_at=utcnow() - timedelta(minutes=10))
+        )
+    [failed] = service.resolve_paying(actor=SYSTEM, order_no=order.order_no)
+    assert (failed.status, failed.failure_code) == ("failed", "reversed")
+    assert ledger_refs(order.order_no) == {"b", "b:void"}
+    late = httpx.post(
+        f"{bank.url}/payments/debit",
+        json={
+            "bank_code": card.bank_code,
+            "card_number": card.card_number,
+            "account": card.account,
+            "amount_fen": 700,
+            "ref": order.order_no,
+        },
+    )
+    assert late.status_code == 422 and late.json()["error"] == "reversed"
+    assert bank.balance(card) == 5000
+
+
+def test_a_debit_applied_but_never_answered_is_given_back_when_reversed(
+    engine: Engine, bank: Bank
+) -> None:
+    card = active_card()
+    bank.fund(card, 5000)
+    bank.fault("debit", "apply_then_fail", times=1)
+    bank.fault("status", "unavailable")
+    order = create(new_merchant(), 900)
+    paying = service.pay_by_card(
+        order_no=order.order_no, card_id=card.card_id, channel="card", actor=CLERK
+    )
+    assert paying.status == "paying" and bank.balance(card) == 4100
+    with db.transaction() as session:
+        session.execute(
+            update(Order)
+            .where(Order.order_no == order.order_no)
+            .values(paying_at=utcnow() - timedelta(minutes=10))
+        )
+    [failed] = service.resolve_paying(actor=SYSTEM, order_no=order.order_no)
+    assert failed.status == "failed" and bank.balance(card) == 5000
+    with db.transaction() as session:
+        assert verify.verify_ledger(session, progress=lambda *_: None).ok

@@ -239,3 +239,14 @@ def payment_status(*, bank_code: str, ref: str) -> PaymentOutcome:
     body = {"bank_code": bank_code, "ref": ref}
     response = client.send(_bank(bank_code), "POST", "/payments/status", json=body, retry=True)
     return _outcome(bank_code, response)
+
+
+def reverse_debit(*, bank_code: str, ref: str) -> PaymentOutcome:
+    """Reverse (冲正) a debit whose answer never came: credited back if the bank applied it,
+    barred if it never did; refused (``reversed``) either way once the bank answers."""
+    body = {"bank_code": bank_code, "ref": ref}
+    response = client.send(_bank(bank_code), "POST", "/payments/reverse", json=body, key=ref)
+    outcome = _outcome(bank_code, response)
+    if outcome.status != "refused":
+        raise _malformed(bank_code, "冲正")
+    return outcome

@@ -117,6 +117,11 @@ def bank_payment_status(*, bank_code: str, ref: str) -> bank.PaymentOutcome:
     return bank.payment_status(bank_code=bank_code, ref=ref)
 
 
+def bank_reverse_debit(*, bank_code: str, ref: str) -> bank.PaymentOutcome:
+    """Reverse (冲正) a debit whose answer never came; its outcome is then refused."""
+    return bank.reverse_debit(bank_code=bank_code, ref=ref)
+
+
 def transport_configured() -> bool:
     """Whether the platform has a transport partner (SSCARD_TRANSPORT_URL)."""
     return transport.configured()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.deps import DbSession, require, require_apart
 from sscard.httpkit.params import Page, PageSize
 from sscard.kit.context import Actor
 from sscard.payments.medical import chronic_service, service, settle_service
@@ -22,29 +22,23 @@ from sscard.payments.medical.schemas import (
 
 router = APIRouter(prefix="/medical", tags=["medical"])
 Read = Annotated[Actor, Depends(require("payments.medical.read"))]
-Settle = Annotated[Actor, Depends(require("payments.medical.settle"))]
-Chronic = Annotated[Actor, Depends(require("payments.medical.chronic"))]
+SettleApart = Annotated[Actor, Depends(require_apart("payments.medical.settle"))]
+ChronicApart = Annotated[Actor, Depends(require_apart("payments.medical.chronic"))]
+"""For the routes whose service calls the medical system or the bank and runs its own
+transactions: the actor is checked in a unit of work of its own, none is held."""
 Number = Annotated[str, Path(min_length=1, max_length=24)]
 
 
-def _peer_call_ahead(session: DbSession) -> None:
-    """End the request's unit of work (it holds only the authentication) before a use case
-    that calls the medical system or the bank and runs its own transactions: a peer call
-    never sits inside an open transaction, and SQLite allows one writer at a time."""
-    session.commit()
-
-
 @router.post("/settlements", response_model=SettlementOut, status_code=status.HTTP_201_CREATED)
-def settle(data: BillIn, actor: Settle, session: DbSession) -> SettlementOut:
+def settle(data: BillIn, actor: SettleApart) -> SettlementOut:
     """Settle a bill: settled, failed (with the reason; nothing posted) or paying."""
-    _peer_call_ahead(session)
     return settle_service.settle(data=data, actor=actor)
 
 
 @router.post("/settlements/pre-settle", response_model=SplitOut)
-def presettle(data: BillIn, actor: Settle, session: DbSession) -> SplitOut:
+def presettle(data: BillIn, actor: SettleApart) -> SplitOut:
     """How a bill would split now (试算); nothing is kept."""
-    return settle_service.presettle(session, data=data, actor=actor)
+    return settle_service.presettle(data=data, actor=actor)
 
 
 @router.get("/settlements", response_model=list[SettlementOut])
@@ -76,16 +70,14 @@ def get_settlement(number: Number, actor: Read, session: DbSession) -> Settlemen
 
 
 @router.post("/settlements/{number}/refund", response_model=SettlementOut)
-def refund(number: Number, data: RefundIn, actor: Settle, session: DbSession) -> SettlementOut:
+def refund(number: Number, data: RefundIn, actor: SettleApart) -> SettlementOut:
     """Refund a settled bill: all three parts go back (退费)."""
-    _peer_call_ahead(session)
     return settle_service.refund(number=number, reason=data.reason, actor=actor)
 
 
 @router.post("/chronic", response_model=ChronicOut, status_code=status.HTTP_201_CREATED)
-def approve_chronic(data: ChronicIn, actor: Chronic, session: DbSession) -> ChronicOut:
+def approve_chronic(data: ChronicIn, actor: ChronicApart) -> ChronicOut:
     """Approve a chronic-disease qualification; the medical system is told first."""
-    _peer_call_ahead(session)
     return chronic_service.approve(data=data, actor=actor)
 
 
@@ -106,6 +98,5 @@ def get_chronic(number: Number, actor: Read, session: DbSession) -> ChronicOut:
 
 
 @router.post("/chronic/{number}/revoke", response_model=ChronicOut)
-def revoke_chronic(number: Number, actor: Chronic, session: DbSession) -> ChronicOut:
-    _peer_call_ahead(session)
+def revoke_chronic(number: Number, actor: ChronicApart) -> ChronicOut:
     return chronic_service.revoke(number=number, actor=actor)

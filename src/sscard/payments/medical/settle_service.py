@@ -46,6 +46,7 @@ from sscard.payments.medical import service as reading
 from sscard.payments.medical.errors import SettlementNotFound, SettlementStatusConflict
 from sscard.payments.medical.models import MedicalSettlement
 from sscard.payments.medical.schemas import (
+    INSURANCE_TYPE_NAMES,
     STATUS_NAMES,
     BillIn,
     SettlementOut,
@@ -168,21 +169,17 @@ def _record_intent(session: Session, data: BillIn, actor: Actor) -> _Intent:
     return _Intent(row.number, bill, row.region_code)
 
 
-def presettle(session: Session, *, data: BillIn, actor: Actor) -> SplitOut:
-    """How a bill would split now (试算); nothing is kept, the code is not used up."""
+def _trial_bill(session: Session, data: BillIn, actor: Actor) -> peers_service.MedicalBill:
     merchant = _merchant(session, data, actor)
     if data.card_number is None:
-        raise ValidationFailed(
-            [FieldProblem("card_number", "试算请填写社保卡卡号（二维码只能使用一次）")]
-        )
+        problem = FieldProblem("card_number", "试算请填写社保卡卡号（二维码只能使用一次）")
+        raise ValidationFailed([problem])
     card, _ = _card(session, data, actor)
-    offsite = (
-        data.offsite
-        if data.offsite is not None
-        else card.region_code[:4] != get_settings().region_code[:4]
-    )
+    offsite = data.offsite
+    if offsite is None:
+        offsite = card.region_code[:4] != get_settings().region_code[:4]
     person = registry_service.get_person_by_id(session, person_id=card.person_id)
-    bill = peers_service.MedicalBill(
+    return peers_service.MedicalBill(
         settlement_no=f"T{beijing_today():%Y%m%d}{secrets.randbelow(10**11):011d}",
         id_number=registry_service.reveal_fields(session, person).id_number,
         hospital_code=merchant.code,
@@ -191,13 +188,18 @@ def presettle(session: Session, *, data: BillIn, actor: Actor) -> SplitOut:
         visit_date=beijing_today(),
         items=tuple(peers_service.MedicalBillItem(**i.model_dump(mode="json")) for i in data.items),
     )
+
+
+def presettle(*, data: BillIn, actor: Actor) -> SplitOut:
+    """How a bill would split now (试算); nothing is kept, the code is not used up. The
+    medical system is asked after the bill is read (no transaction open during the call)."""
+    with db.transaction() as session:
+        bill = _trial_bill(session, data, actor)
     split = peers_service.medical_presettle(bill=bill)
     return SplitOut(
         insurance_type=split.insurance_type,
-        insurance_type_name={"employee": "职工医保", "resident": "居民医保"}.get(
-            split.insurance_type, split.insurance_type
-        ),
-        offsite=offsite,
+        insurance_type_name=INSURANCE_TYPE_NAMES.get(split.insurance_type, split.insurance_type),
+        offsite=bill.offsite,
         total_fen=split.total_fen,
         pool_fen=split.pool_fen,
         personal_fen=split.personal_fen,

@@ -18,7 +18,9 @@ any moment. So a payment is three steps, and the order's status says where it st
    (``pay:<order_no>:b:void``) and the order is ``failed``. Unknown: nothing changes.
 
 An order left ``paying`` (unknown outcome, or the platform stopped between the steps) is
-settled by :func:`settle_paying`, which asks the bank the reference's status and runs step 3.
+settled by :func:`settle_paying`, which asks the bank the reference's status and runs step 3;
+when the bank still cannot say after a while (the debit never arrived, or is lost), it
+reverses the debit (冲正: given back if applied, barred if not) and the order fails.
 Step 3 runs only on a ``paying`` order under its row lock, and the ledger references are
 idempotent: a payment is posted or voided, never both, never twice.
 """
@@ -26,6 +28,7 @@ idempotent: a payment is posted or voided, never both, never twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +47,7 @@ from sscard.payments.orders.errors import CardCannotPay, OrderNotFound, OrderSta
 from sscard.payments.orders.models import Order
 from sscard.payments.orders.schemas import OrderOut, OrderStatus
 from sscard.payments.orders.shaping import order_out, record
+from sscard.settings import get_settings
 
 UNKNOWN = exchange_peers.PaymentOutcome("unknown")
 SETTLED = frozenset(
@@ -229,11 +233,25 @@ def finish(order_no: str, outcome: exchange_peers.PaymentOutcome) -> OrderOut:
         return order_out(order)
 
 
+def _reverse(bank_code: str, order_no: str) -> exchange_peers.PaymentOutcome:
+    try:
+        return exchange_peers.bank_reverse_debit(bank_code=bank_code, ref=order_no)
+    except exchange_peers.PEER_OUTAGES:
+        return UNKNOWN
+
+
 def settle_paying(order_no: str) -> OrderOut:
-    """Ask the bank what became of a ``paying`` order's debit and settle it (if it knows)."""
+    """Ask the bank what became of a ``paying`` order's debit and settle it (if it knows).
+    A debit the bank still cannot account for after ``SSCARD_PAY_REVERSE_AFTER_SECONDS`` is
+    reversed (冲正): given back if it was applied, barred if it never arrived; the order
+    then fails."""
     with db.transaction() as session:
         order = _locked(session, order_no)
         if order.status != OrderStatus.paying or order.bank_code is None:
             return order_out(order)
-        bank_code = order.bank_code
-    return finish(order_no, ask_status(bank_code, order_no))
+        bank_code, since = order.bank_code, order.paying_at or order.updated_at
+    outcome = ask_status(bank_code, order_no)
+    grace = timedelta(seconds=get_settings().pay_reverse_after_seconds)
+    if outcome.status == "unknown" and utcnow() - since > grace:
+        outcome = _reverse(bank_code, order_no)
+    return finish(order_no, outcome)

@@ -66,19 +66,14 @@ def _check(order: Order, amount_fen: int) -> None:
 
 def _request(
     *, order_no: str, amount_fen: int, reason: str, refund_no: str, actor: Actor
-) -> tuple[RefundOut, exchange_peers.PaymentOutcome | None, dict[str, object] | None]:
+) -> tuple[RefundOut, dict[str, object] | None]:
     """Step 1: the refund recorded ``pending`` and its amount reserved; the credit to ask."""
     with db.transaction() as session:
-        known = repository.refund(session, refund_no)
-        if known is not None:
-            return (
-                _known(
-                    known, repository.order_by_id(session, known.order_id), order_no, amount_fen
-                ),
-                None,
-                None,
-            )
         order = _order(session, order_no, actor, lock=True)
+        known = repository.refund(session, refund_no)  # read under the order's lock
+        if known is not None:
+            owner = repository.order_by_id(session, known.order_id)
+            return _known(known, owner, order_no, amount_fen), None
         _check(order, amount_fen)
         now = utcnow()
         row = Refund(
@@ -94,15 +89,8 @@ def _request(
         order.refunded_fen += amount_fen
         order.updated_at = now
         record(session, "refund", order, refund_no=refund_no, refund_fen=amount_fen)
-        card = issuance_bank.payment_card(session, card_id=order.card_id or "")
-        credit = {
-            "bank_code": order.bank_code or card.bank_code,
-            "card_number": card.card_number,
-            "account": card.account or "",
-            "amount_fen": amount_fen,
-            "ref": f"ref:{refund_no}",
-        }
-        return refund_out(row, order_no), None, credit
+        credit = _credit(session, order, row)
+        return refund_out(row, order_no), credit
 
 
 def _ask(credit: dict[str, object]) -> exchange_peers.PaymentOutcome:
@@ -181,7 +169,7 @@ def refund(
     *, order_no: str, amount_fen: int, reason: str, refund_no: str, actor: Actor
 ) -> RefundOut:
     """Give back part or all of a paid order to the card (idempotent on ``refund_no``)."""
-    out, _, credit = _request(
+    out, credit = _request(
         order_no=order_no, amount_fen=amount_fen, reason=reason, refund_no=refund_no, actor=actor
     )
     if credit is None:
@@ -195,20 +183,26 @@ def refunds_of(session: Session, *, order_no: str, actor: Actor) -> list[RefundO
     return [refund_out(r, order_no) for r in repository.refunds_of(session, order.id)]
 
 
+def _credit(session: Session, order: Order, row: Refund) -> dict[str, object]:
+    """The bank credit a refund asks for (its reference is its idempotency key)."""
+    card = issuance_bank.payment_card(session, card_id=order.card_id or "")
+    return {
+        "bank_code": order.bank_code or card.bank_code,
+        "card_number": card.card_number,
+        "account": card.account or "",
+        "amount_fen": row.amount_fen,
+        "ref": f"ref:{row.refund_no}",
+    }
+
+
 def resolve_pending(*, limit: int = 200) -> list[RefundOut]:
-    """Ask the bank about pending refunds and settle those it answers for."""
+    """Send the credit of each pending refund again (the bank answers a credit it applied
+    with its first answer, and applies one it never got) and settle what it answers."""
+    credits: dict[str, dict[str, object]] = {}
     with db.transaction() as session:
-        numbers = repository.pending_refund_nos(session, limit=limit)
-        banks = {}
-        for no in numbers:
+        for no in repository.pending_refund_nos(session, limit=limit):
             row = repository.refund(session, no)
             order = repository.order_by_id(session, row.order_id) if row else None
-            banks[no] = order.bank_code if order and order.bank_code else ""
-    done = []
-    for no, bank_code in banks.items():
-        try:
-            outcome = exchange_peers.bank_payment_status(bank_code=bank_code, ref=f"ref:{no}")
-        except exchange_peers.PEER_OUTAGES:
-            continue
-        done.append(_finish(no, outcome))
-    return done
+            if row is not None and order is not None:
+                credits[no] = _credit(session, order, row)
+    return [_finish(no, _ask(credit)) for no, credit in credits.items()]

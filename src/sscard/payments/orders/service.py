@@ -20,7 +20,9 @@ from sscard import db
 from sscard.db import CHINA_TZ, utcnow
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.iam import service as iam_service
+from sscard.issuance.activation import bank_service as issuance_bank
 from sscard.kit.context import Actor, ActorKind
+from sscard.kit.masking import mask_card_number
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.merchants import service as merchants_service
 from sscard.payments.merchants.models import Merchant
@@ -200,6 +202,18 @@ def pay_by_card(*, order_no: str, card_id: str, channel: str, actor: Actor) -> O
     return payment_steps.finish(order_no, payment_steps.ask_bank(debit))
 
 
+def pay_at_counter(*, order_no: str, card_number: str, actor: Actor) -> OrderOut:
+    """Pay an order of the actor's region with a physical card, by its card number."""
+    with db.transaction() as session:
+        get_order(session, order_no=order_no, actor=actor)
+        card_id = issuance_bank.card_id_of_number(session, card_number=card_number)
+    if card_id is None:
+        raise ValidationFailed(
+            [FieldProblem("card_number", f"卡号 {mask_card_number(card_number)} 不存在")]
+        )
+    return pay_by_card(order_no=order_no, card_id=card_id, channel=Channel.card.value, actor=actor)
+
+
 def resolve_paying(
     *, actor: Actor, order_no: str | None = None, limit: int = 200
 ) -> list[OrderOut]:
@@ -255,6 +269,7 @@ __all__ = [
     "find_orders",
     "get_order",
     "new_order_no",
+    "pay_at_counter",
     "pay_by_card",
     "refund",
     "refunds_of",

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sscard.web.payments import medical, merchants
+from sscard.web.payments import medical, merchants, orders
 
 
 def install(app: FastAPI) -> None:
     """Mount the payments pages (their refusals are answered by the registry's handler)."""
     app.include_router(merchants.router)
     app.include_router(medical.router)
+    app.include_router(orders.router)

@@ -5,30 +5,52 @@ with the approval form and a revoke action."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from sscard.errors import FieldProblem, SSCardError, ValidationFailed
+from sscard import db
+from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.medical import chronic_service, service, settle_service
 from sscard.payments.medical.schemas import STATUS_NAMES, ChronicIn, SettlementStatus
 from sscard.web import pages
-from sscard.web.payments.common import (
-    ChronicManager,
-    MedicalReader,
-    MedicalSettler,
-    form_problems,
-    redirect,
-    refusing,
-)
+from sscard.web.payments.common import MedicalReader, form_problems, redirect, refusal, refusing
 from sscard.web.payments.common import page as render_page
-from sscard.web.registry.common import page_number
+from sscard.web.registry.common import PageRefused, page_number
 
 router = APIRouter(prefix="/payments/medical", include_in_schema=False)
+
+
+def _apart(permission: str) -> Callable[[Request], Actor]:
+    """The logged-in operator if they hold ``permission``, checked in a transaction of its
+    own: for the actions whose service calls the medical system or the bank and runs its own
+    transactions (none may wait behind the request's)."""
+
+    def dependency(request: Request) -> Actor:
+        denied: PermissionDenied | None = None
+        with db.transaction() as session:
+            actor = pages.page_actor_in(request, session)
+            try:
+                iam_service.authorize(actor, permission)
+            except PermissionDenied as exc:
+                iam_service.record_denied(session, permission=permission)
+                denied = exc
+        if denied is not None:
+            raise PageRefused(refusal(request, denied))
+        return actor
+
+    dependency.__name__ = f"page_requires_{permission.replace('.', '_')}_apart"
+    return dependency
+
+
+SettlerApart = Annotated[Actor, Depends(_apart("payments.medical.settle"))]
+ChronicApart = Annotated[Actor, Depends(_apart("payments.medical.chronic"))]
 
 PAGE_SIZE = 20
 STATUS_FILTERS = {"all": "全部", **{s.value: name for s, name in STATUS_NAMES.items()}}
@@ -105,35 +127,31 @@ def _chronic_page(
 
 
 @router.post("/chronic", response_class=HTMLResponse)
-def chronic_approve(
-    request: Request, actor: ChronicManager, session: DbSession, form: pages.FormFields
-) -> Response:
+def chronic_approve(request: Request, actor: ChronicApart, form: pages.FormFields) -> Response:
     """Approve a qualification; each refused input is named next to it, the rest kept."""
 
     def again(exc: SSCardError) -> HTMLResponse:
         shown = {k: v for k, v in form.items() if k != "id_number"}
         extra = {"values": shown, "status_code": exc.status_code}
-        return _chronic_page(
-            request, session, actor, 1, {**extra, **form_problems(exc, CHRONIC_LABELS)}
-        )
+        with db.transaction() as session:
+            problems = form_problems(exc, CHRONIC_LABELS)
+            return _chronic_page(request, session, actor, 1, {**extra, **problems})
 
     with refusing(request, again):
         pages.check_form_csrf(request, form.get("csrf_token"))
         typed = {k: form.get(k, "").strip() for k in CHRONIC_LABELS}
         typed = {k: v for k, v in typed.items() if v}
         data = pages.parsed(ChronicIn, typed)
-        session.commit()  # a peer call never sits inside the request's transaction
         chronic_service.approve(data=data, actor=actor)
     return redirect("/payments/medical/chronic", "chronic-approved")
 
 
 @router.post("/chronic/{number}/revoke", response_class=HTMLResponse)
 def chronic_revoke(
-    request: Request, number: str, actor: ChronicManager, session: DbSession, form: pages.FormFields
+    request: Request, number: str, actor: ChronicApart, form: pages.FormFields
 ) -> Response:
     with refusing(request):
         pages.check_form_csrf(request, form.get("csrf_token"))
-        session.commit()  # a peer call never sits inside the request's transaction
         chronic_service.revoke(number=number[:24], actor=actor)
     return redirect("/payments/medical/chronic", "chronic-revoked")
 
@@ -148,17 +166,15 @@ def settlement_detail(
 
 @router.post("/{number}/refund", response_class=HTMLResponse)
 def settlement_refund(
-    request: Request, number: str, actor: MedicalSettler, session: DbSession, form: pages.FormFields
+    request: Request, number: str, actor: SettlerApart, form: pages.FormFields
 ) -> Response:
     """Refund after the clerk typed a reason and ticked the confirmation."""
 
     def again(exc: SSCardError) -> HTMLResponse:
-        extra = {
-            "values": form,
-            "status_code": exc.status_code,
-            **form_problems(exc, REFUND_LABELS),
-        }
-        return _detail(request, session, actor, number[:24], extra)
+        extra = {"values": form, "status_code": exc.status_code}
+        with db.transaction() as session:
+            problems = form_problems(exc, REFUND_LABELS)
+            return _detail(request, session, actor, number[:24], {**extra, **problems})
 
     with refusing(request, again):
         pages.check_form_csrf(request, form.get("csrf_token"))
@@ -172,6 +188,5 @@ def settlement_refund(
             )
         if problems:
             raise ValidationFailed(problems)
-        session.commit()  # a peer call never sits inside the request's transaction
         done = settle_service.refund(number=number[:24], reason=reason[:200], actor=actor)
-    return redirect(f"/payments/medical/{done.number}", "refunded")
+    return redirect(f"/payments/medical/{done.number}", "medical-refunded")
