@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         default=[200, 300, 400, 500, 600, 700, 800, 900, 1000, 1500, 2000, 3000],
         description="城乡居民基本养老保险 yearly contribution grades offered (yuan), JSON list.",
     )
+    medical_url: str | None = Field(
+        default=None, description="Base URL of the medical insurance system (医保)."
+    )
     peer_timeout_seconds: float = 15.0
     pay_max_fen: int = Field(
         default=5_000_000, ge=1, description="Largest amount of one order, in fen (分)."

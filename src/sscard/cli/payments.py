@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sscard.cli import orders as orders_cli
+from sscard.cli import payments_medical
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.errors import SSCardError
 from sscard.payments.merchants import qr_service, terminal_service
@@ -25,6 +26,7 @@ from sscard.payments.merchants.schemas import (
 app = typer.Typer(help="Payment and settlement (资金支付结算).", no_args_is_help=True)
 merchants_app = typer.Typer(help="Merchants (商户).", no_args_is_help=True)
 app.add_typer(merchants_app, name="merchants")
+app.add_typer(payments_medical.app, name="medical")
 app.add_typer(orders_cli.app, name="orders")
 
 Code = Annotated[str, typer.Argument(help="Merchant code (商户编号).")]

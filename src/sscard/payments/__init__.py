@@ -12,6 +12,9 @@ Sub-packages, each with the standard files:
   merchant-presented QR and the 19-digit consumer-presented payment code.
 - ``merchants/``: merchants (商户) with their settlement account sealed, terminals linked
   to a merchant, the merchant collection code (收款码).
+- ``medical/``: medical settlement (就医结算) with the medical insurance system: the
+  bill's split into pool, personal account and cash, three linked ledger legs, the cash
+  from the card's bank, refunds, chronic-disease qualifications.
 - ``orders/``: merchants' orders (订单) paid by card through the card's bank in three steps
   around the bank call (``orders/payment_steps.py``), refunds, and the recovery of payments
   whose outcome was not known. Other parts pay through ``orders.service``.

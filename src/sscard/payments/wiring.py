@@ -8,6 +8,7 @@ from sscard.kit import events, outbox
 from sscard.kit.context import SYSTEM
 from sscard.payments.contributions import service as contributions_service
 from sscard.payments.ledger import service as ledger_service
+from sscard.payments.medical import settle_service as medical_settle
 from sscard.payments.merchants import sealing as merchants_sealing
 from sscard.payments.online.events import OnlinePaymentConfirmed
 from sscard.payments.orders import service as orders_service
@@ -43,3 +44,6 @@ def wire() -> None:
         lambda session: contributions_service.sync_paid(session),
     )
     events.subscribe(OnlinePaymentConfirmed, contributions_service.on_online_payment)
+    outbox.register_housekeeping(
+        "payments-medical-resolve", lambda _session: medical_settle.resolve_paying()
+    )

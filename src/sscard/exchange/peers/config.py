@@ -94,6 +94,7 @@ URL_SETTINGS = {
     "province": "SSCARD_PROVINCE_URL",
     "bank": "SSCARD_BANK_URLS",
     "transport": "SSCARD_TRANSPORT_URL",
+    "medical": "SSCARD_MEDICAL_URL",
 }
 """The setting that gives each kind of peer its address (named when it is missing)."""
 

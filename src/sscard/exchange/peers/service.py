@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from sscard.exchange.errors import PeerRefused, PeerUnavailable
-from sscard.exchange.peers import bank, paypage, province_cards, social, transport
+from sscard.exchange.peers import bank, medical, paypage, province_cards, social, transport
 
 PEER_REFUSALS: tuple[type[Exception], ...] = (PeerRefused,)
 PEER_OUTAGES: tuple[type[Exception], ...] = (PeerUnavailable,)
@@ -21,6 +21,10 @@ BankBalance = bank.Balance
 BankTransaction = bank.BankTransaction
 PaymentOutcome = bank.PaymentOutcome
 ProvinceCard = province_cards.ProvinceCard
+MedicalBill = medical.Bill
+MedicalBillItem = medical.BillItem
+MedicalSplit = medical.Split
+MedicalInsured = medical.Insured
 
 
 def bank_configured(*, bank_code: str) -> bool:
@@ -199,3 +203,56 @@ def bank_paypage_status(*, bank_code: str, order_no: str) -> paypage.PaypageStat
 def social_report_contribution(*, report: dict[str, Any], key: str) -> None:
     """Report a paid 城乡居民养老保险 contribution to the social insurance system."""
     social.report_contribution(report=report, key=key)
+def medical_configured() -> bool:
+    """Whether the platform knows how to reach the medical insurance system (SSCARD_MEDICAL_URL)."""
+    return medical.configured()
+
+
+def medical_presettle(*, bill: medical.Bill) -> medical.Split:
+    """How a bill would split into pool, personal account and cash (试算)."""
+    return medical.presettle(bill)
+
+
+def medical_settle(*, bill: medical.Bill) -> medical.Split:
+    """Settle a bill at the medical insurance system, once per settlement number."""
+    return medical.settle(bill)
+
+
+def medical_cancel(*, settlement_no: str) -> medical.Split:
+    """Cancel a settlement at the medical insurance system (退费)."""
+    return medical.cancel(settlement_no)
+
+
+def medical_settlement(*, settlement_no: str) -> medical.Split:
+    """A settlement as the medical insurance system holds it."""
+    return medical.settlement(settlement_no)
+
+
+def medical_insured(*, id_number: str) -> medical.Insured:
+    """An insured person's type and personal account balance, from the medical insurance system."""
+    return medical.insured(id_number)
+
+
+def medical_register_chronic(
+    *,
+    id_number: str,
+    qualification_no: str,
+    disease_code: str,
+    disease_name: str,
+    valid_from: date,
+    valid_to: date | None,
+) -> None:
+    """Register a chronic-disease qualification (门诊慢特病) at the medical insurance system."""
+    medical.register_chronic(
+        id_number=id_number,
+        qualification_no=qualification_no,
+        disease_code=disease_code,
+        disease_name=disease_name,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+def medical_revoke_chronic(*, id_number: str, qualification_no: str) -> None:
+    """Withdraw a chronic-disease qualification at the medical insurance system."""
+    medical.revoke_chronic(id_number=id_number, qualification_no=qualification_no)

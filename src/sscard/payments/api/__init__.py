@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from sscard.payments.api import contributions as contributions_api
 from sscard.payments.api import ledger as ledger_api
+from sscard.payments.api import medical as medical_api
 from sscard.payments.api import merchants as merchants_api
 from sscard.payments.api import online as online_api
 from sscard.payments.api import orders as orders_api
@@ -14,6 +15,7 @@ from sscard.payments.api import paycodes as paycodes_api
 router = APIRouter(prefix="/payments")
 router.include_router(ledger_api.router)
 router.include_router(merchants_api.router)
+router.include_router(medical_api.router)
 router.include_router(orders_api.router)
 router.include_router(paycodes_api.router)
 router.include_router(online_api.router)

@@ -2,6 +2,8 @@
 filtered by status, category and name, and one form to sign up or change a merchant that
 keeps what was typed when it is refused. A merchant's page is its form, with its status,
 its times in Beijing time and the status actions (suspend, close, reopen), each a POST.
+The medical settlement pages (就医结算) list settlements, show one with its three-way split
+and refund it after a confirmation; the chronic-disease page approves qualifications.
 
 A refused request raises :class:`~sscard.web.registry.common.PageRefused` carrying the page
 to show, so the request's unit of work rolls back exactly as it does for the API.
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sscard.web.payments import merchants, orders
+from sscard.web.payments import medical, merchants, orders
 
 
 def install(app: FastAPI) -> None:
     """Mount the payments pages (their refusals are answered by the registry's handler)."""
     app.include_router(merchants.router)
+    app.include_router(medical.router)
     app.include_router(orders.router)

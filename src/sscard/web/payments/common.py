@@ -28,6 +28,9 @@ FLASHES = {
     "reopen": "商户已恢复受理",
     "terminal-linked": "终端已关联",
     "terminal-unlinked": "终端已解除关联",
+    "medical-refunded": "已退费：统筹、个人账户和现金三部分已全部退回",
+    "chronic-approved": "慢特病资格已登记并报送医保系统",
+    "chronic-revoked": "慢特病资格已撤销",
     "order-closed": "订单已关闭",
     "refunded": "退款已提交，结果见下方退款记录",
 }
@@ -36,6 +39,9 @@ REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操�
 PERMISSION_NAMES = {
     "payments.merchants.read": "查询商户",
     "payments.merchants.manage": "商户入网与管理",
+    "payments.medical.read": "查询就医结算与慢特病资格",
+    "payments.medical.settle": "就医结算、试算与退费",
+    "payments.medical.chronic": "审核登记与撤销门诊慢特病资格",
     "payments.orders.read": "查询支付订单",
     "payments.orders.manage": "支付订单管理",
     "payments.refunds.manage": "订单退款",
@@ -134,5 +140,6 @@ def _allowed(permission: str) -> Callable[..., Actor]:
 
 Reader = Annotated[Actor, Depends(_allowed("payments.merchants.read"))]
 Manager = Annotated[Actor, Depends(_allowed("payments.merchants.manage"))]
+MedicalReader = Annotated[Actor, Depends(_allowed("payments.medical.read"))]
 OrderReader = Annotated[Actor, Depends(_allowed("payments.orders.read"))]
 OrderManager = Annotated[Actor, Depends(_allowed("payments.orders.manage"))]
