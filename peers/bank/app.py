@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from peers.bank import accounts, batch
+from peers.bank import accounts, batch, disbursement
 from peers.common import base_app
 
 
@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
     for module in (
         batch,
         accounts,
+        disbursement,
     ):
         app.include_router(module.router)
     return app
