@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from sscard.cli import disbursement as disbursement_cli
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.errors import SSCardError
 from sscard.payments.merchants import qr_service, terminal_service
@@ -24,6 +25,7 @@ from sscard.payments.merchants.schemas import (
 app = typer.Typer(help="Payment and settlement (资金支付结算).", no_args_is_help=True)
 merchants_app = typer.Typer(help="Merchants (商户).", no_args_is_help=True)
 app.add_typer(merchants_app, name="merchants")
+app.add_typer(disbursement_cli.app, name="disbursement")
 
 Code = Annotated[str, typer.Argument(help="Merchant code (商户编号).")]
 LABELS = {

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from peers.bank import batch as bank_batch
 from peers.bank import disbursement as bank_disbursement
 from peers.bank.store import Books, luhn_digit
+from sqlalchemy.orm import Session
+
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.exchange.files import service as exchange_files
