@@ -126,7 +126,7 @@ def show(
             x.card_number,
             fen_to_yuan(x.amount_fen),
             x.status_name,
-            escape(x.fail_reason or x.note or ""),
+            escape("；".join(t for t in (x.fail_reason, x.note) if t)),
         )
     console.print(table)
     console.print(f"共 {total} 笔")

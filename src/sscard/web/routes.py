@@ -85,7 +85,10 @@ COMPONENTS = (
         "资金支付结算",
         "Payment and settlement",
         "商户、收款码、付款码与复式记账总账",
-        (Link("商户管理", "/payments/merchants", "payments.merchants.read"),),
+        (
+            Link("商户管理", "/payments/merchants", "payments.merchants.read"),
+            Link("待遇发放", "/payments/disbursements", "payments.disbursement.read"),
+        ),
     ),
     Tile(
         "应用终端与场景",

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sscard.web.payments import merchants
+from sscard.web.payments import disbursement, merchants
 
 
 def install(app: FastAPI) -> None:
     """Mount the payments pages (their refusals are answered by the registry's handler)."""
     app.include_router(merchants.router)
+    app.include_router(disbursement.router)

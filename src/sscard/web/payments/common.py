@@ -28,12 +28,17 @@ FLASHES = {
     "reopen": "商户已恢复受理",
     "terminal-linked": "终端已关联",
     "terminal-unlinked": "终端已解除关联",
+    "disbursement-imported": "发放文件已导入，全部明细校验通过",
+    "line-resolved": "已人工处理，资金已退回待遇发放资金",
+    "line-retried": "已安排重新发放，随下次发送一并发出",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}
 PERMISSION_NAMES = {
     "payments.merchants.read": "查询商户",
     "payments.merchants.manage": "商户入网与管理",
+    "payments.disbursement.read": "查询待遇发放",
+    "payments.disbursement.manage": "办理待遇发放",
 }
 
 
@@ -129,3 +134,5 @@ def _allowed(permission: str) -> Callable[..., Actor]:
 
 Reader = Annotated[Actor, Depends(_allowed("payments.merchants.read"))]
 Manager = Annotated[Actor, Depends(_allowed("payments.merchants.manage"))]
+DisbursementReader = Annotated[Actor, Depends(_allowed("payments.disbursement.read"))]
+DisbursementManager = Annotated[Actor, Depends(_allowed("payments.disbursement.manage"))]
