@@ -57,6 +57,8 @@ def _report(r: RunReport) -> None:
         f"失败 {r.lines_failed} 笔，重新发放 {r.lines_retried} 笔",
         highlight=False,
     )
+    for problem in r.problems:
+        console.print(f"未完成：{escape(problem)}", highlight=False)
 
 
 @app.command("import")

@@ -12,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sscard import db
+from sscard.exchange.errors import PackageRejected, PeerRefused, PeerUnavailable
 from sscard.exchange.files import service as exchange_files
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
+from sscard.kit.masking import mask_text
 from sscard.payments.disbursement import bankfiles, failures, repository, service
 from sscard.payments.disbursement.schemas import RunReport
 
@@ -89,8 +91,12 @@ def retry_due(*, actor: Actor) -> RunReport:
         )
     report = RunReport(batch_no=None, lines_retried=retried)
     for number in numbers:
-        _merge(report, send_batch(batch_no=number, actor=actor))
-        _merge(report, fetch_returns(batch_no=number, actor=actor))
+        try:
+            _merge(report, send_batch(batch_no=number, actor=actor))
+            _merge(report, fetch_returns(batch_no=number, actor=actor))
+        except (PeerUnavailable, PeerRefused, PackageRejected) as exc:
+            # One bank out of reach holds back its own files only; the next run tries again.
+            report.problems.append(f"批次 {number}：{mask_text(exc.message)}"[:300])
     return report
 
 
