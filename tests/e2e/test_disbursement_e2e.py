@@ -1,8 +1,8 @@
 """Benefit disbursement end to end: the bank peer and the platform each run as their own
 process. A clerk uploads a pension file over HTTP (a malformed one is refused whole), sends
 it, fetches the bank's return; the pension shows on the card's bank account; a cancelled
-card fails, the card is replaced, and ``sscard payments disbursement retry`` pays the new
-card. The invariant holds at every step and ``sscard ledger verify`` stays clean."""
+card fails, the card is replaced, and the worker's retry step pays the new card. The
+invariant holds at every step and ``sscard ledger verify`` stays clean."""
 
 from __future__ import annotations
 
@@ -190,9 +190,12 @@ def test_a_pension_reaches_the_card_and_a_cancelled_card_is_paid_after_its_repla
         )
         new = made_card(session, CLERK, new)
         new_card = new.id
-    retried = _sscard(world, "payments", "disbursement", "retry")
-    assert retried.returncode == 0, retried.stderr
-    assert "重新发放 1 笔" in retried.stdout and "到账 1 笔" in retried.stdout
+    worked = _sscard(world, "worker", "--once")
+    assert worked.returncode == 0, worked.stderr
+    assert "payments-disbursement-retry 1" in worked.stdout
+    again = _sscard(world, "payments", "disbursement", "retry")
+    assert again.returncode == 0, again.stderr
+    assert "重新发放 0 笔" in again.stdout
     assert _balance(world, bank, new_card) == 210050
     final = _balanced(http)
     assert final["suspense_fen"] == before["suspense_fen"]
@@ -212,9 +215,16 @@ def test_a_pension_reaches_the_card_and_a_cancelled_card_is_paid_after_its_repla
     httpx.delete(f"{world.bank_url}/control/disbursement/failures")
 
 
-def test_a_reader_cannot_send_and_another_region_sees_no_batch(
+def test_an_auditor_neither_reads_nor_sends_batches_and_an_unknown_batch_is_not_found(
     world: World, make_account: Callable[..., Account]
 ) -> None:
-    http = world.server.client(login(world.server, make_account("auditor")))
-    assert http.post("/api/v1/payments/disbursements/D202612040001/send").status_code == 403
-    assert http.get("/api/v1/payments/disbursements/D000000000000").status_code in (403, 404)
+    auditor = world.server.client(login(world.server, make_account("auditor")))
+    assert auditor.post("/api/v1/payments/disbursements/D202612040001/send").status_code == 403
+    assert auditor.get("/api/v1/payments/disbursements").status_code == 403
+    clerk = world.server.client(login(world.server, make_account("clerk")))
+    missing = clerk.get("/api/v1/payments/disbursements/D000000000000")
+    assert missing.status_code == 404 and missing.json()["error"] == "disbursement_batch_not_found"
+    refused = clerk.post(
+        "/api/v1/payments/disbursements/lines/999999999/resolve", json={"note": ""}
+    )
+    assert refused.status_code == 422 and refused.json()["fields"][0]["field"].endswith("note")
