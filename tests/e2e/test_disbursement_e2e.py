@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -228,3 +229,42 @@ def test_an_auditor_neither_reads_nor_sends_batches_and_an_unknown_batch_is_not_
         "/api/v1/payments/disbursements/lines/999999999/resolve", json={"note": ""}
     )
     assert refused.status_code == 422 and refused.json()["fields"][0]["field"].endswith("note")
+
+
+def _xlsx(path: Path, rows: list[list[object]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["社会保障号码", "姓名", "金额", "待遇类型", "期别"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_an_operator_runs_a_subsidy_batch_from_an_excel_file_with_the_command_line(
+    world: World, tmp_path: Path
+) -> None:
+    bank = _bank()
+    holder, card_id, _ = _card(bank)
+    bad = _xlsx(tmp_path / "bad.xlsx", [[holder, "测试人员", 0, "补贴", 202612]])
+    refused = _sscard(world, "payments", "disbursement", "import", str(bad))
+    assert refused.returncode == 1
+    assert "第1行" in refused.stdout and "金额应大于 0" in refused.stdout
+    assert "整个文件未导入" in refused.stderr
+
+    good = _xlsx(tmp_path / "补贴202612.xlsx", [[holder, "测试人员", 300.5, "补贴", 202612]])
+    imported = _sscard(world, "payments", "disbursement", "import", str(good))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    batch_no = re.findall(r"D\d{12}", imported.stdout)[0]
+    assert "补贴 202612" in imported.stdout and "300.50 元" in imported.stdout
+    sent = _sscard(world, "payments", "disbursement", "send", batch_no)
+    assert sent.returncode == 0 and "发送文件 1 个" in sent.stdout, sent.stderr
+    fetched = _sscard(world, "payments", "disbursement", "fetch", batch_no)
+    assert fetched.returncode == 0 and "到账 1 笔" in fetched.stdout, fetched.stderr
+    assert _balance(world, bank, card_id) == 30050
+    shown = _sscard(world, "payments", "disbursement", "show", batch_no, "--status", "paid")
+    assert "已办结" in shown.stdout and "已到账" in shown.stdout and holder not in shown.stdout
+    assert _sscard(world, "payments", "disbursement", "check").returncode == 0

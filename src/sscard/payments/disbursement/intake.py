@@ -107,7 +107,9 @@ def read_file(path: Path) -> Iterator[tuple[int, BenefitRow | None, list[str]]]:
     first = next(rows, None)
     if first is None:
         return
-    header = tabular.match_header(first[1], _ALIASES, required=list(FIELDS))
+    header = tabular.match_header(
+        first[1], _ALIASES, required=list(FIELDS), describe=lambda field: FIELDS[field]
+    )
     for count, (_line, cells) in enumerate(rows, start=1):
         if count > MAX_ROWS:
             yield count, None, [f"文件超过 {MAX_ROWS} 行，请分成几个文件导入"]
