@@ -50,6 +50,7 @@ from sscard.payments.disbursement.schemas import (
 )
 from sscard.payments.ledger import service as ledger_service
 from sscard.registry.persons import service as registry_service
+from sscard.registry.persons.errors import PersonNotFound
 from sscard.settings import get_settings
 
 REF_PREFIX = "dsb:"
@@ -76,8 +77,9 @@ def record(session: Session, action: str, subject: str, **detail: Any) -> None:
 def _checked_line(
     session: Session, row: BenefitRow, actor: Actor
 ) -> tuple[DisbursementLine | None, list[str]]:
-    person = registry_service.find_person(session, id_number=row.id_number)
-    if person is None or not person.region_code.startswith(iam_service.region_scope(actor)):
+    try:
+        person = registry_service.get_person(session, id_number=row.id_number, actor=actor)
+    except PersonNotFound:
         return None, ["社会保障号码在本地区人员库中不存在"]
     problems = []
     if registry_service.reveal_fields(session, person).name != registry_service.canonical_name(
