@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from peers.bank import accounts, batch, payments, paypage
+from peers.bank import accounts, batch, disbursement, payments, paypage
 from peers.common import base_app
 
 
@@ -16,6 +16,7 @@ def create_app() -> FastAPI:
         accounts,
         payments,
         paypage,
+        disbursement,
     ):
         app.include_router(module.router)
     return app

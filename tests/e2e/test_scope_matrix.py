@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from sscard.issuance.cards import application_service, making_service, number_se
 from sscard.issuance.cards.schemas import ApplicationIn
 from sscard.issuance.lifecycle import Action
 from sscard.kit.context import SYSTEM, acting
+from sscard.payments.disbursement import service as disbursement_service
 from sscard.registry.persons import service as registry_service
 from sscard.registry.persons.schemas import PersonCreate
 from sscard.registry.photos import portraits
@@ -102,6 +104,21 @@ def _issued_card(id_number: str, bank: str) -> tuple[str, str]:
         service.transition(session, card=card, action=Action.issue, actor=CLERK)
         assert card.card_number is not None
         return card.id, card.card_number
+
+
+def _foreign_batch(id_number: str, tmp: Path) -> str:
+    """A benefit batch imported by an operator of 370812, paying the foreign person."""
+    path = tmp / "foreign-pension.csv"
+    path.write_text(
+        f"社会保障号码,姓名,金额,待遇类型,期别\n{id_number},测试人员,1850.00,养老金,202612\n",
+        encoding="utf-8",
+    )
+    district = replace(CLERK, id="matrix-370812", region_code="370812")
+    with db.transaction() as session:
+        batch = disbursement_service.import_file(
+            session, path=path, source_name=path.name, actor=district
+        )
+        return batch.batch_no
 
 
 def _place_card(card_id: str, place: str) -> None:
@@ -189,6 +206,8 @@ class World:
     unregistered_id_number: str
     # An order of a merchant trading in another district (payments scope).
     foreign_order_no: str
+    # A benefit batch (待遇发放) of the other district paying the foreign person's card.
+    foreign_batch_no: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +216,7 @@ def world(
     make_account: Any,
     engine: Engine,
     numbers: None,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     own_bank = _institution(InstitutionType.bank, "370800")
     other_bank = _institution(InstitutionType.bank, "370800")
@@ -211,6 +231,7 @@ def world(
     # The foreign card sits at another district's hall: neither at the clerk's counter nor
     # held by a person of the clerk's region, so the counter scope does not reach it either.
     _place_card(foreign_card_id, _institution(InstitutionType.service_hall, "370812"))
+    foreign_batch = _foreign_batch(foreign_id, tmp_path_factory.mktemp("matrix"))
     near_id, _ = _person("370811")
     _, near_number = _issued_card(near_id, other_bank)
     clients = {}
@@ -231,6 +252,7 @@ def world(
         near_number,
         citizen_id("370812"),
         _foreign_order("370812"),
+        foreign_batch,
     )
     for client in clients.values():
         client.close()
@@ -253,6 +275,18 @@ def test_a_bank_agent_lists_only_its_own_banks_cards(world: World) -> None:
     # The clerk of the holder's region still sees the card.
     clerk = world.clients["clerk"].get("/api/v1/cards", params={"id_number": world.near_id_number})
     assert [c["card_number"] for c in clerk.json()] == [world.near_card_number]
+
+
+def test_a_district_clerk_sees_no_benefit_batch_of_another_district(world: World) -> None:
+    clerk, admin = world.clients["clerk"], world.clients["admin"]
+    listed = clerk.get("/api/v1/payments/disbursements", params={"page_size": 200})
+    assert listed.status_code == 200, listed.text
+    assert world.foreign_batch_no not in {b["batch_no"] for b in listed.json()}
+    assert clerk.get(f"/api/v1/payments/disbursements/{world.foreign_batch_no}").status_code == 404
+    lines = clerk.get(f"/api/v1/payments/disbursements/{world.foreign_batch_no}/lines")
+    assert lines.status_code == 404
+    seen = admin.get(f"/api/v1/payments/disbursements/{world.foreign_batch_no}/lines")
+    assert seen.status_code == 200 and seen.json()[0]["card_number"] == world.foreign_card_number
 
 
 def test_a_vendor_cannot_tell_a_registered_id_number_from_an_unregistered_one(
@@ -293,6 +327,7 @@ def _fill(world: World, path: str, operation: dict[str, Any]) -> tuple[str, dict
         "id_number": world.foreign_id_number,
         "person_id": world.foreign_person_id,
         "order_no": world.foreign_order_no,
+        "batch_no": world.foreign_batch_no,
     }
 
     def value(name: str) -> str:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from sscard.cli import disbursement as disbursement_cli
 from sscard.cli import orders as orders_cli
 from sscard.cli import payments_medical
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
@@ -28,6 +29,7 @@ merchants_app = typer.Typer(help="Merchants (商户).", no_args_is_help=True)
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(payments_medical.app, name="medical")
 app.add_typer(orders_cli.app, name="orders")
+app.add_typer(disbursement_cli.app, name="disbursement")
 
 Code = Annotated[str, typer.Argument(help="Merchant code (商户编号).")]
 LABELS = {

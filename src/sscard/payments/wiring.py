@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from sscard.kit import events, outbox
+from sscard.kit import context, events, outbox
 from sscard.kit.context import SYSTEM
 from sscard.payments.contributions import service as contributions_service
+from sscard.payments.disbursement import dispatch as disbursement_dispatch
 from sscard.payments.ledger import service as ledger_service
 from sscard.payments.medical import settle_service as medical_settle
 from sscard.payments.merchants import sealing as merchants_sealing
@@ -25,7 +26,8 @@ def _resolve_orders(_session: Session) -> int:
 def wire() -> None:
     """Declare the encrypted merchant table for key rotation; let the worker void pending
     transfers whose timeout has passed, close expired orders and settle unknown outcomes;
-    report paid contributions to the social insurance system, whichever way they were paid."""
+    report paid contributions to the social insurance system, whichever way they were paid;
+    retry benefit payments refused for a cancelled card once the replacement card is live.
     merchants_sealing.register()
     outbox.register_housekeeping(
         "payments-ledger-void-expired",
@@ -47,3 +49,11 @@ def wire() -> None:
     outbox.register_housekeeping(
         "payments-medical-resolve", lambda _session: medical_settle.resolve_paying()
     )
+    outbox.register_housekeeping("payments-disbursement-retry", _retry_disbursements)
+
+
+def _retry_disbursements(_session: Session) -> int:
+    """The worker's retry step; it talks to the banks, so it runs in transactions of its
+    own (the session it is handed stays unused)."""
+    report = disbursement_dispatch.retry_due(actor=context.current().actor)
+    return report.lines_retried

@@ -92,10 +92,11 @@ COMPONENTS = (
     Tile(
         "资金支付结算",
         "Payment and settlement",
-        "商户、订单与退款、收款码、付款码与复式记账总账",
+        "商户、订单与退款、收款码、付款码、待遇发放与复式记账总账",
         (
             Link("商户管理", "/payments/merchants", "payments.merchants.read"),
             Link("支付订单", "/payments/orders", "payments.orders.read"),
+            Link("待遇发放", "/payments/disbursements", "payments.disbursement.read"),
         ),
     ),
     Tile(

@@ -31,6 +31,10 @@ SIGN_KEY = "city-exchange-sign"
 PROVINCE_KEY = "province-exchange"
 TRANSFER_ROOT = "exchange-transfer"
 PROVINCE = "province"
+BANK = "bank"
+BANK_KEY = "bank-exchange"
+"""The banks' public key (``sm2_partner_public``): disbursement return files are signed by it.
+A bank with a key of its own is trusted as ``bank-exchange-<institution code>`` first."""
 
 
 def city_party() -> str:
@@ -72,6 +76,26 @@ def province_verifier(session: Session) -> Verifier:
                 "尚未导入省卡管的签名公钥："
                 f"sscard keys import-public {PROVINCE_KEY} --in 省卡管公钥.pem"
             ) from None
+
+    return verify
+
+
+def bank_verifier(session: Session, *, bank_code: str) -> Verifier:
+    """Accept manifests sent by a bank, signed by its imported public key only."""
+
+    def verify(manifest: Manifest, message: bytes, signature: bytes) -> bool:
+        if manifest.sender != BANK:
+            raise PackageRejected(f"回盘文件的发送方应为银行，实为 {manifest.sender[:32]}")
+        for name in (f"{BANK_KEY}-{bank_code}", BANK_KEY):
+            try:
+                return crypto_service.verify(
+                    session, name=name, message=message, signature=signature
+                ).valid
+            except KeyNotFound:
+                continue
+        raise ConfigurationError(
+            f"尚未导入银行的签名公钥：sscard keys import-public {BANK_KEY} --in 银行公钥.pem"
+        )
 
     return verify
 

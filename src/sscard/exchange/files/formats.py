@@ -65,6 +65,15 @@ EXPIRY_DATE = _c("EXPIRY_DATE", "有效期至（YYYYMMDD）")
 VENDOR_CODE = _c("VENDOR_CODE", "卡商代码（4 位）")
 BOX_NO = _c("BOX_NO", "卡盒号")
 BOX_POSITION = _c("BOX_POSITION", "盒内位置（从 1 起）")
+LINE_ID = _c("LINE_ID", "发放明细号", True)
+AMOUNT_FEN = _c("AMOUNT_FEN", "金额（分）", True)
+BENEFIT_KIND = _c(
+    "BENEFIT_KIND", "待遇类型：pension 养老金，unemployment 失业金，subsidy 补贴", True
+)
+PERIOD = _c("PERIOD", "期别（YYYYMM）", True)
+FAIL_CODE = _c(
+    "FAIL_CODE", "失败代码：card_cancelled，account_frozen，name_mismatch，unknown_account"
+)
 
 ACCOUNT_OPENING = FileFormat(
     "sscard.account-opening",
@@ -178,9 +187,29 @@ CARD_RESULT = FileFormat(
     ),
 )
 
+DISBURSEMENT_ORDER = FileFormat(
+    "sscard.disbursement-order",
+    "待遇发放文件（市社保→银行）",
+    (SEQ, LINE_ID, CARD_NUMBER, NAME, BANK_CODE, BANK_ACCOUNT, AMOUNT_FEN, BENEFIT_KIND, PERIOD),
+)
+DISBURSEMENT_RETURN = FileFormat(
+    "bank.disbursement-return",
+    "待遇发放回盘文件（银行→市社保）",
+    (SEQ, LINE_ID, CARD_NUMBER, BANK_ACCOUNT, AMOUNT_FEN, RESULT, FAIL_CODE, FAIL_REASON),
+)
+
 FORMATS: dict[str, FileFormat] = {
     f.name: f
-    for f in (ACCOUNT_OPENING, BANK_ORDER, BANK_RESULT, VENDOR_ORDER, VENDOR_RESULT, CARD_RESULT)
+    for f in (
+        ACCOUNT_OPENING,
+        BANK_ORDER,
+        BANK_RESULT,
+        VENDOR_ORDER,
+        VENDOR_RESULT,
+        CARD_RESULT,
+        DISBURSEMENT_ORDER,
+        DISBURSEMENT_RETURN,
+    )
 }
 
 SUCCESS, FAILURE = "0", "1"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sscard.exchange import errors
 from sscard.exchange.files import citykeys, formats, manifest, reader, transfer, writer
-from sscard.exchange.peers import province_batch
+from sscard.exchange.peers import bank_files, province_batch
 
 Package = reader.Package
 PackageWriter = writer.PackageWriter
@@ -25,6 +25,7 @@ CARD_RESULT_COLUMNS = formats.CARD_RESULT.names
 RESULT_SUCCESS, RESULT_FAILURE = formats.SUCCESS, formats.FAILURE
 FAILURE_STAGES = formats.STAGES
 PackageRejected = errors.PackageRejected
+DISBURSEMENT_ORDER_COLUMNS = formats.DISBURSEMENT_ORDER.names
 
 
 def account_opening_writer(*, path: Path, batch_no: str) -> PackageWriter:
@@ -102,3 +103,36 @@ def write_transfer_key(session: Session, *, party: str, path: Path) -> int:
     key = citykeys.transfer_key(session, party=party)
     transfer.write_transfer_key(path, key)
     return key.version
+
+
+def disbursement_writer(
+    *, path: Path, file_no: str, bank_code: str, total_fen: int
+) -> PackageWriter:
+    """A writer of a benefit payment file (待遇发放文件) for one bank."""
+    return writer.PackageWriter(
+        path,
+        fmt=formats.DISBURSEMENT_ORDER,
+        batch_no=file_no,
+        sender=citykeys.city_party(),
+        recipient=citykeys.BANK,
+        extra={"bank_code": bank_code, "total_fen": total_fen},
+    )
+
+
+def open_disbursement_return(session: Session, *, path: Path, bank_code: str) -> reader.Package:
+    """A bank's return file (回盘文件), checked whole against the bank's public key."""
+    return reader.open_package(
+        path,
+        expect=formats.DISBURSEMENT_RETURN,
+        verify=citykeys.bank_verifier(session, bank_code=bank_code),
+    )
+
+
+def submit_disbursement(*, path: Path, file_no: str, bank_code: str) -> dict[str, Any]:
+    """Send a benefit payment file to its bank; the bank's receipt."""
+    return bank_files.submit(path=path, file_no=file_no, bank_code=bank_code)
+
+
+def download_disbursement_return(*, file_no: str, bank_code: str, target: Path) -> Path:
+    """Download the bank's return file of a payment file."""
+    return bank_files.download_return(file_no=file_no, bank_code=bank_code, target=target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sscard.payments.api import contributions as contributions_api
+from sscard.payments.api import disbursement as disbursement_api
 from sscard.payments.api import ledger as ledger_api
 from sscard.payments.api import medical as medical_api
 from sscard.payments.api import merchants as merchants_api
@@ -20,3 +21,4 @@ router.include_router(orders_api.router)
 router.include_router(paycodes_api.router)
 router.include_router(online_api.router)
 router.include_router(contributions_api.router)
+router.include_router(disbursement_api.router)

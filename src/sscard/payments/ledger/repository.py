@@ -167,3 +167,20 @@ def stream_accounts(session: Session, chunk: int) -> Iterator[LedgerAccount]:
     yield from session.scalars(
         select(LedgerAccount).order_by(LedgerAccount.id).execution_options(yield_per=chunk)
     )
+
+
+def posted_flows(session: Session, ref_prefix: str) -> list[tuple[str, str, int]]:
+    """(debit code, credit code, fen) posted by transfers whose reference starts with
+    ``ref_prefix`` (posted transfers and posts of pending ones), summed per pair."""
+    debit, credit = aliased(LedgerAccount), aliased(LedgerAccount)
+    stmt = (
+        select(debit.code, credit.code, func.sum(LedgerTransfer.amount))
+        .join(debit, debit.id == LedgerTransfer.debit_account_id)
+        .join(credit, credit.id == LedgerTransfer.credit_account_id)
+        .where(
+            LedgerTransfer.ref.startswith(ref_prefix, autoescape=True),
+            LedgerTransfer.kind.in_(("posted", "post_pending")),
+        )
+        .group_by(debit.code, credit.code)
+    )
+    return [(str(d), str(c), int(a or 0)) for d, c, a in session.execute(stmt)]

@@ -356,6 +356,12 @@ def _insert(
 # ---- reading -------------------------------------------------------------------------
 
 
+def posted_flows(session: Session, *, ref_prefix: str) -> list[tuple[str, str, int]]:
+    """Money posted between each pair of accounts by the transfers of one part of the
+    platform (their references start with ``ref_prefix``): (debit, credit, fen)."""
+    return repository.posted_flows(session, ref_prefix)
+
+
 def _in_scope(actor: Actor) -> None:
     """The ledger is the platform's books: only the platform's own operators read it."""
     if actor.kind is ActorKind.system:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sscard.web.payments import medical, merchants, orders
+from sscard.web.payments import disbursement, medical, merchants, orders
 
 
 def install(app: FastAPI) -> None:
@@ -21,3 +21,4 @@ def install(app: FastAPI) -> None:
     app.include_router(merchants.router)
     app.include_router(medical.router)
     app.include_router(orders.router)
+    app.include_router(disbursement.router)

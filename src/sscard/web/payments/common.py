@@ -33,6 +33,9 @@ FLASHES = {
     "chronic-revoked": "慢特病资格已撤销",
     "order-closed": "订单已关闭",
     "refunded": "退款已提交，结果见下方退款记录",
+    "disbursement-imported": "发放文件已导入，全部明细校验通过",
+    "line-resolved": "已人工处理，资金已退回待遇发放资金",
+    "line-retried": "已安排重新发放，随下次发送一并发出",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}
@@ -45,6 +48,8 @@ PERMISSION_NAMES = {
     "payments.orders.read": "查询支付订单",
     "payments.orders.manage": "支付订单管理",
     "payments.refunds.manage": "订单退款",
+    "payments.disbursement.read": "查询待遇发放",
+    "payments.disbursement.manage": "办理待遇发放",
 }
 
 
@@ -143,3 +148,5 @@ Manager = Annotated[Actor, Depends(_allowed("payments.merchants.manage"))]
 MedicalReader = Annotated[Actor, Depends(_allowed("payments.medical.read"))]
 OrderReader = Annotated[Actor, Depends(_allowed("payments.orders.read"))]
 OrderManager = Annotated[Actor, Depends(_allowed("payments.orders.manage"))]
+DisbursementReader = Annotated[Actor, Depends(_allowed("payments.disbursement.read"))]
+DisbursementManager = Annotated[Actor, Depends(_allowed("payments.disbursement.manage"))]
