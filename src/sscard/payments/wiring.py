@@ -27,7 +27,7 @@ def wire() -> None:
     """Declare the encrypted merchant table for key rotation; let the worker void pending
     transfers whose timeout has passed, close expired orders and settle unknown outcomes;
     report paid contributions to the social insurance system, whichever way they were paid;
-    retry benefit payments refused for a cancelled card once the replacement card is live.
+    retry benefit payments refused for a cancelled card once the replacement card is live."""
     merchants_sealing.register()
     outbox.register_housekeeping(
         "payments-ledger-void-expired",
