@@ -203,6 +203,8 @@ def bank_paypage_status(*, bank_code: str, order_no: str) -> paypage.PaypageStat
 def social_report_contribution(*, report: dict[str, Any], key: str) -> None:
     """Report a paid 城乡居民养老保险 contribution to the social insurance system."""
     social.report_contribution(report=report, key=key)
+
+
 def medical_configured() -> bool:
     """Whether the platform knows how to reach the medical insurance system (SSCARD_MEDICAL_URL)."""
     return medical.configured()
