@@ -19,6 +19,7 @@ from tests.integration.payments.disbursement_world import (
     bank_side,
     made_card,
 )
+from tests.support import citizen_id
 
 from sscard.errors import ValidationFailed
 from sscard.exchange.errors import PackageRejected
@@ -95,7 +96,7 @@ def test_a_file_with_bad_rows_is_refused_whole_naming_each_row(
         tmp_path,
         [
             f"{good},测试人员,1850.00,养老金,202612",
-            f"{good[:-1]}0,测试人员,1850.00,养老金,202612",
+            f"{citizen_id()},测试人员,1850.00,养老金,202612",
             f"{no_card},测试人员,1850.00,养老金,202612",
             f"{dead},测试人员,1850.00,养老金,202612",
             f"{good},张三,12.345,养老金,202613",
