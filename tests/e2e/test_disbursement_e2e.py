@@ -268,3 +268,35 @@ def test_an_operator_runs_a_subsidy_batch_from_an_excel_file_with_the_command_li
     shown = _sscard(world, "payments", "disbursement", "show", batch_no, "--status", "paid")
     assert "已办结" in shown.stdout and "已到账" in shown.stdout and holder not in shown.stdout
     assert _sscard(world, "payments", "disbursement", "check").returncode == 0
+
+
+def test_a_return_file_received_by_hand_is_uploaded_and_applied_once(
+    world: World, make_account: Callable[..., Account]
+) -> None:
+    bank = _bank()
+    holder, card_id, _ = _card(bank)
+    http = world.server.client(login(world.server, make_account("clerk")))
+    created = _upload(http, [f"{holder},测试人员,512.00,失业金,202612"], "unemployment.csv")
+    batch_no = created.json()["batch_no"]
+    assert http.post(f"/api/v1/payments/disbursements/{batch_no}/send").json()["files_sent"] == 1
+    (sent,) = http.get(f"/api/v1/payments/disbursements/{batch_no}/files").json()
+    returned = httpx.get(f"{world.bank_url}/disbursement/files/{sent['file_no']}/return")
+    assert returned.status_code == 200
+
+    wrong = http.post(
+        f"/api/v1/payments/disbursements/{batch_no}/returns",
+        data={"file_no": sent["file_no"]},
+        files={"file": ("return.zip", returned.content[:-30], "application/zip")},
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"] == "package_rejected", wrong.text
+    for _ in range(2):
+        applied = http.post(
+            f"/api/v1/payments/disbursements/{batch_no}/returns",
+            data={"file_no": sent["file_no"]},
+            files={"file": ("return.zip", returned.content, "application/zip")},
+        )
+        assert applied.status_code == 200, applied.text
+    assert _balance(world, bank, card_id) == 51200
+    batch = http.get(f"/api/v1/payments/disbursements/{batch_no}").json()
+    assert batch["status"] == "closed" and batch["totals"]["paid_fen"] == 51200
+    _balanced(http)

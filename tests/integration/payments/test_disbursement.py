@@ -21,7 +21,7 @@ from tests.integration.payments.disbursement_world import (
 )
 from tests.support import citizen_id
 
-from sscard.errors import ValidationFailed
+from sscard.errors import SSCardError, ValidationFailed
 from sscard.exchange.errors import PackageRejected
 from sscard.issuance.cards import application_service
 from sscard.issuance.cards.schemas import ReplacementIn
@@ -239,3 +239,19 @@ def test_a_return_file_that_is_not_the_banks_is_refused_and_nothing_is_posted(
         bankfiles.import_return(session, file_no=file_no, path=truncated)
     assert transfers(session) == before
     assert service.check_invariant(session).ok
+
+
+def test_a_file_that_is_not_a_table_or_holds_no_rows_is_refused_and_nothing_is_stored(
+    session: Session, officer: Actor, tmp_path: Path
+) -> None:
+    before = batch_count(session)
+    picture = tmp_path / "photo.csv"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    with pytest.raises(SSCardError) as refused:
+        service.import_file(session, path=picture, source_name="photo.csv", actor=officer)
+    assert refused.value.status_code == 422
+    empty = csv_file(tmp_path, [], "empty.csv")
+    with pytest.raises(ValidationFailed) as nothing:
+        service.import_file(session, path=empty, source_name="empty.csv", actor=officer)
+    assert "没有发放明细" in nothing.value.message
+    assert batch_count(session) == before
