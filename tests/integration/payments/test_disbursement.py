@@ -5,6 +5,7 @@ invariant (money out = confirmed by banks + in suspense) at every step."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -23,6 +24,9 @@ from tests.support import citizen_id
 
 from sscard.errors import SSCardError, ValidationFailed
 from sscard.exchange.errors import PackageRejected
+from sscard.iam import service as iam_service
+from sscard.iam.catalog import InstitutionType
+from sscard.iam.schemas import InstitutionCreate
 from sscard.issuance.cards import application_service
 from sscard.issuance.cards.schemas import ReplacementIn
 from sscard.kit.context import Actor
@@ -44,6 +48,19 @@ HEADER = "社会保障号码,姓名,金额,待遇类型,期别\n"
 def officer(clerk: Actor) -> Actor:
     extra = {"payments.disbursement.read", "payments.disbursement.manage", "payments.ledger.read"}
     return replace(clerk, permissions=clerk.permissions | extra)
+
+
+@pytest.fixture
+def benefit_bank(session: Session) -> str:
+    """A cooperating bank (its institution code) the cards of these tests are opened at."""
+    code = f"BD{secrets.token_hex(3).upper()}"
+    iam_service.create_institution(
+        session,
+        data=InstitutionCreate(
+            code=code, name="待遇发放合作银行", type=InstitutionType.bank, region_code="370800"
+        ),
+    )
+    return code
 
 
 @pytest.fixture
@@ -79,14 +96,14 @@ def transfers(session: Session) -> int:
 def test_a_file_with_bad_rows_is_refused_whole_naming_each_row(
     session: Session,
     officer: Actor,
-    bank: str,
+    benefit_bank: str,
     person: Callable[..., str],
     tmp_path: Path,
 ) -> None:
     good = person()
-    active_card(session, officer, bank, good)
+    active_card(session, officer, benefit_bank, good)
     dead = person()
-    active_card(session, officer, bank, dead)
+    active_card(session, officer, benefit_bank, dead)
     registry_service.mark_deceased(
         session, id_number=dead, death_date=date(2026, 11, 20), source="civil", actor=officer
     )
@@ -115,10 +132,10 @@ def test_a_file_with_bad_rows_is_refused_whole_naming_each_row(
 
 
 def test_a_name_that_does_not_match_the_registry_is_named(
-    session: Session, officer: Actor, bank: str, person: Callable[..., str], tmp_path: Path
+    session: Session, officer: Actor, benefit_bank: str, person: Callable[..., str], tmp_path: Path
 ) -> None:
     holder = person()
-    active_card(session, officer, bank, holder)
+    active_card(session, officer, benefit_bank, holder)
     path = csv_file(tmp_path, [f"{holder},李四,100.00,补贴,202612"])
     with pytest.raises(ValidationFailed) as refused:
         service.import_file(session, path=path, source_name="x.csv", actor=officer)
@@ -129,14 +146,14 @@ def test_a_name_that_does_not_match_the_registry_is_named(
 def test_a_pension_is_paid_a_cancelled_card_fails_and_the_retry_pays_the_new_card(
     session: Session,
     officer: Actor,
-    bank: str,
+    benefit_bank: str,
     person: Callable[..., str],
     world: BankSide,
     tmp_path: Path,
 ) -> None:
     paid_holder, moved_holder = person(), person()
-    paid_card = active_card(session, officer, bank, paid_holder)
-    old_card = active_card(session, officer, bank, moved_holder)
+    paid_card = active_card(session, officer, benefit_bank, paid_holder)
+    old_card = active_card(session, officer, benefit_bank, moved_holder)
     path = csv_file(
         tmp_path,
         [
@@ -153,7 +170,7 @@ def test_a_pension_is_paid_a_cancelled_card_fails_and_the_retry_pays_the_new_car
     run_files(session, world, batch, officer)
     report = service.check_invariant(session)
     assert report.ok, report.reason
-    account = world.books.account_of_card(bank, paid_card.card_number or "")
+    account = world.books.account_of_card(benefit_bank, paid_card.card_number or "")
     assert account is not None and account.balance_fen == 185000
     totals = service.batch_out(session, batch).totals
     assert (totals.paid_fen, totals.failed_fen, totals.in_suspense_fen) == (185000, 210050, 210050)
@@ -175,7 +192,7 @@ def test_a_pension_is_paid_a_cancelled_card_fails_and_the_retry_pays_the_new_car
     run_files(session, world, batch, officer)
     report = service.check_invariant(session)
     assert report.ok, report.reason
-    new_account = world.books.account_of_card(bank, new.card_number or "")
+    new_account = world.books.account_of_card(benefit_bank, new.card_number or "")
     assert new_account is not None and new_account.balance_fen == 210050
     totals = service.batch_out(session, batch).totals
     assert (totals.paid_fen, totals.in_suspense_fen, totals.failed_lines) == (395050, 0, 0)
@@ -186,13 +203,13 @@ def test_a_pension_is_paid_a_cancelled_card_fails_and_the_retry_pays_the_new_car
 def test_a_frozen_account_is_resolved_by_hand_and_the_money_returns_to_the_fund(
     session: Session,
     officer: Actor,
-    bank: str,
+    benefit_bank: str,
     person: Callable[..., str],
     world: BankSide,
     tmp_path: Path,
 ) -> None:
     holder = person()
-    card = active_card(session, officer, bank, holder)
+    card = active_card(session, officer, benefit_bank, holder)
     path = csv_file(tmp_path, [f"{holder},测试人员,800.00,失业金,202611"])
     batch = service.import_file(session, path=path, source_name="u.csv", actor=officer)
     world.desk.failures[card.card_number or ""] = "account_frozen"
@@ -216,13 +233,13 @@ def test_a_frozen_account_is_resolved_by_hand_and_the_money_returns_to_the_fund(
 def test_a_return_file_that_is_not_the_banks_is_refused_and_nothing_is_posted(
     session: Session,
     officer: Actor,
-    bank: str,
+    benefit_bank: str,
     person: Callable[..., str],
     world: BankSide,
     tmp_path: Path,
 ) -> None:
     holder = person()
-    active_card(session, officer, bank, holder)
+    active_card(session, officer, benefit_bank, holder)
     path = csv_file(tmp_path, [f"{holder},测试人员,300.00,补贴,202612"])
     batch = service.import_file(session, path=path, source_name="s.csv", actor=officer)
     (file_no,) = bankfiles.prepare_files(session, batch=batch, actor=officer)
