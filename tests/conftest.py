@@ -66,6 +66,7 @@ def test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     from sscard import bootstrap
 
     bootstrap.wire()
+    _create_worker_database()
     yield data_dir
     os.environ.clear()
     os.environ.update(saved)
