@@ -70,7 +70,10 @@ def upgrade() -> None:
         *_money("refund_fen", "fee_fen", "net_fen"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments_clearing_line")),
         sa.UniqueConstraint(
-            "day", "party_kind", "party", name=op.f("uq_payments_clearing_line_day")
+            "day",
+            "party_kind",
+            "party",
+            name=op.f("uq_payments_clearing_line_day_party_kind_party"),
         ),
     )
     op.create_index(op.f("ix_payments_clearing_line_day"), "payments_clearing_line", ["day"])
@@ -88,7 +91,9 @@ def upgrade() -> None:
         sa.Column("imported_by", sa.String(80), nullable=False),
         sa.Column("imported_at", TIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments_recon_import")),
-        sa.UniqueConstraint("day", "source", "party", name=op.f("uq_payments_recon_import_day")),
+        sa.UniqueConstraint(
+            "day", "source", "party", name=op.f("uq_payments_recon_import_day_source_party")
+        ),
     )
     op.create_table(
         "payments_recon_difference",
@@ -119,7 +124,11 @@ def upgrade() -> None:
         sa.Column("created_at", TIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments_recon_difference")),
         sa.UniqueConstraint(
-            "day", "source", "party", "ref", name=op.f("uq_payments_recon_difference_day")
+            "day",
+            "source",
+            "party",
+            "ref",
+            name=op.f("uq_payments_recon_difference_day_source_party_ref"),
         ),
     )
     op.create_index(
@@ -145,9 +154,7 @@ def downgrade() -> None:
         sa.text("DELETE FROM iam_role_permission WHERE permission_code IN :codes").bindparams(codes)
     )
     op.execute(sa.text("DELETE FROM iam_permission WHERE code IN :codes").bindparams(codes))
-    op.drop_index(
-        op.f("ix_payments_recon_difference_merchant_code"), "payments_recon_difference"
-    )
+    op.drop_index(op.f("ix_payments_recon_difference_merchant_code"), "payments_recon_difference")
     op.drop_index("ix_payments_recon_difference_day_state", "payments_recon_difference")
     op.drop_table("payments_recon_difference")
     op.drop_table("payments_recon_import")
