@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from tests.integration.payments import recon_books as books
 
@@ -46,9 +46,12 @@ def _today() -> date:
 
 
 @pytest.fixture
-def after_cutoff(monkeypatch: pytest.MonkeyPatch) -> date:
-    """Today's clearing day, with the clearing clock just past its cut-off."""
+def after_cutoff(session: Session, monkeypatch: pytest.MonkeyPatch) -> date:
+    """Today's clearing day, not yet cleared in this test's transaction (whatever other
+    tests committed), with the clearing clock just past its cut-off."""
     day = _today()
+    for table in ("payments_clearing_line", "payments_clearing_day"):
+        session.execute(text(f"DELETE FROM {table} WHERE day = :d"), {"d": day})  # noqa: S608
     end = rules.window(day, clearing_service.cutoff())[1]
     monkeypatch.setattr(clearing_service, "utcnow", lambda: end + timedelta(seconds=1))
     return day

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from sscard.db import utcnow
 from sscard.httpkit.deps import DbSession, require
 from sscard.kit.context import Actor
 from sscard.payments.clearing import service
@@ -38,10 +37,10 @@ def list_days(
     actor: Read,
     session: DbSession,
     start: Annotated[date | None, Query(description="first day (default: 30 days ago)")] = None,
-    end: Annotated[date | None, Query(description="last day (default: today)")] = None,
+    end: Annotated[date | None, Query(description="last day (default: the current one)")] = None,
 ) -> list[ClearingDaySummary]:
     """Cleared days, newest first."""
-    last = end or utcnow().date()
+    last = end or service.current_day()
     return service.list_days(
         session, start=start or last - timedelta(days=30), end=last, actor=actor
     )

@@ -52,6 +52,11 @@ def cutoff() -> time:
     return rules.parse_cutoff(get_settings().pay_cutoff)
 
 
+def current_day() -> date:
+    """The clearing day now (after today's cut-off, already tomorrow's)."""
+    return rules.clearing_day(utcnow(), cutoff())
+
+
 def our_movements(session: Session, *, day: date) -> dict[str, Movement]:
     """Our books for a clearing day: one movement per order number or refund."""
     start, end = rules.window(day, cutoff())

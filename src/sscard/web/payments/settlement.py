@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from sscard.db import utcnow
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.payments.clearing import service as clearing_service
@@ -66,7 +65,7 @@ def settlement_page(
     request: Request, actor: SettlementReader, session: DbSession, day: str = ""
 ) -> HTMLResponse:
     """The last days' settlement chart and one day's merchants and banks."""
-    today = utcnow().date()
+    today = clearing_service.current_day()
     with refusing(request):
         days = clearing_service.list_days(
             session, start=today - timedelta(days=DAYS_SHOWN), end=today, actor=actor
