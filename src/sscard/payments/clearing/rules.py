@@ -78,26 +78,33 @@ class Movement:
     merchant: str | None = None
 
 
-def _suffix(code: str) -> str:
-    return code.partition(":")[2]
+class _Suffixes(dict[str, str]):
+    """Account code -> what follows its kind (one string per account, however many rows)."""
+
+    def __missing__(self, code: str) -> str:
+        self[code] = found = code.partition(":")[2]
+        return found
 
 
-def _apply(m: Movement, leg: str, stage: str, debit: str, credit: str, amount: int) -> None:
+def _apply(
+    m: Movement, leg: str, stage: str, debit: str, credit: str, amount: int, _suffix: _Suffixes
+) -> None:
     if m.kind == DEBIT and leg == "b":
-        m.bank = _suffix(debit)
+        m.bank = _suffix[debit]
         m.amount = amount
         m.status = {"": PENDING, "post": DONE, "void": REFUSED}.get(stage, m.status)
     elif m.kind == DEBIT:
-        m.merchant = _suffix(credit)
+        m.merchant = _suffix[credit]
     elif leg == "b":
-        m.bank, m.amount = _suffix(credit), amount
+        m.bank, m.amount = _suffix[credit], amount
     else:
-        m.merchant, m.amount = _suffix(debit), amount
+        m.merchant, m.amount = _suffix[debit], amount
 
 
 def fold(rows: Iterable[Row]) -> dict[str, Movement]:
     """Fold payment and refund legs into one movement per order number or refund."""
     found: dict[str, Movement] = {}
+    suffixes = _Suffixes()
     for ref, _kind, debit, credit, amount, _at in rows:
         head, _, rest = ref.partition(":")
         number, _, tail = rest.partition(":")
@@ -113,7 +120,7 @@ def fold(rows: Iterable[Row]) -> dict[str, Movement]:
         m = found.get(key)
         if m is None:
             m = found[key] = Movement(key, kind, amount, DONE if kind == CREDIT else PENDING)
-        _apply(m, leg, stage, debit, credit, amount)
+        _apply(m, leg, stage, debit, credit, amount, suffixes)
     return found
 
 

@@ -89,11 +89,13 @@ class Parsed:
     debit_fen: int
     credit_fen: int
     digest: str
-    body: bytes
+    data: bytes
+    end: int
+    """Where the detail lines end (the trailer's first byte)."""
 
     def records(self) -> Iterator[Record]:
         """The detail records (already checked once by :func:`read`)."""
-        return _records(self.body, check=False)
+        return _records(self.data, self.end, check=False)
 
 
 def read(data: bytes) -> Parsed:
@@ -106,13 +108,13 @@ def read(data: bytes) -> Parsed:
     lines = data.count(b"\n")
     if cut < 0:
         raise DailyFileRefused(lines, "文件不完整：缺少尾行 T（文件被截断）")
-    body, trailer = data[: cut + 1], data[cut + 1 : -1]
-    header = _header(body)
-    count, debits, credits, digest = _trailer(trailer, lines)
-    if sm3(body).hex() != digest:
+    end = cut + 1
+    header = _header(data)
+    count, debits, credits, digest = _trailer(data[end:-1], lines)
+    if sm3(data[:end]).hex() != digest:
         raise DailyFileRefused(lines, "尾行的 SM3 摘要与文件内容不符（文件被改动或截断）")
     seen = n = d = c = 0
-    for n, record in enumerate(_records(body, check=True), start=1):
+    for n, record in enumerate(_records(data, end, check=True), start=1):
         seen = n
         if record.status == "done":
             if record.kind == "debit":
@@ -123,11 +125,11 @@ def read(data: bytes) -> Parsed:
         raise DailyFileRefused(
             lines, f"尾行记载 {count} 笔，明细实有 {seen} 笔，或金额合计不符（文件不完整）"
         )
-    return Parsed(header, count, debits, credits, digest, body)
+    return Parsed(header, count, debits, credits, digest, data, end)
 
 
-def _header(body: bytes) -> Header:
-    first = body[: body.find(b"\n")].decode("utf-8", "replace").split("|")
+def _header(data: bytes) -> Header:
+    first = data[: data.find(b"\n")].decode("utf-8", "replace").split("|")
     if len(first) != 6 or first[0] != "H" or first[1] != MAGIC:
         raise DailyFileRefused(1, "首行不是日终对账文件的文件头（应以 H|SSCARD-DAILY 开头）")
     if first[2] != VERSION:
@@ -152,10 +154,12 @@ def _trailer(line: bytes, number: int) -> tuple[int, int, int, str]:
     return int(parts[1]), int(parts[2]), int(parts[3]), parts[4]
 
 
-def _records(body: bytes, *, check: bool) -> Iterator[Record]:
-    stream = io.BytesIO(body)
+def _records(data: bytes, end: int, *, check: bool) -> Iterator[Record]:
+    stream = io.BytesIO(data)
     stream.readline()
     for number, raw in enumerate(stream, start=2):
+        if stream.tell() > end:
+            return
         try:
             text = raw.decode("utf-8").rstrip("\n")
         except UnicodeDecodeError:
