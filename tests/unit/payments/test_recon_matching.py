@@ -50,29 +50,27 @@ def test_the_fee_is_never_more_than_half_a_fen_from_the_exact_rate(net: int, bp:
 
 
 def _legs(no: str, bank: str, merchant: str, amount: int, outcome: str) -> list[rules.Row]:
-    at = datetime(2026, 12, 4, 2, tzinfo=UTC)
     b, c, m = f"bank-clearing:{bank}", "card:C1", f"merchant:{merchant}"
-    rows = [(f"pay:{no}:b", "pending", b, c, amount, at)]
+    rows = [(f"pay:{no}:b", "pending", b, c, amount)]
     if outcome == "done":
         rows += [
-            (f"pay:{no}:b:post", "post_pending", b, c, amount, at),
-            (f"pay:{no}:m", "pending", c, m, amount, at),
-            (f"pay:{no}:m:post", "post_pending", c, m, amount, at),
+            (f"pay:{no}:b:post", "post_pending", b, c, amount),
+            (f"pay:{no}:m", "pending", c, m, amount),
+            (f"pay:{no}:m:post", "post_pending", c, m, amount),
         ]
     elif outcome == "refused":
-        rows.append((f"pay:{no}:b:void", "void_pending", b, c, amount, at))
+        rows.append((f"pay:{no}:b:void", "void_pending", b, c, amount))
     return rows
 
 
 def test_folding_gives_one_movement_per_order_and_refund_with_its_bank_and_merchant() -> None:
-    at = datetime(2026, 12, 4, 3, tzinfo=UTC)
     rows = [
         *_legs("P1", "B1", "M1", 500, "done"),
         *_legs("P2", "B1", "M1", 700, "refused"),
         *_legs("P3", "B2", "M2", 900, "pending"),
-        ("ref:R1:m", "posted", "merchant:M1", "card:C1", 200, at),
-        ("ref:R1:b", "posted", "card:C1", "bank-clearing:B1", 200, at),
-        ("top:x", "posted", "bank-clearing:B1", "card:C1", 5, at),
+        ("ref:R1:m", "posted", "merchant:M1", "card:C1", 200),
+        ("ref:R1:b", "posted", "card:C1", "bank-clearing:B1", 200),
+        ("top:x", "posted", "bank-clearing:B1", "card:C1", 5),
     ]
     found = rules.fold(rows)
     assert set(found) == {"P1", "P2", "P3", "ref:R1"}

@@ -32,8 +32,8 @@ DEBIT, CREDIT = "debit", "credit"
 """A payment debits the card (at the bank); a refund credits it."""
 DONE, REFUSED, PENDING = "done", "refused", "pending"
 
-Row = tuple[str, str, str, str, int, datetime]
-"""ref, kind, debit account code, credit account code, amount, created_at (the ledger's)."""
+Row = tuple[str, str, str, str, int]
+"""ref, kind, debit account code, credit account code, amount (as the ledger streams them)."""
 
 
 def parse_cutoff(text: str) -> time:
@@ -105,7 +105,7 @@ def fold(rows: Iterable[Row]) -> dict[str, Movement]:
     """Fold payment and refund legs into one movement per order number or refund."""
     found: dict[str, Movement] = {}
     suffixes = _Suffixes()
-    for ref, _kind, debit, credit, amount, _at in rows:
+    for ref, _kind, debit, credit, amount in rows:
         head, _, rest = ref.partition(":")
         number, _, tail = rest.partition(":")
         leg, _, stage = tail.partition(":")

@@ -189,8 +189,8 @@ def posted_flows(session: Session, ref_prefix: str) -> list[tuple[str, str, int]
 _Debit = aliased(LedgerAccount)
 _Credit = aliased(LedgerAccount)
 
-MovementRow = tuple[str, str, str, str, int, datetime]
-"""ref, kind, debit account code, credit account code, amount, created_at."""
+MovementRow = tuple[str, str, str, str, int]
+"""ref, kind, debit account code, credit account code, amount."""
 
 
 def stream_movements(
@@ -204,7 +204,6 @@ def stream_movements(
             _Debit.code,
             _Credit.code,
             LedgerTransfer.amount,
-            LedgerTransfer.created_at,
         )
         .join(_Debit, _Debit.id == LedgerTransfer.debit_account_id)
         .join(_Credit, _Credit.id == LedgerTransfer.credit_account_id)
@@ -215,5 +214,6 @@ def stream_movements(
         )
         .order_by(LedgerTransfer.id)
     )
-    for row in session.execute(stmt.execution_options(yield_per=chunk)):
+    rows = session.connection().execute(stmt.execution_options(yield_per=chunk))
+    for row in rows:
         yield tuple(row)  # type: ignore[misc]

@@ -460,6 +460,6 @@ def movements(
     session: Session, *, codes: Collection[str], start: datetime, end: datetime
 ) -> Iterator[repository.MovementRow]:
     """Transfers for ``codes`` (payment, refund ...) made in ``[start, end)``, streamed in
-    ledger order as (ref, kind, debit code, credit code, amount, created_at): what clearing
-    and reconciliation read."""
+    ledger order as (ref, kind, debit code, credit code, amount): what clearing and
+    reconciliation read."""
     return repository.stream_movements(session, codes, start, end, STREAM_CHUNK)
