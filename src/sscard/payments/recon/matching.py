@@ -15,7 +15,7 @@ the records that sender is expected to list (``expected``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -68,24 +68,24 @@ def _diff(kind: DiffKind, ours: Movement | None, theirs: Record | None) -> Diffe
 
 
 def compare(
-    ours: Mapping[str, Movement],
+    ours: MutableMapping[str, Movement],
     theirs: Iterable[Record],
     *,
     expected: Callable[[Movement], bool] = lambda _m: True,
 ) -> Iterator[Difference]:
-    """Every difference between our movements and the sender's records."""
-    seen: set[str] = set()
+    """Every difference between our movements and the sender's records. ``ours`` is used
+    up: each movement the sender lists is taken out of it (so a day of a million payments
+    is held once, and shrinks as the file is read)."""
     for record in theirs:
-        mine = ours.get(record.ref)
+        mine = ours.pop(record.ref, None)
         if mine is None:
             if record.status == DONE:
                 yield _diff(DiffKind.theirs_only, None, record)
             continue
-        seen.add(record.ref)
         if (mine.status == DONE) != (record.status == DONE):
             yield _diff(DiffKind.status_differs, mine, record)
         elif mine.status == DONE and mine.amount != record.amount:
             yield _diff(DiffKind.amount_differs, mine, record)
-    for key, mine in ours.items():
-        if key not in seen and mine.status == DONE and expected(mine):
+    for mine in ours.values():
+        if mine.status == DONE and expected(mine):
             yield _diff(DiffKind.ours_only, mine, None)
