@@ -5,7 +5,7 @@ all of them; counter clerks read, import and resolve (a second operator with app
 confirms large adjustments); auditors read; analysts read settlement reports.
 
 Revision ID: r0122_payments_recon
-Revises: r0115_issuance_stats
+Revises: r0121_payments_disbursement
 Create Date: 2026-12-04 13:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import sscard.db
 
 revision: str = "r0122_payments_recon"
-down_revision: str | Sequence[str] | None = "r0115_issuance_stats"
+down_revision: str | Sequence[str] | None = "r0121_payments_disbursement"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
