@@ -16,6 +16,7 @@ from tests.integration.payments import recon_books as books
 from sscard.crypto.primitives import sm3
 from sscard.db import utcnow
 from sscard.errors import PermissionDenied, ValidationFailed
+from sscard.kit import outbox
 from sscard.kit.context import SYSTEM
 from sscard.payments.clearing import rules
 from sscard.payments.clearing import service as clearing_service
@@ -256,3 +257,16 @@ def test_the_day_report_gives_each_merchant_its_figures_and_differences(
     assert (row.pay_count, row.pay_fen, row.fee_fen, row.net_fen) == (2, 25_000, 150, 24_850)
     assert (row.differences, row.open_differences) == (1, 1)
     assert report.cleared and report.differences_by_kind.get("ours_only", 0) >= 1
+
+
+def test_the_workers_housekeeping_clears_the_day_just_ended_once(
+    session: Session, after_cutoff: date
+) -> None:
+    bank, merchant = f"B{books.tag()}", books.merchant(session, fee_bp=0)
+    books.pay(session, no=books.order_no(), bank=bank, merchant=merchant, amount=6_600)
+    chore = outbox.housekeeping_jobs()["payments-clearing-day"]
+    assert chore(session) == 1
+    assert chore(session) == 0
+    day = clearing_service.get_day(session, day=after_cutoff, actor=SYSTEM)
+    assert next(m for m in day.merchants if m.party == merchant).net_fen == 6_600
+    assert _balance(session, f"merchant:{merchant}") == 0

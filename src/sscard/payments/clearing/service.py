@@ -116,8 +116,6 @@ def _settlement(t: PartyTotals, terms: SettlementTerms | None) -> files.Settleme
 def _post(session: Session, day: date, settle: list[files.SettlementLine]) -> None:
     """One linked chain: every fee and every settlement of the day, or none."""
     reserve = f"bank-clearing:{get_settings().pay_settlement_bank}"
-    for code in ("fee-income", reserve):
-        ledger_service.open_account(session, data=AccountIn(code=code))
     chain: list[TransferIn] = []
     for s in settle:
         merchant, tag = f"merchant:{s.merchant}", f"clr:{day:%Y%m%d}:{s.merchant}"
@@ -128,6 +126,8 @@ def _post(session: Session, day: date, settle: list[files.SettlementLine]) -> No
                 _transfer(f"{tag}:stl", merchant, reserve, s.settle_fen, "settlement", day)
             )
     if chain:
+        for code in ("fee-income", reserve):
+            ledger_service.open_account(session, data=AccountIn(code=code))
         ledger_service.post_transfers(session, transfers=chain)
 
 
