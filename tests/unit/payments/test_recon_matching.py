@@ -71,9 +71,17 @@ def test_folding_gives_one_movement_per_order_and_refund_with_its_bank_and_merch
         ("ref:R1:m", "posted", "merchant:M1", "card:C1", 200),
         ("ref:R1:b", "posted", "card:C1", "bank-clearing:B1", 200),
         ("top:x", "posted", "bank-clearing:B1", "card:C1", 5),
+        ("pay:P4:w", "posted", "bank-clearing:B2", "merchant:M2", 300),
+        ("med:M1:b", "pending", "bank-clearing:B1", "card:C2", 40),
+        ("med:M1:pool", "pending", "medical-pool", "merchant:M3", 60),
+        ("med:M1:b:post", "post_pending", "bank-clearing:B1", "card:C2", 40),
+        ("med:M1:m", "posted", "card:C2", "merchant:M3", 40),
+        ("pay:P1:m:post:rev", "posted", "merchant:M1", "card:C1", 500),
     ]
     found = rules.fold(rows)
-    assert set(found) == {"P1", "P2", "P3", "ref:R1"}
+    assert set(found) == {"P1", "P2", "P3", "ref:R1", "P4", "M1"}
+    assert found["P4"] == Movement("P4", "debit", 300, "done", "B2", "M2")
+    assert found["M1"] == Movement("M1", "debit", 40, "done", "B1", "M3")
     assert found["P1"] == Movement("P1", "debit", 500, "done", "B1", "M1")
     assert (found["P2"].status, found["P3"].status) == ("refused", "pending")
     assert found["ref:R1"] == Movement("ref:R1", "credit", 200, "done", "B1", "M1")

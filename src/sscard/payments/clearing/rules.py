@@ -11,6 +11,10 @@ docs/payments.md) are folded into one :class:`Movement` per order or refund:
 
 - ``pay:<order_no>:b`` pending (intent), ``...:b:post`` done, ``...:b:void`` refused;
   ``pay:<order_no>:m`` / ``...:m:post`` name the merchant;
+- ``pay:<order_no>:w`` (an order paid on the bank's pay page, 网银): bank -> merchant, done;
+- ``med:<number>:b`` / ``:b:post`` / ``:b:void`` and ``med:<number>:m``: the cash part (个人现金)
+  of a medical settlement, keyed by its number as the bank sees it (the pooled fund's and
+  the personal account's parts never pass a bank);
 - ``ref:<refund_no>:m`` (merchant -> card) and ``ref:<refund_no>:b`` (card -> bank), both
   done, keyed ``ref:<refund_no>`` as the bank keys the credit.
 
@@ -93,6 +97,8 @@ def _apply(
         m.bank = _suffix[debit]
         m.amount = amount
         m.status = {"": PENDING, "post": DONE, "void": REFUSED}.get(stage, m.status)
+    elif m.kind == DEBIT and leg == "w":
+        m.bank, m.merchant, m.amount, m.status = _suffix[debit], _suffix[credit], amount, DONE
     elif m.kind == DEBIT:
         m.merchant = _suffix[credit]
     elif leg == "b":
@@ -109,13 +115,13 @@ def fold(rows: Iterable[Row]) -> dict[str, Movement]:
         head, _, rest = ref.partition(":")
         number, _, tail = rest.partition(":")
         leg, _, stage = tail.partition(":")
-        if head == "pay":
+        if head in ("pay", "med"):
             key, kind = number, DEBIT
         elif head == "ref":
             key, kind = f"ref:{number}", CREDIT
         else:
             continue
-        if leg not in ("b", "m"):
+        if leg not in ("b", "m", "w") or stage not in ("", "post", "void"):
             continue
         m = found.get(key)
         if m is None:

@@ -35,7 +35,7 @@ from sscard.payments.merchants import service as merchants_service
 from sscard.payments.merchants.schemas import SettlementTerms
 from sscard.settings import get_settings
 
-MONEY_CODES = ("payment", "refund")
+MONEY_CODES = ("payment", "refund", "medical")
 
 
 def check_scope(actor: Actor) -> None:
