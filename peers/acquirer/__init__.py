@@ -1,0 +1,1 @@
+"""An acquirer (收单机构, UnionPay-like) simulator."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from peers.bank import accounts, batch, disbursement, payments, paypage
+from peers.bank import accounts, batch, dailyfile, disbursement, payments, paypage
 from peers.common import base_app
 
 
@@ -17,6 +17,7 @@ def create_app() -> FastAPI:
         payments,
         paypage,
         disbursement,
+        dailyfile,
     ):
         app.include_router(module.router)
     return app

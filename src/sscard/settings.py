@@ -107,6 +107,22 @@ class Settings(BaseSettings):
     pay_order_timeout_seconds: int = Field(
         default=900, ge=60, description="How long an unpaid order stays open by default."
     )
+    pay_cutoff: str = Field(
+        default="23:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Daily clearing cut-off (日切), Beijing time HH:MM: a payment after it "
+        "belongs to the next clearing day.",
+    )
+    pay_settlement_bank: str = Field(
+        default="SETTLE",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Institution code of the reserve bank (备付金银行) that pays merchants out.",
+    )
+    recon_four_eyes_fen: int = Field(
+        default=100_000,
+        ge=0,
+        description="A reconciliation adjustment above this many fen needs a second operator.",
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -376,3 +376,25 @@ def test_every_route_with_every_role_keeps_to_the_roles_scope(world: World) -> N
     assert problems == [], "\n".join(problems)
     # Every token was live: each role got some answers (else it probed nothing).
     assert all(answered.values()), answered
+
+
+# ---- the platform's books: clearing and reconciliation -------------------------------------
+
+BOOKS_PATHS = (
+    "/api/v1/payments/recon/differences",
+    "/api/v1/payments/settlement/days",
+    "/api/v1/payments/recon/days/2026-12-04",
+)
+
+
+def test_only_the_platforms_operators_read_clearing_and_reconciliation(world: World) -> None:
+    for path in BOOKS_PATHS:
+        for role in ("clerk", "bank", "vendor", "resident", "terminal"):
+            answer = world.clients[role].get(path)
+            assert answer.status_code in {401, 403}, (role, path, answer.text)
+        for role in ("admin", "auditor"):
+            answer = world.clients[role].get(path)
+            assert answer.status_code == 200, (role, path, answer.text)
+    analyst = world.clients["analyst"]
+    assert analyst.get("/api/v1/payments/settlement/days").status_code == 200
+    assert analyst.get("/api/v1/payments/recon/differences").status_code == 403

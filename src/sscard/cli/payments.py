@@ -12,7 +12,7 @@ from rich.table import Table
 
 from sscard.cli import disbursement as disbursement_cli
 from sscard.cli import orders as orders_cli
-from sscard.cli import payments_medical
+from sscard.cli import payments_books, payments_medical
 from sscard.cli.common import BEIJING, beijing, cli_actor, console, unit_of_work
 from sscard.errors import SSCardError
 from sscard.payments.merchants import qr_service, terminal_service
@@ -30,6 +30,8 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(payments_medical.app, name="medical")
 app.add_typer(orders_cli.app, name="orders")
 app.add_typer(disbursement_cli.app, name="disbursement")
+app.add_typer(payments_books.clearing_app, name="clearing")
+app.add_typer(payments_books.recon_app, name="recon")
 
 Code = Annotated[str, typer.Argument(help="Merchant code (商户编号).")]
 LABELS = {

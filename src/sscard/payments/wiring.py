@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from sscard.kit import context, events, outbox
 from sscard.kit.context import SYSTEM
+from sscard.payments.clearing import service as clearing_service
 from sscard.payments.contributions import service as contributions_service
 from sscard.payments.disbursement import dispatch as disbursement_dispatch
 from sscard.payments.ledger import service as ledger_service
@@ -27,7 +28,8 @@ def wire() -> None:
     """Declare the encrypted merchant table for key rotation; let the worker void pending
     transfers whose timeout has passed, close expired orders and settle unknown outcomes;
     report paid contributions to the social insurance system, whichever way they were paid;
-    retry benefit payments refused for a cancelled card once the replacement card is live."""
+    retry benefit payments refused for a cancelled card once the replacement card is live;
+    clear each day once its cut-off has passed."""
     merchants_sealing.register()
     outbox.register_housekeeping(
         "payments-ledger-void-expired",
@@ -50,6 +52,9 @@ def wire() -> None:
         "payments-medical-resolve", lambda _session: medical_settle.resolve_paying()
     )
     outbox.register_housekeeping("payments-disbursement-retry", _retry_disbursements)
+    outbox.register_housekeeping(
+        "payments-clearing-day", lambda session: clearing_service.run_due(session)
+    )
 
 
 def _retry_disbursements(_session: Session) -> int:

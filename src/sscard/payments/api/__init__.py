@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sscard.payments.api import clearing as clearing_api
 from sscard.payments.api import contributions as contributions_api
 from sscard.payments.api import disbursement as disbursement_api
 from sscard.payments.api import ledger as ledger_api
@@ -12,6 +13,7 @@ from sscard.payments.api import merchants as merchants_api
 from sscard.payments.api import online as online_api
 from sscard.payments.api import orders as orders_api
 from sscard.payments.api import paycodes as paycodes_api
+from sscard.payments.api import recon as recon_api
 
 router = APIRouter(prefix="/payments")
 router.include_router(ledger_api.router)
@@ -22,3 +24,5 @@ router.include_router(paycodes_api.router)
 router.include_router(online_api.router)
 router.include_router(contributions_api.router)
 router.include_router(disbursement_api.router)
+router.include_router(clearing_api.router)
+router.include_router(recon_api.router)

@@ -184,3 +184,36 @@ def posted_flows(session: Session, ref_prefix: str) -> list[tuple[str, str, int]
         .group_by(debit.code, credit.code)
     )
     return [(str(d), str(c), int(a or 0)) for d, c, a in session.execute(stmt)]
+
+
+_Debit = aliased(LedgerAccount)
+_Credit = aliased(LedgerAccount)
+
+MovementRow = tuple[str, str, str, str, int]
+"""ref, kind, debit account code, credit account code, amount."""
+
+
+def stream_movements(
+    session: Session, codes: Collection[str], start: datetime, end: datetime, chunk: int
+) -> Iterator[MovementRow]:
+    """Transfers of the given codes made in ``[start, end)``, in ledger order."""
+    stmt = (
+        select(
+            LedgerTransfer.ref,
+            LedgerTransfer.kind,
+            _Debit.code,
+            _Credit.code,
+            LedgerTransfer.amount,
+        )
+        .join(_Debit, _Debit.id == LedgerTransfer.debit_account_id)
+        .join(_Credit, _Credit.id == LedgerTransfer.credit_account_id)
+        .where(
+            LedgerTransfer.code.in_(sorted(codes)),
+            LedgerTransfer.created_at >= start,
+            LedgerTransfer.created_at < end,
+        )
+        .order_by(LedgerTransfer.id)
+    )
+    rows = session.connection().execute(stmt.execution_options(yield_per=chunk))
+    for row in rows:
+        yield tuple(row)  # type: ignore[misc]

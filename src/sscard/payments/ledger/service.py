@@ -9,7 +9,7 @@ constraints refuse an overdraw even if a check here were wrong.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -41,6 +41,7 @@ from sscard.payments.ledger.schemas import (
 )
 
 EXPIRE_BATCH = 500
+STREAM_CHUNK = 10_000
 
 # ---- accounts ------------------------------------------------------------------------
 
@@ -453,3 +454,12 @@ def get_transfer(session: Session, *, ref: str, actor: Actor) -> TransferOut:
     if row is None:
         raise TransferNotFound(f"转账 {ref} 不存在")
     return transfers_out(session, [row])[0]
+
+
+def movements(
+    session: Session, *, codes: Collection[str], start: datetime, end: datetime
+) -> Iterator[repository.MovementRow]:
+    """Transfers for ``codes`` (payment, refund ...) made in ``[start, end)``, streamed in
+    ledger order as (ref, kind, debit code, credit code, amount): what clearing and
+    reconciliation read."""
+    return repository.stream_movements(session, codes, start, end, STREAM_CHUNK)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -70,3 +72,9 @@ def add_terminal_link(session: Session, link: MerchantTerminal) -> None:
 def remove_terminal_link(session: Session, link: MerchantTerminal) -> None:
     session.delete(link)
     session.flush()
+
+
+def merchants_by_codes(session: Session, codes: Collection[str]) -> list[Merchant]:
+    if not codes:
+        return []
+    return list(session.scalars(select(Merchant).where(Merchant.code.in_(sorted(codes)))))

@@ -108,3 +108,14 @@ class MerchantQrOut(BaseModel):
     payload: str
     dynamic: bool
     amount_fen: int | None
+
+
+class SettlementTerms(BaseModel):
+    """What clearing needs of a merchant. ``account`` is in clear: settlement files only."""
+
+    code: str
+    name: str
+    fee_rate_bp: int
+    bank: str
+    account: str
+    account_masked: str

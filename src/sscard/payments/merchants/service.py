@@ -6,6 +6,7 @@ of their institution's region. Every change is written to the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final
 
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from sscard.payments.merchants.schemas import (
     MerchantOut,
     MerchantStatus,
     MerchantUpdate,
+    SettlementTerms,
     StatusFilter,
 )
 
@@ -238,3 +240,18 @@ def list_merchants(
 def mcc_choices() -> list[tuple[str, str]]:
     """(code, Chinese name) of every MCC the platform accepts, for forms."""
     return sorted(MCC_NAMES.items())
+
+
+def settlement_terms(session: Session, *, codes: Collection[str]) -> dict[str, SettlementTerms]:
+    """Name, fee rate and settlement account (clear, for the settlement file) of merchants."""
+    return {
+        m.code: SettlementTerms(
+            code=m.code,
+            name=m.name,
+            fee_rate_bp=m.fee_rate_bp,
+            bank=m.settlement_bank,
+            account=sealing.reveal_account(m, session),
+            account_masked=m.settlement_account_masked,
+        )
+        for m in repository.merchants_by_codes(session, codes)
+    }

@@ -36,6 +36,9 @@ FLASHES = {
     "disbursement-imported": "发放文件已导入，全部明细校验通过",
     "line-resolved": "已人工处理，资金已退回待遇发放资金",
     "line-retried": "已安排重新发放，随下次发送一并发出",
+    "diff-resolved": "差错已处理",
+    "diff-awaiting": "调账金额超过限额，已提交复核，等待另一位操作员确认",
+    "diff-approved": "复核通过，调账已入账",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}
@@ -50,6 +53,10 @@ PERMISSION_NAMES = {
     "payments.refunds.manage": "订单退款",
     "payments.disbursement.read": "查询待遇发放",
     "payments.disbursement.manage": "办理待遇发放",
+    "payments.recon.read": "查看对账结果与差错",
+    "payments.recon.manage": "处理对账差错",
+    "payments.recon.approve": "复核差错调账",
+    "payments.settlement.read": "查看清算与结算报表",
 }
 
 
@@ -150,3 +157,7 @@ OrderReader = Annotated[Actor, Depends(_allowed("payments.orders.read"))]
 OrderManager = Annotated[Actor, Depends(_allowed("payments.orders.manage"))]
 DisbursementReader = Annotated[Actor, Depends(_allowed("payments.disbursement.read"))]
 DisbursementManager = Annotated[Actor, Depends(_allowed("payments.disbursement.manage"))]
+ReconReader = Annotated[Actor, Depends(_allowed("payments.recon.read"))]
+ReconManager = Annotated[Actor, Depends(_allowed("payments.recon.manage"))]
+ReconApprover = Annotated[Actor, Depends(_allowed("payments.recon.approve"))]
+SettlementReader = Annotated[Actor, Depends(_allowed("payments.settlement.read"))]
