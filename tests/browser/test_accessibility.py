@@ -214,7 +214,7 @@ def signed_in(
         if who not in states:
             scratch = browser.new_context(locale="zh-CN")
             page = scratch.new_page()
-            page.set_default_timeout(15000)
+            page.set_default_timeout(45000)
             if who.endswith("resident"):
                 _wallet_login(page, live_server, world.holder)
             elif who.endswith("nobody"):
@@ -247,7 +247,7 @@ def visitor(browser: Any, size: str) -> Iterator[Callable[[dict[str, Any]], Any]
         )
         contexts.append(opened)
         page = opened.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(45000)
         return page
 
     yield open_page

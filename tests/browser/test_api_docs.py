@@ -30,7 +30,7 @@ def test_the_api_docs_render_their_operations_without_the_internet(
 
     context.route("**/*", only_this_server)
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(45000)
     page.goto(f"{live_server.url}/api/docs")
     page.locator(".opblock").first.wait_for()
     assert page.locator(".opblock").count() > 5
