@@ -193,7 +193,7 @@ def test_a_pension_reaches_the_card_and_a_cancelled_card_is_paid_after_its_repla
         new_card = new.id
     worked = _sscard(world, "worker", "--once")
     assert worked.returncode == 0, worked.stderr
-    assert "payments-disbursement-retry 1" in worked.stdout
+    assert "payments-disbursement-retry 1" in " ".join(worked.stdout.split())  # lines may wrap
     again = _sscard(world, "payments", "disbursement", "retry")
     assert again.returncode == 0, again.stderr
     assert "重新发放 0 笔" in again.stdout

@@ -26,6 +26,7 @@ from sscard.ecard import service as ecard_service
 from sscard.ecard.codes import service as codes_service
 from sscard.errors import ValidationFailed
 from sscard.payments.ledger import service as ledger_service
+from sscard.payments.ledger.schemas import AccountIn
 from sscard.payments.medical import chronic_service, settle_service
 from sscard.payments.medical import service as reading
 from sscard.payments.medical.errors import CashRefused, SettlementStatusConflict
@@ -222,6 +223,8 @@ def test_a_refused_cash_debit_posts_nothing_and_cancels_the_medical_settlement(
     who = holder(world)
     peers.enrol(who.id_number, "employee", balance=1000)
     fund(peers, world, who, 100)  # not enough for the cash part
+    with db.transaction() as session:  # the pool may not be open yet if this test runs first
+        ledger_service.open_account(session, data=AccountIn(code="medical-pool"))
     pool_before = account("medical-pool")
     failed = settle_service.settle(data=bill(world.hospital, who.card_number), actor=CLERK)
     assert failed.status == "failed"
