@@ -5,6 +5,7 @@ differences download as Excel, and the settlement report shows the cleared day's
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sscard import db
 from sscard.db import utcnow
 from sscard.payments.clearing import rules
 from sscard.payments.clearing import service as clearing_service
+from sscard.payments.ledger import service as ledger_service
 from sscard.payments.recon import dailyfile
 from sscard.payments.recon.dailyfile import Header, Record
 
@@ -29,14 +31,16 @@ pytestmark = [needs_chromium, pytest.mark.browser]
 
 
 @pytest.fixture
-def cleared_today(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[date, str, str, list[str]]]:
-    """Today's payments of a new merchant and bank, the day cleared (committed, the clearing
-    clock past the cut-off); the day's clearing rows are removed afterwards."""
-    day = rules.clearing_day(utcnow(), clearing_service.cutoff())
-    end = rules.window(day, clearing_service.cutoff())[1]
+def cleared_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[date, str, str, list[str]]]:
+    """Payments of a new merchant and bank booked on a past day of this test's own, the day
+    cleared and committed (the clearing clock past its cut-off). A day of its own: a cleared
+    day's transfers stay in the ledger, and other tests clear today with what they book."""
+    day = date(2001, 1, 1) + timedelta(days=secrets.randbelow(7_000))
+    start, end = rules.window(day, clearing_service.cutoff())
     bank = f"B{books.tag()}"
     nos = [books.order_no() for _ in range(3)]
-    with db.transaction() as session:
+    with monkeypatch.context() as clock, db.transaction() as session:
+        clock.setattr(ledger_service, "utcnow", lambda: start + timedelta(hours=10))
         merchant = books.merchant(session, fee_bp=38)
         for no, amount in zip(nos, (12_000, 3_000, 4_500), strict=True):
             books.pay(session, no=no, bank=bank, merchant=merchant, amount=amount)
@@ -55,9 +59,9 @@ def test_a_clerk_resolves_differences_a_second_operator_approves_and_the_reports
     page: Any,
     live_server: LiveServer,
     make_account: Callable[..., Account],
-    cleared_today: tuple[date, str, str, list[str]],
+    cleared_day: tuple[date, str, str, list[str]],
 ) -> None:
-    day, bank, merchant, nos = cleared_today
+    day, bank, merchant, nos = cleared_day
     clerk, admin = make_account("clerk"), make_account("admin")
     big = books.order_no()
     at = dailyfile.utc_text(utcnow())

@@ -27,3 +27,7 @@ versions)."""
 
 Version = Annotated[int, Field(ge=0, le=INT_MAX)]
 """The version of a row read for an optimistic lock, or a key version: 0 to 2**31 - 1."""
+
+BigInt = Annotated[int, Field(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
+"""Any integer a ``bigint`` column holds: for a value whose own rule (an amount above
+zero and within a limit, say) the service checks and names in a clerk's words."""

@@ -160,7 +160,9 @@ def test_a_linked_chain_with_one_refused_transfer_leaves_no_trace(session: Sessi
     assert refused.value.index == 2
     assert _totals(session, card) == (0, 0, 0, 0)
     with pytest.raises(AccountNotFound):
-        service.post_transfers(session, transfers=[*chain[:2], _t(f"d-{tag}", card, "suspense", 1)])
+        service.post_transfers(
+            session, transfers=[*chain[:2], _t(f"d-{tag}", card, f"nowhere-{tag}", 1)]
+        )
     assert (
         service.list_transfers(session, actor=SYSTEM, account=card, page=1, page_size=10).items
         == []

@@ -52,7 +52,11 @@ def get_day(day: date, actor: Read, session: DbSession) -> ClearingDayOut:
     return service.get_day(session, day=day, actor=actor)
 
 
-@router.get("/settlement/days/{day}/file")
+@router.get(
+    "/settlement/days/{day}/file",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def settlement_file(day: date, actor: Read, session: DbSession) -> Response:
     """The day's settlement file, as sent to the reserve bank."""
     name, data = service.settlement_file(session, day=day, actor=actor)

@@ -82,7 +82,7 @@ class BillItemIn(Input):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
     item_class: ItemClass
-    amount_fen: Annotated[int, Field(gt=0, le=BILL_MAX_FEN)]
+    amount_fen: Annotated[int, Field(ge=1, le=BILL_MAX_FEN)]
     disease_code: DiseaseCode | None = None
     """For an item treating a chronic disease: its code (the ratio rises if qualified)."""
 

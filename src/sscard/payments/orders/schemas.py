@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from sscard.kit.bounds import BIGINT_MAX
+from sscard.kit.bounds import BigInt
 
 
 class OrderStatus(StrEnum):
@@ -100,7 +100,8 @@ OrderNo = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^P\d
 RefundNo = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,40}$")
 ]
-Fen = Annotated[int, Field(le=BIGINT_MAX)]
+Fen = BigInt
+"""The service names a non-positive or over-limit amount in a clerk's words."""
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CardNumber = Annotated[

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
+from sscard.kit.bounds import BigInt
+
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 MerchantCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32)
@@ -39,7 +41,7 @@ class ChargeIn(Input):
     merchant_code: MerchantCode
     terminal_code: Annotated[str, StringConstraints(max_length=32)] | None = None
     code: Code
-    amount_fen: Annotated[int, Field(strict=True)] | None = None
+    amount_fen: Annotated[BigInt, Field(strict=True)] | None = None
     """Integer fen; or ``amount`` in yuan text ("12.30"), not both."""
     amount: YuanText | None = None
     merchant_order_no: MerchantOrderNo

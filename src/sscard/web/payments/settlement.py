@@ -64,13 +64,15 @@ def _day(text: str) -> date | None:
 def settlement_page(
     request: Request, actor: SettlementReader, session: DbSession, day: str = ""
 ) -> HTMLResponse:
-    """The last days' settlement chart and one day's merchants and banks."""
-    today = clearing_service.current_day()
+    """The settlement chart of the days up to the chosen one (or today) and one day's
+    merchants and banks."""
+    asked = _day(day)
+    last = asked or clearing_service.current_day()
     with refusing(request):
         days = clearing_service.list_days(
-            session, start=today - timedelta(days=DAYS_SHOWN), end=today, actor=actor
+            session, start=last - timedelta(days=DAYS_SHOWN), end=last, actor=actor
         )
-        chosen = _day(day) or (days[0].day if days else None)
+        chosen = asked or (days[0].day if days else None)
         detail = clearing_service.find_day(session, day=chosen) if chosen else None
     values: dict[str, Any] = {
         "section": "settlement",
