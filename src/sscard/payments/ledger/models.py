@@ -112,7 +112,8 @@ class LedgerTransfer(Base):
     """For a reversal: the transfer it undoes (at most one reversal each)."""
     expires_at: Mapped[datetime | None]
     """A pending transfer's timeout: after it, it can only be voided."""
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    """When the transfer was made; clearing reads a day's transfers by it."""
 
     pending: Mapped[LedgerTransfer | None] = relationship(
         foreign_keys=[pending_id], remote_side=[id], lazy="raise"
