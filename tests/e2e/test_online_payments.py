@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from tests.e2e.online_world import (
     OnlineWorld,
     bank_account,
@@ -24,6 +24,7 @@ from tests.e2e.online_world import (
 from tests.support import Account, login
 
 from sscard import db
+from sscard.audit.models import AuditEntry
 from sscard.crypto import pem, primitives
 from sscard.kit.context import SYSTEM
 from sscard.payments.ledger import service as ledger_service
@@ -164,6 +165,24 @@ def test_the_bank_notice_arrives_by_itself_after_the_payment(
     until(lambda: _order_status(order_no) == "paid")
     again = clerk.post(f"/api/v1/payments/online/orders/{order_no}/start", json={"bank_code": BANK})
     assert again.status_code == 409 and again.json()["error"] == "online_payment_refused"
+
+
+def test_a_notice_after_the_order_was_closed_still_pays_it_for_the_money_has_moved(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000006", 100_000)
+    order_no, pay_url = _start(clerk, world, 7_700, hold=True)
+    confirm_on_bank_page(pay_url, account)  # the resident pays while the order is open ...
+    closed = clerk.post(f"/api/v1/payments/orders/{order_no}/close")
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"  # ... it times out
+    first = httpx.post(f"{world.bank}/control/paypage/{order_no}/notify").json()
+    assert first == {"status_code": 200}
+    assert _order_status(order_no) == "paid" and _merchant_credits(order_no) == 1
+    with db.transaction() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.subject_id == order_no)
+        ).all()
+    assert "payments.order.paid_late" in actions and "payments.order.paid" not in actions
 
 
 def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: OnlineWorld) -> None:

@@ -5,6 +5,11 @@ once the bank's signed notice (or its status answer) has been verified.
 Ledger: one posted transfer ``pay:<order_no>:w``, ``bank-clearing:<bank>`` ->
 ``merchant:<code>`` (code ``payment``): the bank owes the platform what it took, the
 platform owes the merchant. Idempotent: an order already paid answers as it stands.
+
+A closed order is paid too (audited ``paid_late``): the bank's confirmation can come after
+the order's time limit closed it (the resident was still on the bank's page), and by then
+the money has left the resident's account. Refusing it would leave the money taken and
+no order paid; paid, it is settled to the merchant and can be refunded like any other.
 """
 
 from __future__ import annotations
@@ -36,8 +41,9 @@ def mark_paid_by_bank(
         return order_out(order)
     if order.channel != Channel.online_bank:
         raise OrderStatusConflict(f"订单 {order_no} 不是网银支付订单")
-    if order.status not in (OrderStatus.created, OrderStatus.paying):
+    if order.status not in (OrderStatus.created, OrderStatus.paying, OrderStatus.closed):
         raise OrderStatusConflict(f"订单 {order_no} 当前状态不能确认支付")
+    late = order.status == OrderStatus.closed
     if amount_fen != order.amount_fen:
         raise OrderConflict(f"银行确认的金额与订单 {order_no} 的金额不一致", field="amount_fen")
     bank, merchant = f"bank-clearing:{bank_code}", f"merchant:{order.merchant_code}"
@@ -57,5 +63,11 @@ def mark_paid_by_bank(
     now = utcnow()
     order.status, order.paid_fen, order.paid_at = OrderStatus.paid.value, order.amount_fen, now
     order.bank_code, order.updated_at = bank_code, now
-    record(session, "paid", order, channel=Channel.online_bank.value, bank_ref=bank_ref[:32])
+    record(
+        session,
+        "paid_late" if late else "paid",
+        order,
+        channel=Channel.online_bank.value,
+        bank_ref=bank_ref[:32],
+    )
     return order_out(order)
