@@ -186,6 +186,18 @@ def _reference(ours: Path, theirs: Path) -> dict[str, Any]:
     return {"seconds": round(time.perf_counter() - started, 3), "differences": differences}
 
 
+def _peak_kb() -> int:
+    """This process's own peak resident memory. On Linux ``VmHWM`` (reset when the spawned
+    child executes Python afresh); ``ru_maxrss`` would carry the parent's peak across the
+    spawn and report it as the child's."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _child(url: str, schema: str | None, path: str, queue: Any) -> None:
     args = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
     engine = create_engine(url, **args)
@@ -194,7 +206,7 @@ def _child(url: str, schema: str | None, path: str, queue: Any) -> None:
     with Session(engine) as session, session.begin():
         out = recon_service.import_file(session, data=data, actor=SYSTEM)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = _peak_kb()
     queue.put(
         {
             "seconds": seconds,

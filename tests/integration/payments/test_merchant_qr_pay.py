@@ -3,6 +3,7 @@ of a dynamic code or the one typed for a static code, the PIN, one charge per bi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -109,7 +110,7 @@ def test_a_wrong_pin_an_unknown_scheme_and_a_closed_merchant_are_refused_in_word
         _pay(payer.person_id, other, amount="1.00")
     assert "不是本平台商户" in foreign.value.message
     with pytest.raises(ValidationFailed):
-        _pay(payer.person_id, payload[:-1] + "0")
+        _pay(payer.person_id, payload[:-1] + ("1" if payload.endswith("0") else "0"))  # bad CRC
     with acting(SYSTEM), db.transaction() as session:
         merchants_service.suspend_merchant(session, merchant_id=merchant.merchant_id, actor=CITY)
     with pytest.raises(MerchantNotAccepting):
@@ -122,3 +123,28 @@ def test_the_same_bill_cannot_be_paid_by_another_card(payer: Holder, merchant: S
     other = holder()
     with pytest.raises(BillPaid):
         _pay(other.person_id, payload)
+
+
+def test_bills_paid_at_once_from_one_card_never_pass_its_day_limit(
+    engine: Engine, payer: Holder, merchant: Shop
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the concurrency test needs PostgreSQL (SSCARD_TEST_DATABASE_URL)")
+    payloads = [_payload(merchant, amount="2000.00", bill=f"LIM{n}") for n in range(4)]
+    barrier, results = threading.Barrier(4), []
+
+    def attempt(payload: str) -> None:
+        barrier.wait()
+        try:
+            _pay(payer.person_id, payload)
+            results.append("charged")
+        except SSCardError as refused:
+            results.append(refused.code)
+
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # 5,000.00 yuan a day: two bills of 2,000.00 fit, the third would not
+    assert sorted(results) == ["charged"] * 2 + ["day_limit_reached"] * 2, results

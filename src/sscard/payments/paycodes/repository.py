@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from sscard.payments.paycodes.models import CardCharge, PaymentCode
@@ -56,6 +57,18 @@ def charge_by_merchant_order(
         CardCharge.merchant_order_no == merchant_order_no,
     )
     return session.scalars(stmt).first()
+
+
+def lock_card_charges(session: Session, *, card_id: str) -> None:
+    """Take the card's charge lock until the transaction ends, so that two charges of one
+    card read the day's total one after the other. PostgreSQL: a transaction-scoped
+    advisory lock keyed by the card; SQLite: nothing to do (``BEGIN IMMEDIATE`` already
+    lets one writer in at a time)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"card-charge:{card_id}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def charged_since(session: Session, *, card_id: str, since: datetime) -> int:

@@ -195,8 +195,11 @@ def check_pin(session: Session, *, ecard: ECard, pin: str | None, reason: str) -
 
 
 def check_day_limit(session: Session, *, card_id: str, amount_fen: int) -> None:
-    """Refuse a charge that would take the card past its limit for the Beijing day."""
+    """Refuse a charge that would take the card past its limit for the Beijing day (the
+    card's charges are serialised from here to the end of the transaction, which records
+    the charge: concurrent charges cannot both fit under the limit)."""
     limit = get_settings().pay_day_limit_fen
+    repository.lock_card_charges(session, card_id=card_id)
     spent = repository.charged_since(session, card_id=card_id, since=rules.day_start(utcnow()))
     if spent + amount_fen > limit:
         left = money.fen_to_yuan(max(0, limit - spent))
