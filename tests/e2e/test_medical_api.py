@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 
 import httpx
+from tests.e2e.paycodes_world import CITY
 from tests.integration.payments.medical_support import (
     World,
     holder,
@@ -22,6 +23,11 @@ from sscard import db
 from sscard.iam import service as iam_service
 from sscard.iam.catalog import InstitutionType
 from sscard.iam.schemas import InstitutionCreate
+from sscard.kit.context import SYSTEM, acting
+from sscard.payments.merchants import service as merchants_service
+from sscard.payments.merchants import terminal_service
+from sscard.scenarios import service as scenarios_service
+from sscard.scenarios.schemas import TerminalIn
 
 __all__ = ["medical_peer", "medical_server", "wired", "world"]
 BASE = "/api/v1/payments/medical"
@@ -128,3 +134,57 @@ def test_bad_bills_are_named_field_by_field_and_never_a_server_error(
     )
     assert chronic.status_code == 422 and "valid_to" in chronic.text
     assert clerk.get(f"{BASE}/settlements/M0000").status_code == 404
+
+
+def _terminal_of(merchant_code: str | None) -> tuple[str, str]:
+    """A hospital terminal (linked to ``merchant_code`` when given): its code and token."""
+    code = f"HIS{secrets.token_hex(3).upper()}"
+    with acting(SYSTEM), db.transaction() as session:
+        made = scenarios_service.register_terminal(
+            session,
+            data=TerminalIn(
+                code=code, name="门诊收费窗口", institution_code="PLATFORM",
+                scenario_code="hospital",
+            ),
+        )  # fmt: skip
+        if merchant_code is not None:
+            merchant = merchants_service.get_merchant_by_code(
+                session, code=merchant_code, actor=SYSTEM
+            )
+            terminal_service.link_terminal(
+                session, merchant_id=merchant.id, terminal_code=code, actor=CITY
+            )
+    return code, made.token
+
+
+def test_a_hospital_terminal_settles_for_its_own_institution_only(
+    medical_server: LiveServer, wired: str, world: World
+) -> None:
+    who = holder(world)
+    body = {"id_number": who.id_number, "insurance_type": "employee", "personal_balance_fen": 50000}
+    assert httpx.post(f"{wired}/control/persons", json=body).status_code == 201
+    bill = {
+        "merchant_code": world.hospital,
+        "visit_kind": "outpatient",
+        "card_number": who.card_number,
+        "items": [EXAM],
+    }
+    _, token = _terminal_of(world.hospital)
+    with medical_server.client(token) as till:
+        made = till.post(f"{BASE}/settlements", json=bill)
+        assert made.status_code == 201, made.text
+        assert made.json()["status"] == "settled"
+        assert (made.json()["pool_fen"], made.json()["personal_fen"]) == (8500, 21500)
+        elsewhere = till.post(f"{BASE}/settlements", json={**bill, "merchant_code": world.pharmacy})
+        assert elsewhere.status_code == 422
+        assert elsewhere.json()["fields"][0]["field"] == "merchant_code"
+        assert till.get(f"{BASE}/settlements").status_code == 403  # a till lists nothing
+        number = made.json()["number"]
+        assert (
+            till.post(f"{BASE}/settlements/{number}/refund", json={"reason": "退"}).status_code
+            == 403
+        )
+    _, stray = _terminal_of(None)
+    with medical_server.client(stray) as unlinked:
+        refused = unlinked.post(f"{BASE}/settlements", json=bill)
+    assert refused.status_code == 422 and "未关联" in refused.json()["fields"][0]["reason"]

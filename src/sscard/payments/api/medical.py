@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from sscard.httpkit.deps import DbSession, require, require_apart
+from sscard import db
+from sscard.httpkit import gate
+from sscard.httpkit.deps import DbSession, authenticate, require, require_apart
 from sscard.httpkit.params import Page, PageSize
-from sscard.kit.context import Actor
+from sscard.kit.context import Actor, ActorKind
 from sscard.payments.medical import chronic_service, service, settle_service
 from sscard.payments.medical.schemas import (
     BillIn,
@@ -23,20 +25,36 @@ from sscard.payments.medical.schemas import (
 router = APIRouter(prefix="/medical", tags=["medical"])
 Read = Annotated[Actor, Depends(require("payments.medical.read"))]
 SettleApart = Annotated[Actor, Depends(require_apart("payments.medical.settle"))]
+SETTLE_PERMISSION = "payments.medical.settle"
 ChronicApart = Annotated[Actor, Depends(require_apart("payments.medical.chronic"))]
 """For the routes whose service calls the medical system or the bank and runs its own
 transactions: the actor is checked in a unit of work of its own, none is held."""
 Number = Annotated[str, Path(min_length=1, max_length=24)]
 
 
+def _settling(request: Request) -> Actor:
+    """A hospital's or pharmacy's terminal (for its own institution, checked by the
+    service) or an operator holding ``payments.medical.settle``; checked in a unit of work
+    of its own, as :data:`SettleApart`."""
+    with db.transaction() as session:
+        actor = authenticate(request, session)
+        if actor.kind is not ActorKind.terminal:
+            gate.current().authorize(session, actor, SETTLE_PERMISSION)
+    return actor
+
+
+Settling = Annotated[Actor, Depends(_settling)]
+
+
 @router.post("/settlements", response_model=SettlementOut, status_code=status.HTTP_201_CREATED)
-def settle(data: BillIn, actor: SettleApart) -> SettlementOut:
-    """Settle a bill: settled, failed (with the reason; nothing posted) or paying."""
+def settle(data: BillIn, actor: Settling) -> SettlementOut:
+    """Settle a bill: settled, failed (with the reason; nothing posted) or paying. A
+    terminal's bearer token settles for the institution the terminal is linked to."""
     return settle_service.settle(data=data, actor=actor)
 
 
 @router.post("/settlements/pre-settle", response_model=SplitOut)
-def presettle(data: BillIn, actor: SettleApart) -> SplitOut:
+def presettle(data: BillIn, actor: Settling) -> SplitOut:
     """How a bill would split now (试算); nothing is kept."""
     return settle_service.presettle(data=data, actor=actor)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sscard.iam import service as iam_service
 from sscard.kit import access
-from sscard.kit.context import Actor
+from sscard.kit.context import Actor, ActorKind
 from sscard.payments.medical import repository
 from sscard.payments.medical.errors import SettlementNotFound
 from sscard.payments.medical.models import MedicalSettlement
@@ -88,6 +88,9 @@ def record_change(session: Session, action: str, row: MedicalSettlement) -> None
 
 
 def in_scope(row: MedicalSettlement, actor: Actor) -> bool:
+    """An operator sees their region's settlements; a terminal only those it made."""
+    if actor.kind is ActorKind.terminal:
+        return row.created_by == actor.label[:64]
     return row.region_code.startswith(iam_service.region_scope(actor))
 
 

@@ -40,7 +40,7 @@ from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.exchange.peers import service as peers_service
 from sscard.issuance.cards import making_service
 from sscard.issuance.cards import service as issuance_service
-from sscard.kit.context import Actor
+from sscard.kit.context import Actor, ActorKind
 from sscard.payments.medical import cash, posting, repository
 from sscard.payments.medical import service as reading
 from sscard.payments.medical.errors import SettlementNotFound, SettlementStatusConflict
@@ -53,6 +53,7 @@ from sscard.payments.medical.schemas import (
     SettlementStatus,
     SplitOut,
 )
+from sscard.payments.merchants import payee_service
 from sscard.payments.merchants import service as merchants_service
 from sscard.registry.persons import service as registry_service
 from sscard.settings import get_settings
@@ -95,7 +96,17 @@ def _new_number(session: Session) -> str:
 
 
 def _merchant(session: Session, data: BillIn, actor: Actor) -> Any:
-    merchant = merchants_service.get_merchant_by_code(session, code=data.merchant_code, actor=actor)
+    """The institution the bill is for: a terminal's own merchant only (the one it is linked
+    to); an operator's within their region."""
+    if actor.kind is ActorKind.terminal:
+        merchant = payee_service.merchant_of_terminal(session, terminal_code=actor.id)
+        if merchant is None or merchant.code != data.merchant_code:
+            reason = "本终端未关联该定点机构，不能为其结算"
+            raise ValidationFailed([FieldProblem("merchant_code", reason)], reason)
+    else:
+        merchant = merchants_service.get_merchant_by_code(
+            session, code=data.merchant_code, actor=actor
+        )
     if merchant.status != "active":
         raise ValidationFailed([FieldProblem("merchant_code", "该商户当前不是正常状态，不能结算")])
     if merchant.mcc not in MEDICAL_MCC:
