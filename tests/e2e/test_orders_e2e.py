@@ -169,6 +169,30 @@ def test_another_districts_clerk_neither_sees_nor_pays_the_order(
         )
         listed = other.get(ORDERS)
         assert no not in listed.text
+        assert other.post(f"{ORDERS}/{no}/resolve").status_code == 404
+
+
+def test_an_order_left_paying_by_a_silent_bank_is_settled_by_asking_it_once(
+    world: World, clerk: httpx.Client
+) -> None:
+    card = _funded(world, 10_000)
+    no = _order(clerk, new_merchant(), 1_234, "INV-E2E-4")["order_no"]
+    asked = clerk.post(f"{ORDERS}/{no}/resolve")
+    assert asked.status_code == 200 and asked.json()["status"] == "created"  # nothing to ask
+    only = [card.card_number]
+    world.bank.fault("debit", "apply_then_fail", times=1, card_numbers=only)
+    world.bank.fault("status", "unavailable")
+    try:
+        paying = clerk.post(f"{ORDERS}/{no}/pay-card", json={"card_number": card.card_number})
+        assert paying.status_code == 200 and paying.json()["status"] == "paying", paying.text
+    finally:
+        world.bank.clear()
+    resolved = clerk.post(f"{ORDERS}/{no}/resolve")
+    assert resolved.status_code == 200, resolved.text
+    assert (resolved.json()["status"], resolved.json()["status_name"]) == ("paid", "已支付")
+    again = clerk.post(f"{ORDERS}/{no}/resolve")
+    assert again.json()["status"] == "paid"
+    assert world.bank.balance(card) == 10_000 - 1_234
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -87,6 +87,14 @@ def pay_by_card(order_no: OrderNo, data: PayCardIn, actor: PayApart) -> OrderOut
     return service.pay_at_counter(order_no=order_no, card_number=data.card_number, actor=actor)
 
 
+@router.post("/{order_no}/resolve", response_model=OrderOut, responses=ASKED_APART)
+def resolve(order_no: OrderNo, actor: PayApart) -> OrderOut:
+    """Ask the bank what became of a ``paying`` order (查询支付结果) and settle it if the bank
+    knows: paid or failed, never both; still ``paying`` if it does not know yet. Any other
+    order answers as it stands."""
+    return service.resolve_paying(actor=actor, order_no=order_no)[0]
+
+
 @router.post("/{order_no}/close", response_model=OrderOut)
 def close_order(order_no: OrderNo, actor: Manage, session: DbSession) -> OrderOut:
     """Close an unpaid order."""

@@ -220,6 +220,8 @@ def resolve_paying(
     """Ask the bank about ``paying`` orders (one, or the oldest ``limit``) and settle those
     it answers for: posted or voided, never both. Runs its own transactions."""
     if order_no is not None:
+        with db.transaction() as session:
+            get_order(session, order_no=order_no, actor=actor)  # 404 outside the scope
         return [payment_steps.settle_paying(order_no)]
     with db.transaction() as session:
         numbers = repository.order_nos_in_status(

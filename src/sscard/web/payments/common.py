@@ -32,6 +32,7 @@ FLASHES = {
     "chronic-approved": "慢特病资格已登记并报送医保系统",
     "chronic-revoked": "慢特病资格已撤销",
     "order-closed": "订单已关闭",
+    "order-resolved": "已向银行查询支付结果",
     "refunded": "退款已提交，结果见下方退款记录",
     "disbursement-imported": "发放文件已导入，全部明细校验通过",
     "line-resolved": "已人工处理，资金已退回待遇发放资金",

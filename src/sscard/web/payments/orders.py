@@ -7,6 +7,7 @@ operator is checked in a unit of work of its own and the service runs its own.""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -170,22 +171,39 @@ def order_close(
     return redirect(f"/payments/orders/{order_no[:20]}", "order-closed")
 
 
-def _refunder(request: Request) -> Actor:
-    """The logged-in operator if they may refund, checked in a transaction of its own."""
-    denied: PermissionDenied | None = None
-    with db.transaction() as session:
-        actor = pages.page_actor_in(request, session)
-        try:
-            iam_service.authorize(actor, "payments.refunds.manage")
-        except PermissionDenied as exc:
-            iam_service.record_denied(session, permission="payments.refunds.manage")
-            denied = exc
-    if denied is not None:
-        raise PageRefused(refusal(request, denied))
-    return actor
+def _apart(permission: str) -> Callable[[Request], Actor]:
+    """The logged-in operator if they hold ``permission``, checked in a transaction of its
+    own (for the actions that call the bank, which run their own transactions)."""
+
+    def dependency(request: Request) -> Actor:
+        denied: PermissionDenied | None = None
+        with db.transaction() as session:
+            actor = pages.page_actor_in(request, session)
+            try:
+                iam_service.authorize(actor, permission)
+            except PermissionDenied as exc:
+                iam_service.record_denied(session, permission=permission)
+                denied = exc
+        if denied is not None:
+            raise PageRefused(refusal(request, denied))
+        return actor
+
+    return dependency
 
 
-Refunder = Annotated[Actor, Depends(_refunder)]
+Refunder = Annotated[Actor, Depends(_apart("payments.refunds.manage"))]
+Resolver = Annotated[Actor, Depends(_apart("payments.orders.manage"))]
+
+
+@router.post("/{order_no}/resolve", response_class=HTMLResponse)
+def order_resolve(
+    request: Request, order_no: str, actor: Resolver, form: pages.FormFields
+) -> Response:
+    """Ask the bank what became of a paying order (查询支付结果)."""
+    with refusing(request):
+        pages.check_form_csrf(request, form.get("csrf_token"))
+        orders_service.resolve_paying(actor=actor, order_no=order_no[:20])
+    return redirect(f"/payments/orders/{order_no[:20]}", "order-resolved")
 
 
 def _refund_fen(form: dict[str, str]) -> int:
