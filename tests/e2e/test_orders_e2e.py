@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 from tests.e2e.test_instant_e2e import Peer, _start_peer
+from tests.e2e.test_registry_pages import csrf, pages_as
 from tests.integration.payments.orders_support import (  # noqa: F401
     Bank,
     PayCard,
@@ -173,7 +174,7 @@ def test_another_districts_clerk_neither_sees_nor_pays_the_order(
 
 
 def test_an_order_left_paying_by_a_silent_bank_is_settled_by_asking_it_once(
-    world: World, clerk: httpx.Client
+    world: World, clerk: httpx.Client, make_account: Callable[..., Account]
 ) -> None:
     card = _funded(world, 10_000)
     no = _order(clerk, new_merchant(), 1_234, "INV-E2E-4")["order_no"]
@@ -187,8 +188,15 @@ def test_an_order_left_paying_by_a_silent_bank_is_settled_by_asking_it_once(
         assert paying.status_code == 200 and paying.json()["status"] == "paying", paying.text
     finally:
         world.bank.clear()
-    resolved = clerk.post(f"{ORDERS}/{no}/resolve")
-    assert resolved.status_code == 200, resolved.text
+    with pages_as(world.server, make_account("clerk")) as http:
+        shown = http.get(f"/payments/orders/{no}")
+        assert shown.status_code == 200 and 'id="do-resolve"' in shown.text
+        asked = http.post(f"/payments/orders/{no}/resolve", data={"csrf_token": csrf(http)})
+        assert asked.status_code == 303, asked.text
+        after = http.get(asked.headers["location"])
+        assert "已向银行查询支付结果" in after.text and "已支付" in after.text
+        assert 'id="do-resolve"' not in after.text
+    resolved = clerk.get(f"{ORDERS}/{no}")
     assert (resolved.json()["status"], resolved.json()["status_name"]) == ("paid", "已支付")
     again = clerk.post(f"{ORDERS}/{no}/resolve")
     assert again.json()["status"] == "paid"
