@@ -55,6 +55,12 @@ app.add_typer(ledger_cli.app, name="ledger")
 app.command("worker")(worker_cli.worker)
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long the supervisor of ``--workers N`` waits for a worker to answer its ping before it
+kills it: a worker process imports the whole application first, which on a busy machine takes
+longer than uvicorn's 5 s default (every worker was then killed and restarted in a loop)."""
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -89,6 +95,7 @@ def serve(
         log_config=logs.config(settings.log_level),
         proxy_headers=True,
         server_header=False,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
