@@ -54,9 +54,12 @@ class Platform:
     charge_path: str = CHARGE_PATH
     token: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    """One connection pool for every charge (a client per call would open a connection and
+    build a TLS context each time)."""
 
     def _sign_in(self) -> str:
-        answer = httpx.post(
+        answer = self.http.post(
             f"{self.url}/api/v1/auth/token",
             data={"username": self.username, "password": self.password},
             timeout=15,
@@ -71,7 +74,7 @@ class Platform:
                 if self.token is None or attempt:
                     self.token = self._sign_in()
                 token = self.token
-            answer = httpx.post(
+            answer = self.http.post(
                 f"{self.url}{self.charge_path}",
                 json=body,
                 headers={
