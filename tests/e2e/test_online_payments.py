@@ -183,6 +183,12 @@ def test_a_notice_after_the_order_was_closed_still_pays_it_for_the_money_has_mov
             select(AuditEntry.action).where(AuditEntry.subject_id == order_no)
         ).all()
     assert "payments.order.paid_late" in actions and "payments.order.paid" not in actions
+    refund = clerk.post(
+        f"/api/v1/payments/orders/{order_no}/refunds",
+        json={"amount_fen": 100, "reason": "商户取消", "refund_no": f"RF{order_no[-12:]}"},
+    )
+    assert refund.status_code == 409 and "向付款银行申请退款" in refund.json()["detail"]
+    assert _merchant_credits(order_no) == 1
 
 
 def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: OnlineWorld) -> None:

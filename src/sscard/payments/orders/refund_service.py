@@ -59,6 +59,11 @@ def _check(order: Order, amount_fen: int) -> None:
     if order.status not in REFUNDABLE:
         name = {"refunded": "已全额退款"}.get(order.status, "未支付成功")
         raise OrderStatusConflict(f"订单 {order.order_no} {name}，不能退款")
+    if order.card_id is None:
+        raise OrderStatusConflict(
+            f"订单 {order.order_no} 在付款银行网银支付，平台不经手付款账户，"
+            "请由商户向付款银行申请退款"
+        )
     left = order.paid_fen - order.refunded_fen
     if amount_fen > left:
         raise RefundTooLarge(f"退款金额超过可退金额 {fen_to_yuan(left)} 元")
