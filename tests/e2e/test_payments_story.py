@@ -290,6 +290,12 @@ def test_a_residents_day_of_payments_is_cleared_reconciled_and_the_ledger_is_cle
         )
     )
     assert resolved["state"] == "resolved", resolved
+    adjusted = _ok(ledger.get(f"{PAY}/ledger/transfers/rcn:{found['items'][0]['id']}"))
+    assert (adjusted["debit_account"], adjusted["credit_account"], adjusted["amount"]) == (
+        f"merchant:{store.code}",
+        "suspense",
+        5820,
+    )
     report = _ok(admin.get(f"{PAY}/recon/days/{day:%Y-%m-%d}"))
     row = next(m for m in report["merchants"] if m["merchant_code"] == store.code)
     assert (row["differences"], row["open_differences"]) == (1, 0)
@@ -298,8 +304,17 @@ def test_a_residents_day_of_payments_is_cleared_reconciled_and_the_ledger_is_cle
     line = next(m for m in cleared.merchants if m.party == pharmacy.code)
     assert (line.pay_count, line.pay_fen, line.refund_fen) == (1, 3680, 1280)
     position = next(b for b in cleared.banks if b.party == who.bank_code)
-    assert position.pay_count >= 2
+    assert (position.pay_count, position.pay_fen, position.refund_fen, position.net_fen) == (
+        4,
+        3680 + 5820 + 20500 + 30_000,
+        1280,
+        3680 + 5820 + 20500 + 30_000 - 1280,
+    )
+    by_code = {m.party: (m.pay_fen, m.fee_fen, m.net_fen) for m in cleared.merchants}
+    assert by_code[store.code] == (5820, 22, 5798)  # 0.38% of the QR payment, rounded
+    assert by_code[hospital.code] == (20500, 78, 20422)  # the hospital's cash part only
 
     # 8. The ledger verifies clean from the command line.
     verified = sscard("ledger", "verify", env={**os.environ, **world.env})
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "总账一致" in verified.stdout
