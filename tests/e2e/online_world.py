@@ -60,8 +60,11 @@ def _start_peer(name: str, logs: Path, env: dict[str, str]) -> tuple[str, subpro
     raise RuntimeError(f"peer {name} did not start")
 
 
-def online_world(logs: Path, bank_codes: list[str], dialect: str) -> Iterator[OnlineWorld]:
-    """Start the peers and a platform that knows them; stop them afterwards."""
+def online_world(
+    logs: Path, bank_codes: list[str], dialect: str, extra_env: dict[str, str] | None = None
+) -> Iterator[OnlineWorld]:
+    """Start the peers and a platform that knows them (and ``extra_env``, e.g. where a
+    further peer listens); stop them afterwards."""
     trust = logs / "trust"
     peer_env = {"PEER_TRUST_DIR": str(trust)}
     bank, bank_process = _start_peer(
@@ -74,7 +77,11 @@ def online_world(logs: Path, bank_codes: list[str], dialect: str) -> Iterator[On
             online_keys.import_bank_key(
                 session, bank_code=code, pem_text=(trust / "bank.pem").read_text()
             )
-    env = {"SSCARD_BANK_URLS": json.dumps({"*": bank}), "SSCARD_SOCIAL_URL": social}
+    env = {
+        "SSCARD_BANK_URLS": json.dumps({"*": bank}),
+        "SSCARD_SOCIAL_URL": social,
+        **(extra_env or {}),
+    }
     server = start_server(logs / f"server-{dialect}.log", extra_env=env)
     yield OnlineWorld(server, bank, social, env, logs, [bank_process, social_process])
     stop_server(server)
