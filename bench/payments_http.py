@@ -162,6 +162,8 @@ def _wrk(
     result["requests"] = int(total.group(1)) if total else None
     result["non_2xx"] = int(errors.group(1)) if errors else 0
     result["socket_errors"] = socket.group(1).strip() if socket else None
+    if out.stderr.strip():
+        result["wrk_stderr"] = out.stderr.strip()[-500:]
     return result
 
 
