@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from sscard import db
 from sscard.errors import NotFound, PermissionDenied, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.iam import service as iam_service
@@ -162,3 +163,25 @@ ReconReader = Annotated[Actor, Depends(_allowed("payments.recon.read"))]
 ReconManager = Annotated[Actor, Depends(_allowed("payments.recon.manage"))]
 ReconApprover = Annotated[Actor, Depends(_allowed("payments.recon.approve"))]
 SettlementReader = Annotated[Actor, Depends(_allowed("payments.settlement.read"))]
+
+
+def apart(permission: str) -> Callable[[Request], Actor]:
+    """The logged-in operator if they hold ``permission``, checked in a transaction of its
+    own: for the actions whose service calls the bank or the medical system and runs its own
+    transactions (none may wait behind the request's)."""
+
+    def dependency(request: Request) -> Actor:
+        denied: PermissionDenied | None = None
+        with db.transaction() as session:
+            actor = pages.page_actor_in(request, session)
+            try:
+                iam_service.authorize(actor, permission)
+            except PermissionDenied as exc:
+                iam_service.record_denied(session, permission=permission)
+                denied = exc
+        if denied is not None:
+            raise PageRefused(refusal(request, denied))
+        return actor
+
+    dependency.__name__ = f"page_requires_{permission.replace('.', '_')}_apart"
+    return dependency

@@ -5,52 +5,28 @@ with the approval form and a revoke action."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from sscard import db
-from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
+from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
-from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.medical import chronic_service, service, settle_service
 from sscard.payments.medical.schemas import STATUS_NAMES, ChronicIn, SettlementStatus
 from sscard.web import pages
-from sscard.web.payments.common import MedicalReader, form_problems, redirect, refusal, refusing
+from sscard.web.payments.common import MedicalReader, apart, form_problems, redirect, refusing
 from sscard.web.payments.common import page as render_page
-from sscard.web.registry.common import PageRefused, page_number
+from sscard.web.registry.common import page_number
 
 router = APIRouter(prefix="/payments/medical", include_in_schema=False)
 
 
-def _apart(permission: str) -> Callable[[Request], Actor]:
-    """The logged-in operator if they hold ``permission``, checked in a transaction of its
-    own: for the actions whose service calls the medical system or the bank and runs its own
-    transactions (none may wait behind the request's)."""
-
-    def dependency(request: Request) -> Actor:
-        denied: PermissionDenied | None = None
-        with db.transaction() as session:
-            actor = pages.page_actor_in(request, session)
-            try:
-                iam_service.authorize(actor, permission)
-            except PermissionDenied as exc:
-                iam_service.record_denied(session, permission=permission)
-                denied = exc
-        if denied is not None:
-            raise PageRefused(refusal(request, denied))
-        return actor
-
-    dependency.__name__ = f"page_requires_{permission.replace('.', '_')}_apart"
-    return dependency
-
-
-SettlerApart = Annotated[Actor, Depends(_apart("payments.medical.settle"))]
-ChronicApart = Annotated[Actor, Depends(_apart("payments.medical.chronic"))]
+SettlerApart = Annotated[Actor, Depends(apart("payments.medical.settle"))]
+ChronicApart = Annotated[Actor, Depends(apart("payments.medical.chronic"))]
 
 PAGE_SIZE = 20
 STATUS_FILTERS = {"all": "全部", **{s.value: name for s, name in STATUS_NAMES.items()}}

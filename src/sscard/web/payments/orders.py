@@ -7,7 +7,6 @@ operator is checked in a unit of work of its own and the service runs its own.""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,9 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from sscard import db
-from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
+from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
-from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.payments.codes.errors import CodeRefused
 from sscard.payments.codes.money import fen_to_yuan, yuan_to_fen
@@ -34,13 +32,13 @@ from sscard.web.export import Column
 from sscard.web.payments.common import (
     OrderManager,
     OrderReader,
+    apart,
     form_problems,
     redirect,
-    refusal,
     refusing,
 )
 from sscard.web.payments.common import page as render_page
-from sscard.web.registry.common import PageRefused, page_number
+from sscard.web.registry.common import page_number
 
 router = APIRouter(prefix="/payments/orders", include_in_schema=False)
 
@@ -171,28 +169,8 @@ def order_close(
     return redirect(f"/payments/orders/{order_no[:20]}", "order-closed")
 
 
-def _apart(permission: str) -> Callable[[Request], Actor]:
-    """The logged-in operator if they hold ``permission``, checked in a transaction of its
-    own (for the actions that call the bank, which run their own transactions)."""
-
-    def dependency(request: Request) -> Actor:
-        denied: PermissionDenied | None = None
-        with db.transaction() as session:
-            actor = pages.page_actor_in(request, session)
-            try:
-                iam_service.authorize(actor, permission)
-            except PermissionDenied as exc:
-                iam_service.record_denied(session, permission=permission)
-                denied = exc
-        if denied is not None:
-            raise PageRefused(refusal(request, denied))
-        return actor
-
-    return dependency
-
-
-Refunder = Annotated[Actor, Depends(_apart("payments.refunds.manage"))]
-Resolver = Annotated[Actor, Depends(_apart("payments.orders.manage"))]
+Refunder = Annotated[Actor, Depends(apart("payments.refunds.manage"))]
+Resolver = Annotated[Actor, Depends(apart("payments.orders.manage"))]
 
 
 @router.post("/{order_no}/resolve", response_class=HTMLResponse)
