@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from sscard.httpkit.units import UnitOfWorkRoute
+
 DOCS_PATH = "/api/docs"
 OPENAPI_PATH = "/api/openapi.json"
 VENDOR = "/static/vendor/swagger-ui"
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 PAGE = f"""<!doctype html>
 <html lang="zh-CN">

@@ -17,9 +17,10 @@ from prometheus_client import (
 
 from sscard import __version__, db
 from sscard.db import migrate
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.settings import get_settings
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 
 
 @router.get("/healthz", summary="The process is alive")

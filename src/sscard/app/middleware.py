@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sscard.httpkit import units
 from sscard.httpkit.errors import BodyTooLarge
 from sscard.kit import context
 
@@ -109,7 +110,8 @@ class PlatformMiddleware:
         started = time.perf_counter()
         state: dict[str, Any] = {"status": 500, "started": False}
         try:
-            await self._handle(scope, receive, send, request_id, state)
+            with units.request_scope():
+                await self._handle(scope, receive, send, request_id, state)
         finally:
             context.end(token)
             route = scope.get("route")

@@ -8,6 +8,7 @@ from sscard.audit import api as audit_api
 from sscard.crypto import api as crypto_api
 from sscard.ecard import api as ecard_api
 from sscard.exchange import api as exchange_api
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import api as iam_api
 from sscard.issuance import api as issuance_api
 from sscard.payments import api as payments_api
@@ -33,7 +34,7 @@ COMPONENT_ROUTERS: tuple[APIRouter, ...] = (
 
 def api_router() -> APIRouter:
     """Every component's router, mounted under /api/v1."""
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(route_class=UnitOfWorkRoute, prefix=API_PREFIX)
     for component_router in COMPONENT_ROUTERS:
         router.include_router(component_router)
     return router

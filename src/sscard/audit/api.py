@@ -12,9 +12,10 @@ from sscard.audit import service
 from sscard.audit.schemas import AuditPage, ChainReport, EntryFilter
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Page
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/audit", tags=["audit"])
 
 AuditRead = Annotated[Actor, Depends(require("audit.read"))]
 AuditVerify = Annotated[Actor, Depends(require("audit.verify"))]

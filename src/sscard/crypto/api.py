@@ -10,10 +10,11 @@ from fastapi.responses import PlainTextResponse
 from sscard.crypto import service
 from sscard.crypto.schemas import KeyInfo
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.bounds import INT_MAX
 from sscard.kit.context import Actor
 
-router = APIRouter(prefix="/keys", tags=["keys"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/keys", tags=["keys"])
 
 KeysRead = Annotated[Actor, Depends(require("keys.read"))]
 

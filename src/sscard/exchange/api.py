@@ -21,9 +21,10 @@ from sscard.exchange.translation.schemas import (
     TranslationOut,
 )
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 
-router = APIRouter(tags=["code translation"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["code translation"])
 
 CodesRead = Annotated[Actor, Depends(require("codes.read"))]
 CodesManage = Annotated[Actor, Depends(require("codes.manage"))]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sscard import db
 from sscard.errors import NotAuthenticated, PermissionDenied
-from sscard.httpkit import gate
+from sscard.httpkit import gate, units
 from sscard.kit import context
 from sscard.kit.context import Actor
 
@@ -23,12 +23,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _session() -> Iterator[Session]:
     with db.transaction() as session:
+        units.opened(session)
         yield session
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]
-"""The request's unit of work: committed after the endpoint returns and before the
-response is sent; rolled back if the endpoint raises."""
+"""The request's unit of work: committed as the endpoint returns, in its thread (see
+:mod:`sscard.httpkit.units`), and before the response is sent; rolled back if the endpoint
+raises."""
 
 
 def bearer_token(request: Request) -> str | None:

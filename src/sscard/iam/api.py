@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from sscard.httpkit.deps import CurrentActor, DbSession, bearer_token, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service
 from sscard.iam.login import service as login_service
 from sscard.iam.operators import service as operators_service
@@ -29,8 +30,8 @@ from sscard.iam.schemas import (
 )
 from sscard.kit.context import Actor
 
-router = APIRouter()
-auth = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=UnitOfWorkRoute)
+auth = APIRouter(route_class=UnitOfWorkRoute, prefix="/auth", tags=["auth"])
 
 IamRead = Annotated[Actor, Depends(require("iam.read"))]
 IamManage = Annotated[Actor, Depends(require("iam.manage"))]
@@ -84,7 +85,7 @@ def change_my_password(data: PasswordChange, actor: CurrentActor, session: DbSes
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-institutions = APIRouter(prefix="/institutions", tags=["institutions"])
+institutions = APIRouter(route_class=UnitOfWorkRoute, prefix="/institutions", tags=["institutions"])
 
 
 @institutions.get("", response_model=list[InstitutionOut])
@@ -104,7 +105,7 @@ def get_institution(code: str, _actor: IamRead, session: DbSession) -> Instituti
     return service.institution_out(service.get_institution(session, code=code))
 
 
-channels = APIRouter(prefix="/channels", tags=["channels"])
+channels = APIRouter(route_class=UnitOfWorkRoute, prefix="/channels", tags=["channels"])
 
 
 @channels.get("", response_model=list[ChannelOut])
@@ -124,7 +125,7 @@ def change_channel_status(
     return service.channel_out(service.set_channel_status(session, code=code, status=data.status))
 
 
-operators = APIRouter(prefix="/operators", tags=["operators"])
+operators = APIRouter(route_class=UnitOfWorkRoute, prefix="/operators", tags=["operators"])
 
 
 @operators.get("", response_model=list[OperatorOut])
@@ -167,7 +168,7 @@ def reset_password(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-roles = APIRouter(tags=["roles"])
+roles = APIRouter(route_class=UnitOfWorkRoute, tags=["roles"])
 
 
 @roles.get("/roles", response_model=list[RoleOut])

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.scenarios import service
 from sscard.scenarios.schemas import ScenarioIn, ScenarioOut, TerminalIn, TerminalOut, TerminalToken
 
-router = APIRouter(tags=["scenarios"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["scenarios"])
 Read = Annotated[Actor, Depends(require("scenarios.read"))]
 Manage = Annotated[Actor, Depends(require("scenarios.manage"))]
 

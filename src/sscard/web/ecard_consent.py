@@ -41,6 +41,7 @@ from sscard.ecard.scanlogin import service as scanlogin
 from sscard.ecard.schemas import CredentialCheck
 from sscard.errors import NotFound, SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit import access, context
 from sscard.kit.context import Actor, ActorKind
@@ -52,7 +53,7 @@ from sscard.web import pages
 from sscard.web.pages import render
 from sscard.web.registry.common import PageRefused
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 WALLET_COOKIE = "sscard_wallet"
 """The wallet's session cookie (sscard.web.wallet), sent to paths under /wallet."""

@@ -30,6 +30,7 @@ from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import ECardOut, SignIn
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.cards import service as issuance_service
 from sscard.issuance.cards.schemas import CardOut
 from sscard.kit.context import Actor
@@ -40,7 +41,7 @@ from sscard.web.registry.common import PageRefused
 from sscard.web.terminal import allowed
 from sscard.web.wallet import app_channels
 
-router = APIRouter(prefix="/ecard/counter", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard/counter", include_in_schema=False)
 Signer = Annotated[Actor, Depends(allowed("ecard.sign"))]
 
 INPUTS = (

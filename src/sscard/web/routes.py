@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import SESSION_COOKIE, DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam.login import service as login_service
 from sscard.kit.context import Actor
 from sscard.web import ecard_consent as ecard_consent_pages
@@ -31,7 +32,7 @@ from sscard.web import wallet as wallet_pages
 from sscard.web import wallet_unlock as wallet_unlock_pages
 from sscard.web.pages import PageActor, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 class Link(NamedTuple):

@@ -27,6 +27,7 @@ from sscard.ecard.codes import service as codes_service
 from sscard.ecard.codes.schemas import VerificationOut
 from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
@@ -37,7 +38,7 @@ from sscard.web import pages
 from sscard.web.pages import PageActor, render
 from sscard.web.registry.common import PageRefused
 
-router = APIRouter(prefix="/terminal", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/terminal", include_in_schema=False)
 
 MAX_SIDE = 2000
 """Larger photos are scaled down before decoding (a QR needs far fewer pixels)."""

@@ -37,6 +37,7 @@ from sscard.ecard.schemas import ECardOut, ResidentSessionOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import Id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit import access, context
 from sscard.kit.context import Actor
@@ -47,7 +48,7 @@ from sscard.web import pages
 from sscard.web.pages import render
 from sscard.web.registry.common import PageRefused
 
-router = APIRouter(prefix="/wallet", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet", include_in_schema=False)
 
 WALLET_COOKIE = "sscard_wallet"
 WALLET_PATH = "/wallet"

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from sscard.ecard import mybusiness, mycard
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
 from sscard.web.wallet import CurrentResident, Resident, _page
 
-router = APIRouter(prefix="/wallet/card", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/card", include_in_schema=False)
 PAGE = "/wallet/card"
 DONE = {
     "lost": "已临时挂失。社会保障卡和电子社保卡暂停使用；找到卡后可在这里解除挂失。",

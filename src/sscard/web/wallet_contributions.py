@@ -17,6 +17,7 @@ from sscard.ecard import mybusiness
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import Id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import SYSTEM
 from sscard.kit.masking import mask_text
 from sscard.payments.codes.money import fen_to_yuan
@@ -27,7 +28,7 @@ from sscard.web import pages
 from sscard.web.registry.common import PageRefused
 from sscard.web.wallet import CurrentResident, Resident, _page, _resident
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 PAGE = "/wallet/contributions"
 STATUS_NAMES = {
     "unpaid": "待支付",

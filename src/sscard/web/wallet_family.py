@@ -17,12 +17,15 @@ from sscard.ecard.family import service as family_service
 from sscard.ecard.family.schemas import FamilyBindIn, FamilyMemberOut
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
 from sscard.web.wallet import CurrentResident, Resident, _page
 
-router = APIRouter(prefix="/wallet/family-service", include_in_schema=False)
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/wallet/family-service", include_in_schema=False
+)
 PAGE = "/wallet/family-service"
 DONE = {
     "added": "已添加。未成年人可立即代为出示；老人需在自己的电子社保卡中同意后才能代为出示。",

@@ -24,6 +24,7 @@ from sscard.ecard import service as ecard_service
 from sscard.ecard.errors import ResidentSessionInvalid
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit import access, context
 from sscard.kit.masking import mask_text
 from sscard.payments.codes import money
@@ -43,7 +44,7 @@ from sscard.web.wallet import (
 )
 from sscard.web.wallet_scan import _scanned_text
 
-router = APIRouter(prefix="/wallet/pay", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/pay", include_in_schema=False)
 RESULT_NAMES = {
     "paid": "支付成功",
     "failed": "支付失败",

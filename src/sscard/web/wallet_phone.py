@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from sscard.ecard import myphone
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
 from sscard.web.wallet import CurrentResident, Resident, _page, beijing
 
-router = APIRouter(prefix="/wallet/phone", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/phone", include_in_schema=False)
 PAGE = "/wallet/phone"
 
 

@@ -16,6 +16,7 @@ from sscard.ecard.scanlogin import service as scanlogin
 from sscard.ecard.scanlogin.errors import LoginTicketNotFound
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.settings import get_settings
 from sscard.web import pages
@@ -23,7 +24,7 @@ from sscard.web.registry.common import PageRefused
 from sscard.web.terminal import decode_qr
 from sscard.web.wallet import CurrentResident, _page, beijing
 
-router = APIRouter(prefix="/wallet/scan", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/scan", include_in_schema=False)
 OTHER_CODES = (
     ("ECR", "这是电子社保卡亮证凭证，请在“电子社保卡亮证核验”页面核验。"),
     ("EC", "这是电子社保卡二维码，应由医院、药店等的受理终端扫码核验。"),

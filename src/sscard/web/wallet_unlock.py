@@ -19,6 +19,7 @@ from sscard.ecard import service as ecard_service
 from sscard.ecard.schemas import RealPerson, SignIn
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import SYSTEM
 from sscard.kit.masking import mask_text
 from sscard.settings import get_settings
@@ -26,7 +27,7 @@ from sscard.web import pages
 from sscard.web.registry.common import PageRefused
 from sscard.web.wallet import _login_page, _throttle, app_channels
 
-router = APIRouter(prefix="/wallet", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet", include_in_schema=False)
 
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
 TEXT_FIELDS = ("id_number", "name", "card_number", "channel")

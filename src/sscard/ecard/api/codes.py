@@ -20,10 +20,11 @@ from sscard.ecard.schemas import ECardOut, LoginIn, RevocationPage, SessionOut, 
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.httpkit.deps import DbSession, authenticate, bearer_token, require
 from sscard.httpkit.params import LongLimit, Since
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit.context import SYSTEM, Actor, ActorKind
 
-router = APIRouter(prefix="/ecard", tags=["e-card"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard", tags=["e-card"])
 
 
 LIMIT = 30

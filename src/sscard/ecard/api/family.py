@@ -17,8 +17,9 @@ from sscard.ecard.family.schemas import (
 )
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import Id
+from sscard.httpkit.units import UnitOfWorkRoute
 
-router = APIRouter(prefix="/ecard", tags=["e-card online"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard", tags=["e-card online"])
 
 # ---- family service ------------------------------------------------------------------
 

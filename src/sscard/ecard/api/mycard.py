@@ -19,8 +19,9 @@ from sscard.ecard.schemas import (
     PhoneCodeOut,
 )
 from sscard.httpkit.deps import CurrentActor, DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 
-router = APIRouter(prefix="/ecard/me", tags=["e-card online"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard/me", tags=["e-card online"])
 
 
 @router.get("/card", response_model=MyCardOut)

@@ -19,9 +19,10 @@ from sscard.ecard.oauth import service as oauth
 from sscard.ecard.oauth.errors import OAuthError
 from sscard.ecard.oauth.schemas import ClientCreated, ClientIn, ClientOut, TokenOut
 from sscard.httpkit.deps import DbSession, bearer_token
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit import context
 
-router = APIRouter(prefix="/ecard", tags=["e-card online"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard", tags=["e-card online"])
 
 
 # ---- clients (administrators) --------------------------------------------------------

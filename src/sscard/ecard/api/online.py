@@ -23,10 +23,11 @@ from sscard.ecard.schemas import (
 )
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import Page
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit import context
 from sscard.kit.context import Actor, ActorKind
 
-router = APIRouter(prefix="/ecard", tags=["e-card online"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard", tags=["e-card online"])
 
 ANONYMOUS = Actor(kind=ActorKind.system, id="anonymous", name="匿名核验方")
 """Whoever checks a credential without logging in."""

@@ -23,10 +23,11 @@ from sscard.ecard.scanlogin.schemas import (
     LoginTicketStatus,
 )
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit import context
 from sscard.kit.context import Actor
 
-router = APIRouter(prefix="/ecard", tags=["e-card online"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ecard", tags=["e-card online"])
 
 POLL_INTERVAL = 0.5
 

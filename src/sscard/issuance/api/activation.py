@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.activation import bank_service, service
 from sscard.issuance.activation.schemas import (
     ActivationOut,
@@ -20,8 +21,8 @@ from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.schemas import CardOut
 from sscard.kit.context import Actor
 
-router = APIRouter()
-cards = APIRouter(prefix="/cards", tags=["cards"])
+router = APIRouter(route_class=UnitOfWorkRoute)
+cards = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", tags=["cards"])
 
 Read = Annotated[Actor, Depends(require("issuance.read"))]
 Manage = Annotated[Actor, Depends(require("issuance.manage"))]

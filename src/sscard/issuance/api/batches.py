@@ -26,6 +26,7 @@ from sscard.errors import PermissionDenied
 from sscard.exchange.mapping import service as exchange_mapping
 from sscard.httpkit.deps import DbSession, authenticate, require
 from sscard.httpkit.params import Id, IdFilter, Offset, Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import export as exporting
 from sscard.issuance.batches import province, result_import, service
@@ -44,10 +45,12 @@ from sscard.issuance.batches.schemas import (
 from sscard.kit.context import Actor
 from sscard.settings import get_settings
 
-router = APIRouter()
-batch_routes = APIRouter(prefix="/batches", tags=["batch card making"])
-failure_routes = APIRouter(prefix="/failures", tags=["card-making failures"])
-mapping_routes = APIRouter(tags=["entity mappings"])
+router = APIRouter(route_class=UnitOfWorkRoute)
+batch_routes = APIRouter(route_class=UnitOfWorkRoute, prefix="/batches", tags=["batch card making"])
+failure_routes = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/failures", tags=["card-making failures"]
+)
+mapping_routes = APIRouter(route_class=UnitOfWorkRoute, tags=["entity mappings"])
 
 Read = Annotated[Actor, Depends(require("issuance.read"))]
 Batch = Annotated[Actor, Depends(require("issuance.batch"))]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, IdFilter
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.cards import (
     application_service,
     handover_service,
@@ -39,8 +40,8 @@ from sscard.issuance.cards.schemas import (
 )
 from sscard.kit.context import Actor
 
-router = APIRouter()
-cards = APIRouter(prefix="/cards", tags=["cards"])
+router = APIRouter(route_class=UnitOfWorkRoute)
+cards = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", tags=["cards"])
 
 Read = Annotated[Actor, Depends(require("issuance.read"))]
 Apply = Annotated[Actor, Depends(require("issuance.apply"))]
@@ -186,7 +187,7 @@ def pdf_response(content: bytes, filename: str) -> Response:
     )
 
 
-handovers = APIRouter(tags=["handover"])
+handovers = APIRouter(route_class=UnitOfWorkRoute, tags=["handover"])
 
 
 @handovers.post("/handovers", response_model=HandoverOut, status_code=status.HTTP_201_CREATED)
@@ -206,7 +207,7 @@ def box(box_code: str, actor: Read, session: DbSession) -> list[CardOut]:
     ]
 
 
-ranges = APIRouter(prefix="/number-ranges", tags=["number ranges"])
+ranges = APIRouter(route_class=UnitOfWorkRoute, prefix="/number-ranges", tags=["number ranges"])
 Ranges = Annotated[Actor, Depends(require("issuance.ranges"))]
 
 
@@ -224,7 +225,9 @@ def add_range(data: RangeIn, _actor: Ranges, session: DbSession) -> RangeOut:
     return number_service.range_out(number_service.add_range(session, data=data))
 
 
-stats = APIRouter(prefix="/issuance/stats", tags=["issuance statistics"])
+stats = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/issuance/stats", tags=["issuance statistics"]
+)
 
 
 @stats.get("/progress", response_model=dict[str, int])
@@ -249,7 +252,7 @@ def failures(
     return stats_service.failures_by(session, by=by)
 
 
-lapses = APIRouter(tags=["cards"])
+lapses = APIRouter(route_class=UnitOfWorkRoute, tags=["cards"])
 
 
 @lapses.post("/lapse", response_model=LapseOut)

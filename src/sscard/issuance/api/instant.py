@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Response, status
 from fastapi.responses import JSONResponse
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.activation.schemas import ActivationOut
 from sscard.issuance.cards import service as cards_service
 from sscard.issuance.cards.schemas import CardOut
@@ -24,9 +25,9 @@ from sscard.issuance.instant.schemas import (
 )
 from sscard.kit.context import Actor
 
-router = APIRouter()
-branch = APIRouter(prefix="/instant", tags=["instant card making"])
-cards = APIRouter(prefix="/cards", tags=["cards"])
+router = APIRouter(route_class=UnitOfWorkRoute)
+branch = APIRouter(route_class=UnitOfWorkRoute, prefix="/instant", tags=["instant card making"])
+cards = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", tags=["cards"])
 
 Bank = Annotated[Actor, Depends(require("issuance.bank"))]
 Read = Annotated[Actor, Depends(require("issuance.read"))]
@@ -108,7 +109,7 @@ def cancel_in_province(
     return cards_service.card_out(session, card)
 
 
-persons = APIRouter(prefix="/persons", tags=["cards"])
+persons = APIRouter(route_class=UnitOfWorkRoute, prefix="/persons", tags=["cards"])
 
 
 @persons.get("/{id_number}/card-info", response_model=PersonCardsOut)

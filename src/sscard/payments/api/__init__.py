@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.payments.api import clearing as clearing_api
 from sscard.payments.api import contributions as contributions_api
 from sscard.payments.api import disbursement as disbursement_api
@@ -15,7 +16,7 @@ from sscard.payments.api import orders as orders_api
 from sscard.payments.api import paycodes as paycodes_api
 from sscard.payments.api import recon as recon_api
 
-router = APIRouter(prefix="/payments")
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments")
 router.include_router(ledger_api.router)
 router.include_router(merchants_api.router)
 router.include_router(medical_api.router)

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from sscard.httpkit.deps import DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.clearing import service
 from sscard.payments.clearing.schemas import ClearingDayOut, ClearingDaySummary
 
-router = APIRouter(tags=["payments"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["payments"])
 Read = Annotated[Actor, Depends(require("payments.settlement.read"))]
 Manage = Annotated[Actor, Depends(require("payments.recon.manage"))]
 

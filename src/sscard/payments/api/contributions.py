@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Query
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.contributions import service
 from sscard.payments.contributions.schemas import ContributionOptions, ContributionOut
 
-router = APIRouter(prefix="/contributions", tags=["payments"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/contributions", tags=["payments"])
 Read = Annotated[Actor, Depends(require("payments.contributions.read"))]
 Status = Literal["all", "unpaid", "paid", "reported", "refused"]
 

@@ -21,6 +21,7 @@ from sscard import db
 from sscard.errors import PermissionDenied
 from sscard.httpkit.deps import DbSession, authenticate, require
 from sscard.httpkit.params import Id, Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.payments.disbursement import dispatch, failures, service
@@ -36,7 +37,9 @@ from sscard.payments.disbursement.schemas import (
 )
 from sscard.settings import get_settings
 
-router = APIRouter(prefix="/disbursements", tags=["benefit disbursement"])
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/disbursements", tags=["benefit disbursement"]
+)
 Read = Annotated[Actor, Depends(require("payments.disbursement.read"))]
 Manage = Annotated[Actor, Depends(require("payments.disbursement.manage"))]
 FileNo = Annotated[str, Form(pattern=r"^[A-Za-z0-9-]{1,64}$")]

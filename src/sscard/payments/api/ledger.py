@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.ledger import service
 from sscard.payments.ledger.rules import AccountKind
 from sscard.payments.ledger.schemas import AccountOut, AccountPage, TransferOut, TransferPage
 
-router = APIRouter(prefix="/ledger", tags=["payments"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/ledger", tags=["payments"])
 Read = Annotated[Actor, Depends(require("payments.ledger.read"))]
 AccountCode = Annotated[str, Query(min_length=3, max_length=96, description="账户代码")]
 

@@ -10,6 +10,7 @@ from sscard import db
 from sscard.httpkit import gate
 from sscard.httpkit.deps import DbSession, authenticate, require, require_apart
 from sscard.httpkit.params import Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor, ActorKind
 from sscard.payments.medical import chronic_service, service, settle_service
 from sscard.payments.medical.schemas import (
@@ -22,7 +23,7 @@ from sscard.payments.medical.schemas import (
     SplitOut,
 )
 
-router = APIRouter(prefix="/medical", tags=["medical"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/medical", tags=["medical"])
 Read = Annotated[Actor, Depends(require("payments.medical.read"))]
 SettleApart = Annotated[Actor, Depends(require_apart("payments.medical.settle"))]
 SETTLE_PERMISSION = "payments.medical.settle"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.merchants import qr_service, service, terminal_service
 from sscard.payments.merchants.schemas import (
@@ -20,7 +21,7 @@ from sscard.payments.merchants.schemas import (
     StatusFilter,
 )
 
-router = APIRouter(prefix="/merchants", tags=["merchants"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/merchants", tags=["merchants"])
 Read = Annotated[Actor, Depends(require("payments.merchants.read"))]
 Manage = Annotated[Actor, Depends(require("payments.merchants.manage"))]
 TerminalCode = Annotated[str, Path(min_length=1, max_length=32)]

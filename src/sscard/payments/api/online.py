@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse
 from sscard import db
 from sscard.httpkit import gate
 from sscard.httpkit.deps import DbSession, authenticate, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.online import service
 from sscard.payments.online.schemas import NoticeAnswer, OnlinePaymentOut, StartIn, StartOut
 from sscard.payments.online.signing import SIGNATURE_HEADER
 
-router = APIRouter(prefix="/online", tags=["payments"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/online", tags=["payments"])
 MANAGE = "payments.online.manage"
 Manage = Annotated[Actor, Depends(require(MANAGE))]
 OrderNo = Annotated[str, Path(min_length=1, max_length=20, description="订单号")]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require, require_apart
 from sscard.httpkit.params import Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.orders import service
 from sscard.payments.orders.schemas import (
@@ -25,7 +26,7 @@ from sscard.payments.orders.schemas import (
     StatusFilter,
 )
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/orders", tags=["orders"])
 Read = Annotated[Actor, Depends(require("payments.orders.read"))]
 Manage = Annotated[Actor, Depends(require("payments.orders.manage"))]
 PayApart = Annotated[Actor, Depends(require_apart("payments.orders.manage"))]

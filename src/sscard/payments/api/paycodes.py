@@ -14,6 +14,7 @@ from sscard import db
 from sscard.errors import NotAuthenticated
 from sscard.httpkit import gate
 from sscard.httpkit.deps import CurrentActor, DbSession, authenticate
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor, ActorKind
 from sscard.payments.paycodes import pay_service, qr_service, service
 from sscard.payments.paycodes.schemas import (
@@ -25,7 +26,7 @@ from sscard.payments.paycodes.schemas import (
     PaymentOut,
 )
 
-router = APIRouter(tags=["paycodes"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["paycodes"])
 CHARGE_PERMISSION = "payments.orders.manage"
 
 

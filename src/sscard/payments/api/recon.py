@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.recon import service
 from sscard.payments.recon.matching import DiffKind
@@ -22,7 +23,7 @@ from sscard.payments.recon.schemas import (
     ResolveIn,
 )
 
-router = APIRouter(prefix="/recon", tags=["payments"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/recon", tags=["payments"])
 Read = Annotated[Actor, Depends(require("payments.recon.read"))]
 Manage = Annotated[Actor, Depends(require("payments.recon.manage"))]
 Approve = Annotated[Actor, Depends(require("payments.recon.approve"))]

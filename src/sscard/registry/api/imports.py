@@ -19,12 +19,13 @@ from fastapi.responses import StreamingResponse
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, IdFilter
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.bounds import BIGINT_MAX
 from sscard.kit.context import Actor
 from sscard.registry.imports import job, rejects, service
 from sscard.registry.imports.schemas import ImportJobOut
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/imports", tags=["imports"])
 Importer = Annotated[Actor, Depends(require("registry.import"))]
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import IdFilter, Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.registry.persons import service
 from sscard.registry.persons.schemas import (
@@ -20,7 +21,7 @@ from sscard.registry.persons.schemas import (
     RevealIn,
 )
 
-router = APIRouter(prefix="/persons", tags=["persons"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/persons", tags=["persons"])
 
 Read = Annotated[Actor, Depends(require("registry.read"))]
 Write = Annotated[Actor, Depends(require("registry.write"))]

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Response, UploadFile
 
 from sscard.httpkit.deps import CurrentActor, DbSession, require
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.registry.photos import service
 from sscard.registry.photos.schemas import PhotoInfo
 
-router = APIRouter(prefix="/persons", tags=["persons"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/persons", tags=["persons"])
 
 Write = Annotated[Actor, Depends(require("registry.write"))]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from sscard.httpkit.deps import DbSession, require
 from sscard.httpkit.params import Id, Page, PageSize
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.registry.persons import service as persons_service
 from sscard.registry.persons.schemas import PersonPage
@@ -24,7 +25,7 @@ Read = Annotated[Actor, Depends(require("registry.read"))]
 Write = Annotated[Actor, Depends(require("registry.write"))]
 
 
-employers = APIRouter(prefix="/employers", tags=["employers"])
+employers = APIRouter(route_class=UnitOfWorkRoute, prefix="/employers", tags=["employers"])
 
 
 @employers.post("", response_model=EmployerOut, status_code=status.HTTP_201_CREATED)
@@ -77,7 +78,7 @@ def employer_persons(
     )
 
 
-communities = APIRouter(prefix="/communities", tags=["communities"])
+communities = APIRouter(route_class=UnitOfWorkRoute, prefix="/communities", tags=["communities"])
 
 
 @communities.post("", response_model=CommunityOut, status_code=status.HTTP_201_CREATED)
@@ -116,6 +117,6 @@ def community_persons(
     )
 
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 router.include_router(employers)
 router.include_router(communities)

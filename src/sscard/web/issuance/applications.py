@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.cards import application_service, handover_service, service
 from sscard.issuance.cards.schemas import ApplicationIn
 from sscard.kit.context import Actor
@@ -29,7 +30,7 @@ from sscard.web.issuance.common import (
     whole_number,
 )
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 
 
 APPLY_INPUTS = {"id_number", "photo", "source", "mode", "bank_code", "generation", "pickup_place"}

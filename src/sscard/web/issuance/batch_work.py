@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from sscard import db
 from sscard.errors import PermissionDenied, SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.issuance.batches import export as batch_export
 from sscard.issuance.batches import province as batch_province
@@ -34,7 +35,7 @@ from sscard.web.issuance.batches import batch_values
 from sscard.web.issuance.common import BatchClerk, page, refusal, refusing
 from sscard.web.registry.common import PageRefused, page_number
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 PAGE_SIZE = 50
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.batches import service as batch_service
 from sscard.issuance.cards import stats_service
 from sscard.kit.context import Actor
@@ -20,7 +21,7 @@ from sscard.web.issuance.common import (
 )
 from sscard.web.issuance.failures import failure_names
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 
 
 @router.get("/batches", response_class=HTMLResponse)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sscard.errors import FieldProblem, NotFound, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import Id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.activation import service as activation_service
 from sscard.issuance.cards import (
     application_service,
@@ -55,7 +56,7 @@ from sscard.web.issuance.common import (
     refusing,
 )
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 
 
 LOOKUP_MODES = {"card": "卡号或卡识别码", "person": "证件号码"}

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import FieldProblem, NotFound, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.cards import handover_service, service
 from sscard.issuance.cards.schemas import CardOut, HandoverOut
 from sscard.web import export, pages
 from sscard.web.export import Column
 from sscard.web.issuance.common import KINDS, MODES, Reader, refusing
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 
 
 def card_columns(places: dict[str, str]) -> list[Column[CardOut]]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sscard.errors import NotFound, SSCardError
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.batches import schemas as batch_schemas
 from sscard.issuance.batches import service as batch_service
 from sscard.kit.context import Actor
@@ -32,7 +33,7 @@ from sscard.web.issuance.common import (
     refusing,
 )
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 
 STATUS_FILTERS = {"open": "待处理", "closed": "已处理", "resubmitted": "已重新报送", "all": "全部"}
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sscard.errors import SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.issuance.cards import handover_service, receipt_service, service
 from sscard.issuance.cards.schemas import CardOut, HandoverIn
 from sscard.kit.context import Actor
@@ -19,7 +20,7 @@ from sscard.web import pages
 from sscard.web.issuance.common import Manager, Reader, form_problems, page, redirect, refusing
 from sscard.web.pages import PageActor
 
-router = APIRouter(prefix="/cards", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cards", include_in_schema=False)
 
 
 HANDOVER_INPUTS = {"to_place", "handler", "receiver", "note"}

@@ -25,6 +25,7 @@ from sscard import db
 from sscard.errors import FieldProblem, PermissionDenied, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
@@ -51,7 +52,9 @@ from sscard.web.payments.common import (
 from sscard.web.payments.common import page as render_page
 from sscard.web.registry.common import PageRefused, page_number
 
-router = APIRouter(prefix="/payments/disbursements", include_in_schema=False)
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/payments/disbursements", include_in_schema=False
+)
 PAGE_SIZE = 50
 BATCH_FILTERS = {"all": "全部", **{s.value: n for s, n in BATCH_STATUS_NAMES.items()}}
 LINE_FILTERS = {"all": "全部", **{s.value: n for s, n in LINE_STATUS_NAMES.items()}}

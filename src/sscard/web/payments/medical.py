@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sscard import db
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.medical import chronic_service, service, settle_service
@@ -22,7 +23,7 @@ from sscard.web.payments.common import MedicalReader, apart, form_problems, redi
 from sscard.web.payments.common import page as render_page
 from sscard.web.registry.common import page_number
 
-router = APIRouter(prefix="/payments/medical", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments/medical", include_in_schema=False)
 
 
 SettlerApart = Annotated[Actor, Depends(apart("payments.medical.settle"))]

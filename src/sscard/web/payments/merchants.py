@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sscard.errors import SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.iam import service as iam_service
 from sscard.kit.context import Actor
 from sscard.payments.merchants import qr_service, terminal_service
@@ -31,7 +32,7 @@ from sscard.web.payments.common import page as render_page
 from sscard.web.registry.common import page_number
 from sscard.web.wallet import qr_svg
 
-router = APIRouter(prefix="/payments", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments", include_in_schema=False)
 
 PAGE_SIZE = 20
 LABELS = {

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sscard import db
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.payments.codes.errors import CodeRefused
 from sscard.payments.codes.money import fen_to_yuan, yuan_to_fen
@@ -40,7 +41,7 @@ from sscard.web.payments.common import (
 from sscard.web.payments.common import page as render_page
 from sscard.web.registry.common import page_number
 
-router = APIRouter(prefix="/payments/orders", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments/orders", include_in_schema=False)
 
 PAGE_SIZE = 20
 STATUS_FILTERS = {"all": "全部", **{s.value: name for s, name in STATUS_NAMES.items()}}

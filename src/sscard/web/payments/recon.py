@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.recon import service as recon_service
 from sscard.payments.recon.errors import DifferenceNotFound
@@ -36,7 +37,7 @@ from sscard.web.payments.common import (
 from sscard.web.payments.common import page as render_page
 from sscard.web.registry.common import page_number
 
-router = APIRouter(prefix="/payments", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments", include_in_schema=False)
 PAGE_SIZE = 50
 SOURCES = {"bank": "银行", "acquirer": "收单机构"}
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.payments.clearing import service as clearing_service
 from sscard.payments.clearing.schemas import ClearingDaySummary, ClearingLineOut
 from sscard.web import export
@@ -19,7 +20,7 @@ from sscard.web.payments.common import SettlementReader, refusing
 from sscard.web.payments.common import page as render_page
 from sscard.web.payments.recon import yuan
 
-router = APIRouter(prefix="/payments", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments", include_in_schema=False)
 DAYS_SHOWN = 30
 WIDTH, HEIGHT, BAR_AREA = 640, 220, 170
 

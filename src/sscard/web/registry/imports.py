@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.imports import job as import_job
@@ -36,7 +37,7 @@ from sscard.web.registry.common import (
     render_page,
 )
 
-router = APIRouter(prefix="/registry", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/registry", include_in_schema=False)
 
 STATUS_NAMES = {
     "pending": "等待导入",

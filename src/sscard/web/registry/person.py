@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.persons import service as persons_service
@@ -28,7 +29,7 @@ from sscard.web.registry.common import (
     render_page,
 )
 
-router = APIRouter(prefix="/registry", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/registry", include_in_schema=False)
 
 
 PURPOSES = (

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from sscard.errors import FieldProblem, SSCardError
 from sscard.httpkit.deps import DbSession
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.registry.persons import service as persons_service
 from sscard.registry.persons.schemas import PersonCreate, PersonOut, PersonUpdate
@@ -28,7 +29,7 @@ from sscard.web.registry.common import (
     render_page,
 )
 
-router = APIRouter(prefix="/registry", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/registry", include_in_schema=False)
 
 T = TypeVar("T")
 

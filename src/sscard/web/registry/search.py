@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.context import Actor
 from sscard.kit.masking import mask_text
 from sscard.registry.persons import service as persons_service
@@ -29,7 +30,7 @@ from sscard.web.registry.common import (
     render_page,
 )
 
-router = APIRouter(prefix="/registry", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/registry", include_in_schema=False)
 
 
 @router.get("", response_class=RedirectResponse)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
+from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.registry.persons import service as persons_service
 from sscard.registry.persons.schemas import PersonSummary
 from sscard.registry.units import service as units_service
@@ -22,7 +23,7 @@ from sscard.web.export import Column
 from sscard.web.registry.common import Reader, refusing
 from sscard.web.registry.search import personal_criteria
 
-router = APIRouter(prefix="/registry", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/registry", include_in_schema=False)
 
 
 PERSON_COLUMNS: list[Column[PersonSummary]] = [
