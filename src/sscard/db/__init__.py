@@ -210,6 +210,20 @@ def transaction() -> Iterator[Session]:
         session.close()
 
 
+def snapshot(session: Session) -> None:
+    """Let every read of ``session``'s coming transaction see one snapshot of the database.
+
+    For checks that read a large database in many statements (``ledger verify``) while it
+    keeps taking writes: on PostgreSQL the transaction runs ``REPEATABLE READ``, so rows
+    committed meanwhile are in none of its reads rather than in some. SQLite needs nothing
+    (every unit of work holds the write lock from its start). A session whose transaction
+    has already begun keeps the isolation it began with.
+    """
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def ping() -> None:
     """Raise if the database cannot be reached."""
     with get_engine().connect() as connection:

@@ -131,3 +131,45 @@ def test_raw_concurrent_inserts_that_skip_the_service_still_cannot_overdraw_a_ca
         account = service.get_account(session, code=card, actor=SYSTEM)
     assert len(accepted) == FUNDED // PRICE
     assert (account.debits_posted, account.available) == (FUNDED, 0)
+
+
+def test_verify_reads_one_snapshot_while_payments_commit_meanwhile(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite a unit of work holds the write lock: nothing commits meanwhile")
+    tag = secrets.token_hex(4)
+    card, merchant, bank = f"card:{tag}", f"merchant:M{tag}", f"bank-clearing:B{tag}"
+    with db.transaction() as session:
+        for code in (card, merchant, bank):
+            service.open_account(session, data=AccountIn(code=code))
+        service.post_transfer(
+            session,
+            transfer=TransferIn(
+                ref=f"top-{tag}", debit_account=bank, credit_account=card, amount=900, code="top_up"
+            ),
+        )
+    paid: list[str] = []
+
+    def pay_between_the_two_passes(stage: str, done: int, total: int) -> None:
+        # The transfers have been replayed; a payment commits before the accounts are read.
+        if stage == "transfers" and done == total and not paid:
+            with db.transaction() as other:
+                ref = f"pay-{tag}"
+                service.post_transfer(
+                    other,
+                    transfer=TransferIn(
+                        ref=ref,
+                        debit_account=card,
+                        credit_account=merchant,
+                        amount=300,
+                        code="payment",
+                    ),
+                )
+            paid.append(ref)
+
+    with db.transaction() as session:
+        report = verify.verify_ledger(session, progress=pay_between_the_two_passes)
+    assert paid, "the payment in the middle of the check did not run"
+    assert report.ok, report.reason
+    with db.transaction() as session:
+        assert verify.verify_ledger(session, progress=lambda *_: None).ok
+        assert service.get_account(session, code=card, actor=SYSTEM).balance == 600

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from sscard import db
 from sscard.payments.ledger import repository, rules
 from sscard.payments.ledger.repository import StreamedTransfer
 from sscard.payments.ledger.rules import Totals, TransferKind
@@ -66,7 +67,11 @@ def _replay(session: Session, progress: Progress, report: VerifyReport) -> dict[
 
 
 def verify_ledger(session: Session, *, progress: Progress) -> VerifyReport:
-    """Replay every transfer; the first transfer or account that is wrong, and why."""
+    """Replay every transfer; the first transfer or account that is wrong, and why.
+
+    Reads one snapshot (:func:`sscard.db.snapshot`), so payments committed while the check
+    runs never show as a difference."""
+    db.snapshot(session)
     report = VerifyReport(
         ok=True,
         accounts=repository.count_accounts(session),
