@@ -363,6 +363,8 @@ def _ledger() -> dict[str, Any]:
 def _profile(seeded: dict[str, Any], count: int, codes_file: Path) -> list[dict[str, Any]]:
     """The charge route's body in process (no HTTP), under cProfile: top frames by own time
     and by cumulative time."""
+    from sqlalchemy import event
+
     from sscard import db
     from sscard.errors import SSCardError
     from sscard.kit import context
@@ -380,6 +382,17 @@ def _profile(seeded: dict[str, Any], count: int, codes_file: Path) -> list[dict[
     _issue_codes(count, codes_file)
     codes = codes_file.read_text().split()
     refused = 0
+    trips = {"statements": 0, "commits": 0}
+
+    def statement(*_: Any) -> None:
+        trips["statements"] += 1
+
+    def commit(*_: Any) -> None:
+        trips["commits"] += 1
+
+    engine = db.get_engine()
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -407,6 +420,8 @@ def _profile(seeded: dict[str, Any], count: int, codes_file: Path) -> list[dict[
             refused += 1  # e.g. a code that expired while a slow machine got to it
     profiler.disable()
     seconds = time.perf_counter() - started
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "commit", commit)
     stats = pstats.Stats(profiler, stream=io.StringIO())
     total = max(seconds, 1e-9)
     rows: list[dict[str, Any]] = []
@@ -428,6 +443,8 @@ def _profile(seeded: dict[str, Any], count: int, codes_file: Path) -> list[dict[
             "by": "total",
             "frame": f"in-process charge ({refused} refused)",
             "ms_per_charge": round(total * 1000 / len(codes), 3),
+            "statements_per_charge": round(trips["statements"] / len(codes), 1),
+            "commits_per_charge": round(trips["commits"] / len(codes), 1),
         }
     )
     return rows

@@ -31,6 +31,14 @@ def account(session: Session, code: str) -> LedgerAccount | None:
     return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
 
 
+def open_codes(session: Session, codes: Collection[str]) -> set[str]:
+    """Which of ``codes`` are open accounts (one query)."""
+    if not codes:
+        return set()
+    stmt = select(LedgerAccount.code).where(LedgerAccount.code.in_(list(codes)))
+    return set(session.scalars(stmt))
+
+
 def add(session: Session, rows: Sequence[LedgerAccount | LedgerTransfer]) -> None:
     """Insert new accounts or transfers and flush (the triggers apply transfers)."""
     session.add_all(rows)

@@ -81,6 +81,12 @@ def open_account(session: Session, *, data: AccountIn) -> LedgerAccount:
     return row
 
 
+def unopened(session: Session, codes: Sequence[str]) -> list[str]:
+    """The codes among ``codes`` with no account yet, in their order (one query)."""
+    found = repository.open_codes(session, set(codes))
+    return [code for code in codes if code not in found]
+
+
 def _state(row: LedgerAccount) -> AccountState:
     return AccountState(
         id=row.id,

@@ -67,8 +67,9 @@ class Debit:
 
 
 def open_accounts(session: Session, *codes: str) -> None:
-    """Open the ledger accounts a payment names (a concurrent first opening is a find)."""
-    for code in codes:
+    """Open the ledger accounts a payment names (a concurrent first opening is a find);
+    those already open cost one query together."""
+    for code in ledger_service.unopened(session, codes):
         try:
             with session.begin_nested():
                 ledger_service.open_account(session, data=AccountIn(code=code))
