@@ -68,10 +68,12 @@ class Platform:
         return str(answer.json()["access_token"])
 
     def charge(self, body: dict[str, Any]) -> httpx.Response:
-        """POST the charge, signing in first (and again once if the token has expired)."""
-        for attempt in range(2):
+        """POST the charge, signing in first (and again once if the token has expired:
+        only the first charge to find it refused signs in; the others take its new token)."""
+        refused: str | None = None
+        for _ in range(2):
             with self.lock:
-                if self.token is None or attempt:
+                if self.token is None or self.token == refused:
                     self.token = self._sign_in()
                 token = self.token
             answer = self.http.post(
@@ -85,6 +87,7 @@ class Platform:
             )
             if answer.status_code != 401:
                 return answer
+            refused = token
         return answer
 
 

@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from tests.e2e.online_world import _start_peer
 from tests.e2e.paycodes_world import Bank, bank_peer, fund, payer, shop
 from tests.support import Account
+
+from sscard import db
+from sscard.iam.login import service as login_service
+from sscard.iam.models import LoginAttempt
+from sscard.iam.operators import service as operators_service
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +29,15 @@ def bank(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[B
 
 
 @pytest.fixture(scope="module")
+def acquirer_account(make_account: Callable[..., Account]) -> Account:
+    return make_account("clerk")
+
+
+@pytest.fixture(scope="module")
 def acquirer(
-    bank: Bank, make_account: Callable[..., Account], tmp_path_factory: pytest.TempPathFactory
+    bank: Bank, acquirer_account: Account, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    account = make_account("clerk")
+    account = acquirer_account
     logs = tmp_path_factory.mktemp("acquirer")
     env = {
         "PEER_DATA_DIR": str(logs / "data"),
@@ -78,3 +89,42 @@ def test_the_acquirer_forwards_a_scanned_code_and_keeps_a_masked_record(
     assert all(code not in str(r) for r in mine)
     assert mine[0]["code_masked"] == code[:6] + "*" * 9 + code[-4:]
     assert mine[0]["order_no"] == out["order_no"] and mine[2]["order_no"] is None
+
+
+def _sign_ins(username: str) -> int:
+    with db.transaction() as session:
+        stmt = select(func.count()).where(
+            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
+        )
+        return int(session.scalar(stmt) or 0)
+
+
+def test_charges_finding_the_token_revoked_sign_in_once_between_them(
+    bank: Bank, acquirer: str, acquirer_account: Account
+) -> None:
+    till = shop()
+    payers = [payer() for _ in range(6)]
+    for who in payers:
+        fund(bank, who, 10_000)
+    codes = [_code(bank, who.resident.token) for who in payers]
+    _pay(
+        acquirer,
+        merchant=till.code,
+        terminal=till.terminal,
+        code=codes[0],
+        amount_fen=100,
+        merchant_order_no=f"AQ{secrets.token_hex(6)}",
+    )
+    with db.transaction() as session:
+        operator = operators_service.get_operator(session, username=acquirer_account.username)
+        login_service.revoke_all_tokens(session, operator=operator)
+    before = _sign_ins(acquirer_account.username)
+
+    def pay(code: str) -> int:
+        body = {"merchant": till.code, "terminal": till.terminal, "code": code, "amount_fen": 100}
+        return _pay(acquirer, **body, merchant_order_no=f"AQ{secrets.token_hex(6)}").status_code
+
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(pay, codes[1:]))
+    assert answers == [200] * 5
+    assert _sign_ins(acquirer_account.username) == before + 1
