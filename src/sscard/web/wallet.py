@@ -108,7 +108,7 @@ class Resident:
     session: ResidentSessionOut
 
 
-def _resident(request: Request, session: DbSession) -> Resident:
+def resident_of(request: Request, session: DbSession) -> Resident:
     raw = request.cookies.get(WALLET_COOKIE, "")
     if not ecard_service.is_resident_token(raw):
         raise WalletLoginRequired()
@@ -121,10 +121,10 @@ def _resident(request: Request, session: DbSession) -> Resident:
     return Resident(actor, record)
 
 
-CurrentResident = Annotated[Resident, Depends(_resident)]
+CurrentResident = Annotated[Resident, Depends(resident_of)]
 
 
-def _page(
+def wallet_page(
     request: Request, name: str, values: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     elder = request.cookies.get(MODE_COOKIE) == "elder"
@@ -148,7 +148,7 @@ def app_channels(session: Session) -> list[tuple[str, str]]:
     return [(c.code, c.name) for c in found]
 
 
-def _login_page(
+def wallet_login_page(
     request: Request,
     session: Session,
     values: dict[str, Any],
@@ -160,16 +160,16 @@ def _login_page(
     if chosen not in {code for code, _ in channels}:
         chosen = channels[0][0] if channels else ""
     context_values = {"channels": channels, "errors": {}, **values, "channel": chosen}
-    return _page(request, "login", context_values, status_code=status_code)
+    return wallet_page(request, "login", context_values, status_code=status_code)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, session: DbSession, channel: str = "") -> HTMLResponse:
     """The login form; ``?channel=`` chooses the channel app (the HRSS app by default)."""
-    return _login_page(request, session, {"channel": channel.strip()})
+    return wallet_login_page(request, session, {"channel": channel.strip()})
 
 
-def _throttle(request: Request, session: Session) -> None:
+def throttle_logins(request: Request, session: Session) -> None:
     client = request.client.host if request.client else "unknown"
     decision = get_guard(session, namespace="wallet-rate").hit(
         f"login:{client}", limit=LOGIN_LIMIT, window_seconds=60
@@ -201,7 +201,7 @@ def login(request: Request, session: DbSession, form: pages.FormFields) -> Respo
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
         id_number, pin, channel = _login_input(form)
-        _throttle(request, session)
+        throttle_logins(request, session)
         raw, _record = ecard_service.login(
             session, id_number=id_number, pin=pin, channel_code=channel
         )
@@ -212,7 +212,7 @@ def login(request: Request, session: DbSession, form: pages.FormFields) -> Respo
             "error": mask_text(exc.message),
             "errors": {p.field: p.reason for p in exc.fields},
         }
-        page = _login_page(request, session, values, status_code=exc.status_code)
+        page = wallet_login_page(request, session, values, status_code=exc.status_code)
         raise PageRefused(page) from exc
     response = RedirectResponse(WALLET_PATH, status_code=303)
     response.set_cookie(
@@ -234,7 +234,9 @@ def logout(request: Request, session: DbSession, form: pages.FormFields) -> Resp
         pages.check_form_csrf(request, form.get("csrf_token"))
     except SSCardError as exc:
         values = {"message": exc.message}
-        raise PageRefused(_page(request, "refused", values, status_code=exc.status_code)) from exc
+        raise PageRefused(
+            wallet_page(request, "refused", values, status_code=exc.status_code)
+        ) from exc
     raw = request.cookies.get(WALLET_COOKIE, "")
     if ecard_service.is_resident_token(raw):
         ecard_service.logout(session, raw=raw)
@@ -249,7 +251,9 @@ def switch_mode(request: Request, form: pages.FormFields) -> Response:
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
     except SSCardError as exc:
-        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        refused = wallet_page(
+            request, "refused", {"message": exc.message}, status_code=exc.status_code
+        )
         raise PageRefused(refused) from exc
     back = form.get("back", "")
     if (back != WALLET_PATH and not back.startswith(f"{WALLET_PATH}/")) or "//" in back:
@@ -349,7 +353,7 @@ def home(request: Request, resident: CurrentResident, session: DbSession) -> HTM
         "holder": resident.actor.name,
         "helpers": _helpers(session, resident),
     }
-    return _page(request, "home", values)
+    return wallet_page(request, "home", values)
 
 
 def _helpers(session: Session, resident: Resident) -> list[FamilyRequestOut]:
@@ -397,7 +401,9 @@ def show_credential(
         pages.check_form_csrf(request, form.get("csrf_token"))
         shown = credentials.issue(session, person_id=resident.actor.id)
     except SSCardError as exc:
-        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        refused = wallet_page(
+            request, "refused", {"message": exc.message}, status_code=exc.status_code
+        )
         raise PageRefused(refused) from exc
     values: dict[str, Any] = {
         "credential": shown,
@@ -405,7 +411,7 @@ def show_credential(
         "expires": beijing(shown.expires_at, "%H:%M:%S"),
         "expires_in": max(0, round(shown.expires_at.timestamp() - time.time())),
     }
-    return _page(request, "credential", values)
+    return wallet_page(request, "credential", values)
 
 
 # ---- family members ------------------------------------------------------------------------
@@ -450,7 +456,7 @@ def insurance(request: Request, resident: CurrentResident, session: DbSession) -
         "insurance": online.my_insurance(session, person_id=resident.actor.id),
         "later_parts": [online.not_yet(topic) for topic in LATER_PARTS],
     }
-    return _page(request, "insurance", values)
+    return wallet_page(request, "insurance", values)
 
 
 @router.get("/access-log", response_class=HTMLResponse)
@@ -463,4 +469,4 @@ def access_log(
         session, person_id=resident.actor.id, page=number, page_size=ACCESS_LOG_SIZE
     )
     last = max(1, -(-found.total // found.page_size))
-    return _page(request, "access_log", {"log": found, "last_page": last})
+    return wallet_page(request, "access_log", {"log": found, "last_page": last})

@@ -19,7 +19,7 @@ from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
-from sscard.web.wallet import CurrentResident, Resident, _page
+from sscard.web.wallet import CurrentResident, Resident, wallet_page
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/card", include_in_schema=False)
 PAGE = "/wallet/card"
@@ -51,7 +51,7 @@ def _card_page(
         "errors": {},
         **values,
     }
-    return _page(request, "card", shown, status_code=status_code)
+    return wallet_page(request, "card", shown, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)

@@ -26,7 +26,7 @@ from sscard.payments.contributions.schemas import ContributionIn
 from sscard.payments.online import service as online_service
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
-from sscard.web.wallet import CurrentResident, Resident, _page, _resident
+from sscard.web.wallet import CurrentResident, Resident, resident_of, wallet_page
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 PAGE = "/wallet/contributions"
@@ -55,7 +55,7 @@ def _contributions_page(
         "kept": {},
         **values,
     }
-    return _page(request, "contributions", shown, status_code=status)
+    return wallet_page(request, "contributions", shown, status_code=status)
 
 
 @router.get(PAGE, response_class=HTMLResponse)
@@ -130,7 +130,7 @@ def contribution(
         session, contribution_id=contribution_id, actor=resident.actor
     )
     values = {"c": found, "status_names": STATUS_NAMES, "yuan": fen_to_yuan}
-    return _page(request, "contribution", values)
+    return wallet_page(request, "contribution", values)
 
 
 @router.post(PAGE + "/{contribution_id}/pay")
@@ -143,12 +143,12 @@ async def pay_by_card(contribution_id: Id, request: Request, form: pages.FormFie
 
 def _pay_by_card(contribution_id: int, request: Request) -> Response:
     with db.transaction() as session:
-        resident = _resident(request, session)
+        resident = resident_of(request, session)
     try:
         contributions_service.pay_by_card(contribution_id=contribution_id, actor=resident.actor)
     except SSCardError as exc:
         values = {"message": mask_text(exc.message)}
-        return _page(request, "refused", values, status_code=exc.status_code)
+        return wallet_page(request, "refused", values, status_code=exc.status_code)
     return RedirectResponse(f"{PAGE}/{contribution_id}", status_code=303)
 
 
@@ -159,4 +159,4 @@ def online_return(
     """支付结果: what the platform knows of the order (the return alone pays nothing)."""
     found = online_service.payment_status(session, order_no=order_no[:20])
     values = {"payment": found, "order_no": order_no[:20], "yuan": fen_to_yuan}
-    return _page(request, "online_result", values, status_code=200 if found else 404)
+    return wallet_page(request, "online_result", values, status_code=200 if found else 404)

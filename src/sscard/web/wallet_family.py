@@ -21,7 +21,7 @@ from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
-from sscard.web.wallet import CurrentResident, Resident, _page
+from sscard.web.wallet import CurrentResident, Resident, wallet_page
 
 router = APIRouter(
     route_class=UnitOfWorkRoute, prefix="/wallet/family-service", include_in_schema=False
@@ -66,7 +66,7 @@ def family_page(
 ) -> HTMLResponse:
     """My family members, the requests to me, and the form to add one."""
     values = {**_values(session, resident), "done": DONE.get(done, "")}
-    return _page(request, "family", values)
+    return wallet_page(request, "family", values)
 
 
 def _refused(
@@ -78,7 +78,7 @@ def _refused(
         "errors": {p.field: p.reason for p in exc.fields},
         "typed": typed,
     }
-    return PageRefused(_page(request, "family", values, status_code=exc.status_code))
+    return PageRefused(wallet_page(request, "family", values, status_code=exc.status_code))
 
 
 def _bind_input(form: dict[str, str]) -> FamilyBindIn:

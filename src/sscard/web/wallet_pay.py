@@ -39,10 +39,10 @@ from sscard.web.wallet import (
     CurrentResident,
     Resident,
     WalletLoginRequired,
-    _page,
     qr_svg,
+    wallet_page,
 )
-from sscard.web.wallet_scan import _scanned_text
+from sscard.web.wallet_scan import scanned_text
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/pay", include_in_schema=False)
 RESULT_NAMES = {
@@ -64,7 +64,7 @@ def _code_json(code: PaycodeOut) -> dict[str, Any]:
 
 
 def _refused(request: Request, exc: SSCardError) -> PageRefused:
-    page = _page(
+    page = wallet_page(
         request, "refused", {"message": mask_text(exc.message)}, status_code=exc.status_code
     )
     return PageRefused(page)
@@ -84,7 +84,9 @@ def code_page(request: Request, resident: CurrentResident, session: DbSession) -
     except SSCardError as exc:
         code, refusal = None, exc.message
     limit = money.fen_to_yuan(get_settings().pay_no_pin_limit_fen)
-    return _page(request, "pay_code", {"code": code, "refusal": refusal, "no_pin_limit": limit})
+    return wallet_page(
+        request, "pay_code", {"code": code, "refusal": refusal, "no_pin_limit": limit}
+    )
 
 
 @router.post("/code")
@@ -99,11 +101,13 @@ def new_code(request: Request, resident: CurrentResident, session: DbSession) ->
 
 
 def _scan_page(request: Request, values: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    return _page(request, "pay_scan", {"errors": {}, "text": "", **values}, status_code=status_code)
+    return wallet_page(
+        request, "pay_scan", {"errors": {}, "text": "", **values}, status_code=status_code
+    )
 
 
 @router.get("/scan", response_class=HTMLResponse)
-def scan_page(request: Request, _resident: CurrentResident) -> HTMLResponse:
+def scan_page(request: Request, resident_of: CurrentResident) -> HTMLResponse:
     """The scan screen for a merchant's collection code."""
     return _scan_page(request, {})
 
@@ -113,13 +117,13 @@ def _confirm_page(
 ) -> HTMLResponse:
     shown = qr_service.preview(session, payload=payload)
     values = {"shown": shown, "payload": payload, "errors": {}, "amount": "", **values}
-    return _page(request, "pay_confirm", values, status_code=status_code)
+    return wallet_page(request, "pay_confirm", values, status_code=status_code)
 
 
 @router.post("/scan", response_class=HTMLResponse)
 def scanned(
     request: Request,
-    _resident: CurrentResident,
+    resident_of: CurrentResident,
     session: DbSession,
     csrf_token: Annotated[str, Form()] = "",
     text: Annotated[str, Form(max_length=2000)] = "",
@@ -128,7 +132,7 @@ def scanned(
     """The merchant and the amount to confirm, or why the code cannot be paid."""
     try:
         pages.check_form_csrf(request, csrf_token)
-        return _confirm_page(request, session, _scanned_text(text, image), {})
+        return _confirm_page(request, session, scanned_text(text, image), {})
     except SSCardError as exc:
         values = {
             "error": mask_text(exc.message),
@@ -202,4 +206,4 @@ def result(
         "amount": money.fen_to_yuan(charge.amount_fen),
         "merchant_name": qr_service.merchant_name(session, merchant_code=charge.merchant_code),
     }
-    return _page(request, "pay_result", values)
+    return wallet_page(request, "pay_result", values)

@@ -18,7 +18,7 @@ from sscard.httpkit.units import UnitOfWorkRoute
 from sscard.kit.masking import mask_text
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
-from sscard.web.wallet import CurrentResident, Resident, _page, beijing
+from sscard.web.wallet import CurrentResident, Resident, beijing, wallet_page
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/phone", include_in_schema=False)
 PAGE = "/wallet/phone"
@@ -41,7 +41,7 @@ def _phone_page(
         "new_phone": "",
         **values,
     }
-    return _page(request, "phone", shown, status_code=status_code)
+    return wallet_page(request, "phone", shown, status_code=status_code)
 
 
 def _refused(

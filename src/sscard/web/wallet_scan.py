@@ -22,7 +22,7 @@ from sscard.settings import get_settings
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
 from sscard.web.terminal import decode_qr
-from sscard.web.wallet import CurrentResident, _page, beijing
+from sscard.web.wallet import CurrentResident, beijing, wallet_page
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet/scan", include_in_schema=False)
 OTHER_CODES = (
@@ -34,16 +34,18 @@ NOT_LOGIN = "这不是政务网站的扫码登录二维码。商户收款码请�
 
 
 def _scan_page(request: Request, values: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    return _page(request, "scan", {"errors": {}, "text": "", **values}, status_code=status_code)
+    return wallet_page(
+        request, "scan", {"errors": {}, "text": "", **values}, status_code=status_code
+    )
 
 
 @router.get("", response_class=HTMLResponse)
-def scan_page(request: Request, _resident: CurrentResident) -> HTMLResponse:
+def scan_page(request: Request, resident_of: CurrentResident) -> HTMLResponse:
     """The scan screen: camera where allowed, a picture or the pasted text otherwise."""
     return _scan_page(request, {})
 
 
-def _scanned_text(text: str, image: UploadFile | None) -> str:
+def scanned_text(text: str, image: UploadFile | None) -> str:
     data = image.file.read(get_settings().max_body_bytes) if image and image.filename else b""
     if data:
         return decode_qr(data)
@@ -68,7 +70,7 @@ def _preview_values(preview: Any) -> dict[str, Any]:
 @router.post("", response_class=HTMLResponse)
 def scanned(
     request: Request,
-    _resident: CurrentResident,
+    resident_of: CurrentResident,
     session: DbSession,
     csrf_token: Annotated[str, Form()] = "",
     text: Annotated[str, Form(max_length=2000)] = "",
@@ -77,7 +79,7 @@ def scanned(
     """What was scanned: a portal's login request to confirm, or why it is not one."""
     try:
         pages.check_form_csrf(request, csrf_token)
-        preview = scanlogin.preview(session, ticket_id=_ticket_of(_scanned_text(text, image)))
+        preview = scanlogin.preview(session, ticket_id=_ticket_of(scanned_text(text, image)))
     except SSCardError as exc:
         values = {
             "error": mask_text(exc.message),
@@ -85,13 +87,13 @@ def scanned(
             "text": text.strip()[:200],
         }
         raise PageRefused(_scan_page(request, values, status_code=exc.status_code)) from exc
-    return _page(request, "scan_login", _preview_values(preview))
+    return wallet_page(request, "scan_login", _preview_values(preview))
 
 
 @router.post("/decode")
 def decode(
     request: Request,
-    _resident: CurrentResident,
+    resident_of: CurrentResident,
     image: Annotated[UploadFile | None, File()] = None,
 ) -> JSONResponse:
     """The QR text in one camera frame, if there is one (the page then submits it)."""
@@ -121,6 +123,8 @@ def answer_login(
         act = scanlogin.confirm if answer == "confirm" else scanlogin.refuse
         preview = act(session, ticket_id=ticket_id, resident=resident.session)
     except SSCardError as exc:
-        refused = _page(request, "refused", {"message": exc.message}, status_code=exc.status_code)
+        refused = wallet_page(
+            request, "refused", {"message": exc.message}, status_code=exc.status_code
+        )
         raise PageRefused(refused) from exc
-    return _page(request, "scan_login", {**_preview_values(preview), "answered": answer})
+    return wallet_page(request, "scan_login", {**_preview_values(preview), "answered": answer})

@@ -25,7 +25,7 @@ from sscard.kit.masking import mask_text
 from sscard.settings import get_settings
 from sscard.web import pages
 from sscard.web.registry.common import PageRefused
-from sscard.web.wallet import _login_page, _throttle, app_channels
+from sscard.web.wallet import app_channels, throttle_logins, wallet_login_page
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/wallet", include_in_schema=False)
 
@@ -83,7 +83,7 @@ async def pin_reset(request: Request, session: DbSession, form: pages.FormFields
     """Check the holder and set the new PIN; the login form follows."""
     try:
         pages.check_form_csrf(request, form.get("csrf_token"))
-        _throttle(request, session)
+        throttle_logins(request, session)
         data = _sign_in(form, await _photo(request))
         ecard_service.reset_pin(session, data=data, actor=SYSTEM)
     except SSCardError as exc:
@@ -96,4 +96,4 @@ async def pin_reset(request: Request, session: DbSession, form: pages.FormFields
             _form_page(request, session, values, status_code=exc.status_code)
         ) from exc
     notice = {"channel": form.get("channel", ""), "notice": "电子社保卡密码已重置，请用新密码登录"}
-    return _login_page(request, session, notice)
+    return wallet_login_page(request, session, notice)
