@@ -117,7 +117,8 @@ def test_production_refuses_demo_accounts(env: dict[str, str], engine: object) -
     assert PG_URL is not None
     pg_env = {**env, "SSCARD_DATABASE_URL": PG_URL}
     sscard("db", "upgrade", env=pg_env)
-    sscard("demo", "seed", "--persons", "0", env=pg_env)
+    seeded = sscard("demo", "seed", "--persons", "0", env=pg_env)
+    assert seeded.returncode == 0, seeded.stderr
     result = sscard("serve", env={**pg_env, "SSCARD_ENV": "production"})
     assert result.returncode == 1
     assert "演示账户 'admin' 仍在启用" in result.stderr
