@@ -39,6 +39,11 @@ REQUEST_FIELDS = frozenset(
         "signer",
     }
 )
+REFUND_FIELDS = frozenset(
+    {"order_no", "refund_no", "bank_code", "amount_fen", "issued_at", "signer"}
+)
+"""A refund request (退款请求, platform -> bank, server to server): signed like the pay
+request and sent as ``{"req", "sig"}`` to ``POST /paypage/refund``."""
 NOTICE_FIELDS = frozenset(
     {"notice_id", "bank_code", "order_no", "amount_fen", "status", "bank_ref", "paid_at"}
 )
