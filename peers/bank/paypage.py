@@ -16,10 +16,11 @@ paid here and credits the paying account back, once per refund number and never 
 is left of the payment; the credit is in the books' ``payments`` as ``ref:<refund_no>``,
 so the daily file lists it like card refunds.
 
-``POST /paypage/status`` answers a status query (of an order, or of a refund). ``/control/paypage`` lets tests hold
-notices back, read the signed notice of an order, and send it again. Records of the
-payments are in ``books_of(app.state).paypage`` (see docs/peers.md, "bank: pay page"), and
-each debit is also in the books' ``payments`` by order number, beside the card debits, so
+``POST /paypage/status`` answers a status query (of an order, or of a refund).
+``/control/paypage`` lets tests hold notices back, read the signed notice of an order,
+and send it again. Records of the payments are in ``books_of(app.state).paypage`` (see
+docs/peers.md, "bank: pay page"), and each debit is also in the books' ``payments`` by
+order number, beside the card debits, so
 the bank's daily file lists it.
 """
 
