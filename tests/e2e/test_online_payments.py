@@ -256,3 +256,20 @@ def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: On
     assert done.returncode == 0, done.stderr
     written = (tmp_path / "370800-pay.pem").read_text()
     assert written == (world.data / "trust" / "370800-pay.pem").read_text()
+
+
+def test_the_bank_refusing_an_online_refund_fails_it_and_releases_the_amount(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000009", 100_000)
+    order_no, pay_url = _start(clerk, world, 5_000, hold=False)
+    confirm_on_bank_page(pay_url, account)
+    until(lambda: _order_status(order_no) == "paid")
+    body = {"bank_code": BANK, "card_number": "B00000009", "account": account}
+    httpx.post(f"{world.bank}/accounts/deactivate", json=body).raise_for_status()
+    refused = _refund(clerk, order_no, f"RD{order_no[-12:]}", 5_000)
+    assert refused.status_code == 201 and refused.json()["status"] == "failed"
+    assert _order_status(order_no) == "paid"
+    httpx.post(f"{world.bank}/accounts/activate", json=body).raise_for_status()
+    whole = _refund(clerk, order_no, f"RE{order_no[-12:]}", 5_000)
+    assert whole.json()["status"] == "done" and _order_status(order_no) == "refunded"

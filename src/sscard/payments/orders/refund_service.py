@@ -9,6 +9,10 @@ cannot give back more than was paid) and committed; the bank credits the card (k
 the order becomes ``partially_refunded`` or ``refunded``; on its no the refund is
 ``failed`` and its amount is released. An unknown answer leaves it ``pending`` for
 :func:`resolve_pending`.
+
+An order paid on the bank's pay page (网银, no card) is refunded by the platform's signed
+refund request to that bank (``POST /paypage/refund``), which credits back the paying
+account; its ledger leg is one transfer ``ref:<refund_no>:w`` merchant -> bank clearing.
 """
 
 from __future__ import annotations
