@@ -302,13 +302,23 @@ def _credit_back(books: Books, page: PageBook, message: dict[str, Any]) -> dict[
 
 
 @router.post("/paypage/refund", summary="Refund of an order paid on the pay page (网银退款)")
-def refund(data: RefundIn, page_dep: PageDep) -> dict[str, Any]:
+def refund(data: RefundIn, page_dep: PageDep) -> Any:
     books, page = page_dep
     try:
         message = verified_request(data.req, data.sig, signing.REFUND_FIELDS)
     except signing.BadMessage as exc:
         return {"status": "refused", "reason": str(exc).replace("支付请求", "退款请求")}
+    if _down(books):
+        return JSONResponse({"error": "unavailable", "detail": "银行核心系统维护中"}, 503)
     return _credit_back(books, page, message)
+
+
+def _down(books: Books) -> bool:
+    """Whether the test fault ``paypage_refund`` (``unavailable``) is set: the refund and
+    its status query answer 503 without doing anything."""
+    with books.lock:
+        fault = books.fault_for("paypage_refund", "")
+    return fault is not None and fault.mode == "unavailable"
 
 
 class StatusIn(BaseModel):
@@ -318,9 +328,11 @@ class StatusIn(BaseModel):
 
 
 @router.post("/paypage/status", summary="Status of an order (or refund) on the pay page")
-def status(data: StatusIn, page_dep: PageDep) -> dict[str, Any]:
-    _, page = page_dep
+def status(data: StatusIn, page_dep: PageDep) -> Any:
+    books, page = page_dep
     if data.refund_no is not None:
+        if _down(books):
+            return JSONResponse({"error": "unavailable", "detail": "银行核心系统维护中"}, 503)
         answer = page.refunds.get(data.refund_no)
         if answer is None or answer["order_no"] != data.order_no:
             return {"status": "unknown", "refund_no": data.refund_no}

@@ -273,3 +273,34 @@ def test_the_bank_refusing_an_online_refund_fails_it_and_releases_the_amount(
     httpx.post(f"{world.bank}/accounts/activate", json=body).raise_for_status()
     whole = _refund(clerk, order_no, f"RE{order_no[-12:]}", 5_000)
     assert whole.json()["status"] == "done" and _order_status(order_no) == "refunded"
+
+
+def test_an_online_refund_the_bank_did_not_answer_stays_pending_until_resolved(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000010", 100_000)
+    order_no, pay_url = _start(clerk, world, 6_000, hold=False)
+    confirm_on_bank_page(pay_url, account)
+    until(lambda: _order_status(order_no) == "paid")
+    fault = {"operation": "paypage_refund", "mode": "unavailable"}
+    httpx.put(f"{world.bank}/control/faults", json=fault).raise_for_status()
+    try:
+        waiting = _refund(clerk, order_no, f"RP{order_no[-12:]}", 6_000)
+        assert waiting.json()["status"] == "pending"
+    finally:
+        httpx.delete(f"{world.bank}/control/faults").raise_for_status()
+    assert _bank_balance(world, "B00000010", account) == 94_000
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sscard.cli.main", "payments", "orders", "resolve"],
+        env={**os.environ, **world.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _order_status(order_no) == "refunded"
+    assert _bank_balance(world, "B00000010", account) == 100_000
