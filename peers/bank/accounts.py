@@ -69,6 +69,7 @@ class FaultIn(BaseModel):
         "debit",
         "credit",
         "status",
+        "paypage_refund",
     ]
     mode: Literal["refuse", "unavailable", "slow", "apply_then_fail"]
     times: int | None = Field(default=None, ge=1)

@@ -11,10 +11,16 @@
    to ``notify_url`` in the background (retried until the platform answers 2xx or a
    refusal), and sends the browser back to ``return_url?order_no=...``.
 
-``POST /paypage/status`` answers a status query. ``/control/paypage`` lets tests hold
-notices back, read the signed notice of an order, and send it again. Records of the
-payments are in ``books_of(app.state).paypage`` (see docs/peers.md, "bank: pay page"), and
-each debit is also in the books' ``payments`` by order number, beside the card debits, so
+``POST /paypage/refund`` takes the platform's signed refund request (退款请求) for an order
+paid here and credits the paying account back, once per refund number and never more than
+is left of the payment; the credit is in the books' ``payments`` as ``ref:<refund_no>``,
+so the daily file lists it like card refunds.
+
+``POST /paypage/status`` answers a status query (of an order, or of a refund).
+``/control/paypage`` lets tests hold notices back, read the signed notice of an order,
+and send it again. Records of the payments are in ``books_of(app.state).paypage`` (see
+docs/peers.md, "bank: pay page"), and each debit is also in the books' ``payments`` by
+order number, beside the card debits, so
 the bank's daily file lists it.
 """
 
@@ -72,6 +78,10 @@ class PageBook:
     def __init__(self) -> None:
         self.payments: dict[str, PagePayment] = {}
         self.hold_notices = False
+        self.refunds: dict[str, dict[str, Any]] = {}
+        """The answer given to each refund number (a replay gets it again)."""
+        self.refunded: dict[str, int] = {}
+        """Fen credited back per order number."""
 
 
 def _page_book(request: Request) -> tuple[Books, PageBook]:
@@ -101,10 +111,12 @@ def _refused_page(reason: str, status: int = 400) -> HTMLResponse:
     return _html("网银支付失败", f'<p role="alert">{html.escape(reason)}</p>', status)
 
 
-def verified_request(req: str, sig: str) -> dict[str, Any]:
-    """The pay request, if the platform's signature holds (else ``BadMessage``)."""
+def verified_request(
+    req: str, sig: str, fields: frozenset[str] = signing.REQUEST_FIELDS
+) -> dict[str, Any]:
+    """The pay (or refund) request, if the platform's signature holds (else ``BadMessage``)."""
     data = signing.request_bytes(req)
-    message = signing.parse(data, signing.REQUEST_FIELDS)
+    message = signing.parse(data, fields)
     signer = str(message["signer"])
     if not signer.replace("-", "").isalnum():
         raise signing.BadMessage("支付请求的签名方不正确")
@@ -244,14 +256,87 @@ async def confirm(request: Request, page_dep: PageDep) -> Response:
     return RedirectResponse(back, status_code=303)
 
 
+class RefundIn(BaseModel):
+    req: str = Field(min_length=1, max_length=4000)
+    sig: str = Field(min_length=1, max_length=400)
+
+
+def _credit_back(books: Books, page: PageBook, message: dict[str, Any]) -> dict[str, Any]:
+    """Credit the paying account once per refund number; the answer (also kept)."""
+    order_no, refund_no = str(message["order_no"]), str(message["refund_no"])
+    bank_code, amount = str(message["bank_code"]), int(message["amount_fen"])
+    with books.lock:
+        known = page.refunds.get(refund_no)
+        if known is not None:
+            return known
+        paid = page.payments.get(order_no)
+        account = books.accounts.get((bank_code, paid.account)) if paid else None
+        left = paid.amount_fen - page.refunded.get(order_no, 0) if paid else 0
+        reason = ""
+        if paid is None or paid.bank_code != bank_code:
+            reason = "本行没有该订单的网银支付记录"
+        elif amount > left:
+            reason = f"退款金额（amount_fen）超过该笔支付可退金额 {left} 分"
+        elif account is None or account.status != "active":
+            reason = "原付款账户已销户或未启用"
+        if reason or paid is None or account is None:
+            answer: dict[str, Any] = {"status": "refused", "reason": reason}
+        else:
+            account.post(amount, "refund", f"网银支付退款 {order_no}")
+            page.refunded[order_no] = page.refunded.get(order_no, 0) + amount
+            answer = {"status": "done", "bank_ref": "R" + secrets.token_hex(8).upper()}
+            books.payments[f"ref:{refund_no}"] = Payment(
+                ref=f"ref:{refund_no}",
+                kind="credit",
+                bank_code=bank_code,
+                card_number=paid.card_number,
+                account=paid.account,
+                amount_fen=amount,
+                status="done",
+                reason_code=None,
+                reason="网银支付退款",
+                at=now(),
+            )
+        page.refunds[refund_no] = {**answer, "order_no": order_no, "amount_fen": amount}
+        return page.refunds[refund_no]
+
+
+@router.post("/paypage/refund", summary="Refund of an order paid on the pay page (网银退款)")
+def refund(data: RefundIn, page_dep: PageDep) -> Any:
+    books, page = page_dep
+    try:
+        message = verified_request(data.req, data.sig, signing.REFUND_FIELDS)
+    except signing.BadMessage as exc:
+        return {"status": "refused", "reason": str(exc).replace("支付请求", "退款请求")}
+    if _down(books):
+        return JSONResponse({"error": "unavailable", "detail": "银行核心系统维护中"}, 503)
+    return _credit_back(books, page, message)
+
+
+def _down(books: Books) -> bool:
+    """Whether the test fault ``paypage_refund`` (``unavailable``) is set: the refund and
+    its status query answer 503 without doing anything."""
+    with books.lock:
+        fault = books.fault_for("paypage_refund", "")
+    return fault is not None and fault.mode == "unavailable"
+
+
 class StatusIn(BaseModel):
     bank_code: str = Field(min_length=1, max_length=32)
     order_no: str = Field(min_length=1, max_length=32)
+    refund_no: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-@router.post("/paypage/status", summary="Status of an order paid on the pay page")
-def status(data: StatusIn, page_dep: PageDep) -> dict[str, Any]:
-    _, page = page_dep
+@router.post("/paypage/status", summary="Status of an order (or refund) on the pay page")
+def status(data: StatusIn, page_dep: PageDep) -> Any:
+    books, page = page_dep
+    if data.refund_no is not None:
+        if _down(books):
+            return JSONResponse({"error": "unavailable", "detail": "银行核心系统维护中"}, 503)
+        answer = page.refunds.get(data.refund_no)
+        if answer is None or answer["order_no"] != data.order_no:
+            return {"status": "unknown", "refund_no": data.refund_no}
+        return answer
     found = page.payments.get(data.order_no)
     if found is None or found.bank_code != data.bank_code:
         return {"status": "unknown", "order_no": data.order_no}

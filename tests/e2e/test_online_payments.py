@@ -187,8 +187,49 @@ def test_a_notice_after_the_order_was_closed_still_pays_it_for_the_money_has_mov
         f"/api/v1/payments/orders/{order_no}/refunds",
         json={"amount_fen": 100, "reason": "商户取消", "refund_no": f"RF{order_no[-12:]}"},
     )
-    assert refund.status_code == 409 and "向付款银行申请退款" in refund.json()["detail"]
-    assert _merchant_credits(order_no) == 1
+    assert refund.status_code == 201 and refund.json()["status"] == "done"
+    assert _order_status(order_no) == "partially_refunded"
+
+
+def _bank_balance(world: OnlineWorld, card_number: str, account: str) -> int:
+    body = {"bank_code": BANK, "card_number": card_number, "account": account}
+    return int(httpx.post(f"{world.bank}/accounts/balance", json=body).json()["balance_fen"])
+
+
+def _refund(clerk: httpx.Client, order_no: str, refund_no: str, fen: int) -> httpx.Response:
+    return clerk.post(
+        f"/api/v1/payments/orders/{order_no}/refunds",
+        json={"amount_fen": fen, "reason": "商户取消", "refund_no": refund_no},
+    )
+
+
+def test_an_online_bank_order_is_refunded_in_parts_back_to_the_paying_account(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000008", 100_000)
+    order_no, pay_url = _start(clerk, world, 30_000, hold=False)
+    confirm_on_bank_page(pay_url, account)
+    until(lambda: _order_status(order_no) == "paid")
+    assert _bank_balance(world, "B00000008", account) == 70_000
+    too_much = _refund(clerk, order_no, f"RA{order_no[-12:]}", 30_001)
+    assert too_much.status_code == 409
+    assert too_much.json()["fields"][0]["field"] == "amount_fen"
+    part = _refund(clerk, order_no, f"RB{order_no[-12:]}", 10_000)
+    assert part.status_code == 201 and part.json()["status"] == "done"
+    again = _refund(clerk, order_no, f"RB{order_no[-12:]}", 10_000)
+    assert again.json() == part.json()
+    assert _bank_balance(world, "B00000008", account) == 80_000
+    assert _order_status(order_no) == "partially_refunded"
+    rest = _refund(clerk, order_no, f"RC{order_no[-12:]}", 20_000)
+    assert rest.status_code == 201 and rest.json()["status"] == "done"
+    assert _order_status(order_no) == "refunded"
+    assert _bank_balance(world, "B00000008", account) == 100_000
+    with db.transaction() as session:
+        page = ledger_service.list_transfers(
+            session, actor=SYSTEM, account="merchant:SI370800", page=1, page_size=200
+        )
+    refs = {t.ref for t in page.items}
+    assert {f"ref:RB{order_no[-12:]}:w", f"ref:RC{order_no[-12:]}:w"} <= refs
 
 
 def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: OnlineWorld) -> None:
@@ -215,3 +256,51 @@ def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: On
     assert done.returncode == 0, done.stderr
     written = (tmp_path / "370800-pay.pem").read_text()
     assert written == (world.data / "trust" / "370800-pay.pem").read_text()
+
+
+def test_the_bank_refusing_an_online_refund_fails_it_and_releases_the_amount(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000009", 100_000)
+    order_no, pay_url = _start(clerk, world, 5_000, hold=False)
+    confirm_on_bank_page(pay_url, account)
+    until(lambda: _order_status(order_no) == "paid")
+    body = {"bank_code": BANK, "card_number": "B00000009", "account": account}
+    httpx.post(f"{world.bank}/accounts/deactivate", json=body).raise_for_status()
+    refused = _refund(clerk, order_no, f"RD{order_no[-12:]}", 5_000)
+    assert refused.status_code == 201 and refused.json()["status"] == "failed"
+    assert _order_status(order_no) == "paid"
+    httpx.post(f"{world.bank}/accounts/activate", json=body).raise_for_status()
+    whole = _refund(clerk, order_no, f"RE{order_no[-12:]}", 5_000)
+    assert whole.json()["status"] == "done" and _order_status(order_no) == "refunded"
+
+
+def test_an_online_refund_the_bank_did_not_answer_stays_pending_until_resolved(
+    world: OnlineWorld, clerk: httpx.Client
+) -> None:
+    account = bank_account(world, BANK, "B00000010", 100_000)
+    order_no, pay_url = _start(clerk, world, 6_000, hold=False)
+    confirm_on_bank_page(pay_url, account)
+    until(lambda: _order_status(order_no) == "paid")
+    fault = {"operation": "paypage_refund", "mode": "unavailable"}
+    httpx.put(f"{world.bank}/control/faults", json=fault).raise_for_status()
+    try:
+        waiting = _refund(clerk, order_no, f"RP{order_no[-12:]}", 6_000)
+        assert waiting.json()["status"] == "pending"
+    finally:
+        httpx.delete(f"{world.bank}/control/faults").raise_for_status()
+    assert _bank_balance(world, "B00000010", account) == 94_000
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sscard.cli.main", "payments", "orders", "resolve"],
+        env={**os.environ, **world.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _order_status(order_no) == "refunded"
+    assert _bank_balance(world, "B00000010", account) == 100_000

@@ -5,6 +5,7 @@ records one contribution per person and year; the acquirer keeps its records mas
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from peers.bank.app import create_app as bank_app
 from peers.social.app import create_app as social_app
 
 from sscard.crypto import pem, primitives
+from sscard.db import CHINA_TZ
 from sscard.payments.online import signing
 
 BANK = "BANK-ICBC"
@@ -109,6 +111,48 @@ def test_a_poor_or_unknown_account_is_refused_in_words(bank: dict[str, Any]) -> 
     answer = client.post("/paypage/confirm", data=unknown)
     assert answer.status_code == 422 and "未启用" in answer.text
     assert _balance(bank) == 50000
+
+
+def _refund(key: primitives.SM2PrivateKey, **changes: Any) -> dict[str, str]:
+    message = {
+        "order_no": "P2026120412345678901",
+        "refund_no": "R1",
+        "bank_code": BANK,
+        "amount_fen": 10000,
+        "issued_at": "2026-12-04T09:00:00+00:00",
+        "signer": "370800-pay",
+        **changes,
+    }
+    return {
+        "req": signing.encode_request(message),
+        "sig": key.sign(signing.canonical(message)).hex(),
+    }
+
+
+def test_a_refund_credits_back_once_and_never_more_than_was_paid(bank: dict[str, Any]) -> None:
+    client, key = bank["client"], bank["key"]
+    unknown = client.post("/paypage/refund", json=_refund(key)).json()
+    assert unknown["status"] == "refused" and "没有该订单" in unknown["reason"]
+    form = {**_request(key), "account": bank["account"], "password": "x"}
+    client.post("/paypage/confirm", data=form, follow_redirects=False)
+    assert _balance(bank) == 20000
+    first = client.post("/paypage/refund", json=_refund(key, refund_no="R2")).json()
+    assert first["status"] == "done" and first["bank_ref"].startswith("R")
+    again = client.post("/paypage/refund", json=_refund(key, refund_no="R2")).json()
+    assert again == first and _balance(bank) == 30000
+    too_much = client.post("/paypage/refund", json=_refund(key, refund_no="R3", amount_fen=20001))
+    assert too_much.json()["status"] == "refused" and "amount_fen" in too_much.json()["reason"]
+    forged = {**_refund(key, refund_no="R4"), "sig": "00" * 64}
+    assert "签名无效" in client.post("/paypage/refund", json=forged).json()["reason"]
+    rest = client.post("/paypage/refund", json=_refund(key, refund_no="R5", amount_fen=20000))
+    assert rest.json()["status"] == "done" and _balance(bank) == 50000
+    query = {"bank_code": BANK, "order_no": "P2026120412345678901", "refund_no": "R5"}
+    assert client.post("/paypage/status", json=query).json() == rest.json()
+    never = client.post("/paypage/status", json={**query, "refund_no": "R9"}).json()
+    assert never["status"] == "unknown"
+    day = datetime.now(CHINA_TZ).strftime("%Y%m%d")
+    listed = client.get("/payments/dailyfile", params={"bank_code": BANK, "day": day}).text
+    assert "ref:R2" in listed and "ref:R5" in listed and "ref:R3" not in listed
 
 
 def test_the_social_insurance_system_records_one_contribution_per_year() -> None:

@@ -94,6 +94,32 @@ def _file(records: list[Record]) -> bytes:
     return dailyfile.write(Header("bank", "B1", date(2026, 12, 4)), records)
 
 
+def test_an_online_bank_payment_and_its_refund_fold_into_lowered_day_figures() -> None:
+    rows = [
+        ("pay:P1:w", "payment", "bank-clearing:B1", "merchant:M1", 30_000),
+        ("ref:R1:w", "refund", "merchant:M1", "bank-clearing:B1", 10_000),
+    ]
+    found = rules.fold(rows)
+    refund = found["ref:R1"]
+    assert (refund.kind, refund.bank, refund.merchant, refund.amount) == (
+        "credit",
+        "B1",
+        "M1",
+        10_000,
+    )
+    assert refund.status == "done"
+    assert rules.totals(found.values(), by="merchant")["M1"].net_fen == 20_000
+    assert rules.totals(found.values(), by="bank")["B1"].net_fen == 20_000
+    matched = compare(
+        found,
+        [
+            Record("P1", "debit", 30_000, "done", "2026-12-04T01:00:00Z"),
+            Record("ref:R1", "credit", 10_000, "done", "2026-12-04T02:00:00Z"),
+        ],
+    )
+    assert list(matched) == []
+
+
 def test_a_daily_file_reads_back_what_was_written() -> None:
     records = [Record("P1", "debit", 500, "done", AT), Record("ref:R1", "credit", 200, "done", AT)]
     parsed = dailyfile.read(_file(records))

@@ -38,3 +38,31 @@ def status(*, bank_code: str, order_no: str) -> PaypageStatus:
     if state != "paid" or not isinstance(notice, str) or not isinstance(signature, str):
         raise PeerUnavailable("bank", f"合作银行 {bank_code} 的支付状态应答格式不正确")
     return PaypageStatus("paid", notice.encode("utf-8"), signature)
+
+
+def _refund_outcome(bank_code: str, found: dict[str, object]) -> bank.PaymentOutcome:
+    state, reason = found.get("status"), found.get("reason")
+    if state == "done":
+        return bank.PaymentOutcome("done")
+    if state == "refused":
+        return bank.PaymentOutcome("refused", None, str(reason or "银行拒绝退款")[:200])
+    if state == "unknown":
+        return bank.PaymentOutcome("unknown")
+    raise PeerUnavailable("bank", f"合作银行 {bank_code} 的退款应答格式不正确")
+
+
+def refund(*, bank_code: str, refund_no: str, req: str, sig: str) -> bank.PaymentOutcome:
+    """Send the platform's signed refund request (退款请求; sent once, key ``ref:<no>``):
+    ``done`` or ``refused`` with the bank's words."""
+    target = peer("bank", f"合作银行 {bank_code}", bank.base_url(bank_code), instance=bank_code)
+    body = {"req": req, "sig": sig}
+    found = client.call(target, "POST", "/paypage/refund", json=body, key=f"ref:{refund_no}")
+    return _refund_outcome(bank_code, found)
+
+
+def refund_status(*, bank_code: str, order_no: str, refund_no: str) -> bank.PaymentOutcome:
+    """What became of a refund request: done, refused, or unknown (the bank never got it)."""
+    target = peer("bank", f"合作银行 {bank_code}", bank.base_url(bank_code), instance=bank_code)
+    body = {"bank_code": bank_code, "order_no": order_no, "refund_no": refund_no}
+    found = client.call(target, "POST", "/paypage/status", json=body, retry=True)
+    return _refund_outcome(bank_code, found)

@@ -200,6 +200,21 @@ def bank_paypage_status(*, bank_code: str, order_no: str) -> paypage.PaypageStat
     return paypage.status(bank_code=bank_code, order_no=order_no)
 
 
+def bank_paypage_refund(
+    *, bank_code: str, refund_no: str, req: str, sig: str
+) -> bank.PaymentOutcome:
+    """Send ``bank_code`` the signed refund request of an order paid on its pay page
+    (网银支付退款): ``done`` or ``refused`` (outages raise one of ``PEER_OUTAGES``)."""
+    return paypage.refund(bank_code=bank_code, refund_no=refund_no, req=req, sig=sig)
+
+
+def bank_paypage_refund_status(
+    *, bank_code: str, order_no: str, refund_no: str
+) -> bank.PaymentOutcome:
+    """What became of a pay-page refund request: done, refused or unknown (never got)."""
+    return paypage.refund_status(bank_code=bank_code, order_no=order_no, refund_no=refund_no)
+
+
 def social_report_contribution(*, report: dict[str, Any], key: str) -> None:
     """Report a paid 城乡居民养老保险 contribution to the social insurance system."""
     social.report_contribution(report=report, key=key)

@@ -16,7 +16,9 @@ docs/payments.md) are folded into one :class:`Movement` per order or refund:
   of a medical settlement, keyed by its number as the bank sees it (the pooled fund's and
   the personal account's parts never pass a bank);
 - ``ref:<refund_no>:m`` (merchant -> card) and ``ref:<refund_no>:b`` (card -> bank), both
-  done, keyed ``ref:<refund_no>`` as the bank keys the credit.
+  done, keyed ``ref:<refund_no>`` as the bank keys the credit;
+- ``ref:<refund_no>:w`` (a refund of an order paid on the bank's pay page, 网银支付退款):
+  merchant -> bank, done, one leg naming both.
 
 *Fee* (手续费) of a merchant for a day: ``net x fee_rate_bp / 10000`` where net = payments
 minus refunds, rounded half up to the fen (an exact half fen rounds up); no fee when the net
@@ -103,6 +105,8 @@ def _apply(
         m.merchant = _suffix[credit]
     elif leg == "b":
         m.bank, m.amount = _suffix[credit], amount
+    elif leg == "w":
+        m.merchant, m.bank, m.amount = _suffix[debit], _suffix[credit], amount
     else:
         m.merchant, m.amount = _suffix[debit], amount
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.crypto.errors import KeyNotFound
+from sscard.payments.codes.online_signing import PLATFORM_KEY
 from sscard.settings import get_settings
 
-SIGN_KEY = "online-pay-sign"
+SIGN_KEY = PLATFORM_KEY
 
 
 def signer_party() -> str:

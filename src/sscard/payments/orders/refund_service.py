@@ -9,19 +9,27 @@ cannot give back more than was paid) and committed; the bank credits the card (k
 the order becomes ``partially_refunded`` or ``refunded``; on its no the refund is
 ``failed`` and its amount is released. An unknown answer leaves it ``pending`` for
 :func:`resolve_pending`.
+
+An order paid on the bank's pay page (网银, no card) is refunded by the platform's signed
+refund request to that bank (``POST /paypage/refund``), which credits back the paying
+account; its ledger leg is one transfer ``ref:<refund_no>:w`` merchant -> bank clearing.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy.orm import Session
 
 from sscard import db
+from sscard.crypto import service as crypto_service
 from sscard.db import utcnow
 from sscard.errors import FieldProblem, ValidationFailed
 from sscard.exchange.peers import service as exchange_peers
 from sscard.iam import service as iam_service
 from sscard.issuance.activation import bank_service as issuance_bank
 from sscard.kit.context import Actor
+from sscard.payments.codes import online_signing
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.ledger import service as ledger_service
 from sscard.payments.ledger.schemas import TransferIn
@@ -36,6 +44,7 @@ from sscard.payments.orders.errors import (
 from sscard.payments.orders.models import Order, Refund
 from sscard.payments.orders.schemas import OrderStatus, RefundOut, RefundStatus
 from sscard.payments.orders.shaping import record, refund_out
+from sscard.settings import get_settings
 
 REFUNDABLE = frozenset({OrderStatus.paid, OrderStatus.partially_refunded})
 
@@ -59,11 +68,6 @@ def _check(order: Order, amount_fen: int) -> None:
     if order.status not in REFUNDABLE:
         name = {"refunded": "已全额退款"}.get(order.status, "未支付成功")
         raise OrderStatusConflict(f"订单 {order.order_no} {name}，不能退款")
-    if order.card_id is None:
-        raise OrderStatusConflict(
-            f"订单 {order.order_no} 在付款银行网银支付，平台不经手付款账户，"
-            "请由商户向付款银行申请退款"
-        )
     left = order.paid_fen - order.refunded_fen
     if amount_fen > left:
         raise RefundTooLarge(f"退款金额超过可退金额 {fen_to_yuan(left)} 元")
@@ -98,7 +102,25 @@ def _request(
         return refund_out(row, order_no), credit
 
 
+def _ask_paypage(credit: dict[str, object]) -> exchange_peers.PaymentOutcome:
+    bank_code, refund_no = str(credit["bank_code"]), str(credit["refund_no"])
+    try:
+        return exchange_peers.bank_paypage_refund(
+            bank_code=bank_code, refund_no=refund_no, req=str(credit["req"]), sig=str(credit["sig"])
+        )
+    except exchange_peers.PEER_OUTAGES:
+        pass
+    try:
+        return exchange_peers.bank_paypage_refund_status(
+            bank_code=bank_code, order_no=str(credit["order_no"]), refund_no=refund_no
+        )
+    except exchange_peers.PEER_OUTAGES:
+        return exchange_peers.PaymentOutcome("unknown")
+
+
 def _ask(credit: dict[str, object]) -> exchange_peers.PaymentOutcome:
+    if "req" in credit:
+        return _ask_paypage(credit)
     try:
         return exchange_peers.bank_credit(**credit)  # type: ignore[arg-type]
     except exchange_peers.PEER_OUTAGES:
@@ -113,6 +135,17 @@ def _ask(credit: dict[str, object]) -> exchange_peers.PaymentOutcome:
 
 def _mirror(order: Order, row: Refund) -> list[TransferIn]:
     no, amount = row.refund_no, row.amount_fen
+    if order.card_id is None:  # paid on the bank's pay page: the mirror of pay:<no>:w
+        return [
+            TransferIn(
+                ref=f"ref:{no}:w",
+                debit_account=f"merchant:{order.merchant_code}",
+                credit_account=f"bank-clearing:{order.bank_code}",
+                amount=amount,
+                code="refund",
+                reason=f"订单 {order.order_no} 网银支付退款",
+            )
+        ]
     holder, reason = f"card:{order.card_id}", f"订单 {order.order_no} 退款"
     return [
         TransferIn(
@@ -189,7 +222,10 @@ def refunds_of(session: Session, *, order_no: str, actor: Actor) -> list[RefundO
 
 
 def _credit(session: Session, order: Order, row: Refund) -> dict[str, object]:
-    """The bank credit a refund asks for (its reference is its idempotency key)."""
+    """The bank credit a refund asks for (its reference is its idempotency key); for an
+    order paid on the bank's pay page, the platform's signed refund request (退款请求)."""
+    if order.card_id is None:
+        return _paypage_request(session, order, row)
     card = issuance_bank.payment_card(session, card_id=order.card_id or "")
     return {
         "bank_code": order.bank_code or card.bank_code,
@@ -197,6 +233,26 @@ def _credit(session: Session, order: Order, row: Refund) -> dict[str, object]:
         "account": card.account or "",
         "amount_fen": row.amount_fen,
         "ref": f"ref:{row.refund_no}",
+    }
+
+
+def _paypage_request(session: Session, order: Order, row: Refund) -> dict[str, object]:
+    message = {
+        "order_no": order.order_no,
+        "refund_no": row.refund_no,
+        "bank_code": order.bank_code or "",
+        "amount_fen": row.amount_fen,
+        "issued_at": row.created_at.replace(tzinfo=UTC).isoformat(timespec="seconds"),
+        "signer": f"{get_settings().region_code}-pay",
+    }
+    return {
+        "bank_code": order.bank_code or "",
+        "order_no": order.order_no,
+        "refund_no": row.refund_no,
+        "req": online_signing.encode_request(message),
+        "sig": crypto_service.sign(
+            session, name=online_signing.PLATFORM_KEY, message=online_signing.canonical(message)
+        ).signature.hex(),
     }
 
 
