@@ -28,6 +28,7 @@ from sscard.audit.models import AuditEntry
 from sscard.crypto import pem, primitives
 from sscard.kit.context import SYSTEM
 from sscard.payments.ledger import service as ledger_service
+from sscard.payments.ledger import verify
 from sscard.payments.online import signing
 from sscard.payments.orders import service as orders_service
 
@@ -230,6 +231,9 @@ def test_an_online_bank_order_is_refunded_in_parts_back_to_the_paying_account(
         )
     refs = {t.ref for t in page.items}
     assert {f"ref:RB{order_no[-12:]}:w", f"ref:RC{order_no[-12:]}:w"} <= refs
+    with db.transaction() as session:
+        report = verify.verify_ledger(session, progress=lambda *_: None)
+    assert report.ok, report.reason
 
 
 def test_the_cli_writes_the_platform_key_for_the_banks(tmp_path: Path, world: OnlineWorld) -> None:

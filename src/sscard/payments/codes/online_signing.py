@@ -27,6 +27,13 @@ from typing import Any
 
 SIGNATURE_HEADER = "X-Sscard-Signature"
 PLATFORM_KEY = "online-pay-sign"
+
+
+def signer_party(region_code: str) -> str:
+    """How the platform names its pay-request key to the banks: ``<region>-pay``."""
+    return f"{region_code}-pay"
+
+
 """The name of the platform's SM2 key that signs pay and refund requests."""
 REQUEST_FIELDS = frozenset(
     {

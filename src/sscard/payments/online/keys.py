@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sscard.crypto import pem
 from sscard.crypto import service as crypto_service
 from sscard.crypto.errors import KeyNotFound
+from sscard.payments.codes import online_signing
 from sscard.payments.codes.online_signing import PLATFORM_KEY
 from sscard.settings import get_settings
 
@@ -24,7 +25,7 @@ SIGN_KEY = PLATFORM_KEY
 
 def signer_party() -> str:
     """How the platform names its pay-request key to the banks: ``<region>-pay``."""
-    return f"{get_settings().region_code}-pay"
+    return online_signing.signer_party(get_settings().region_code)
 
 
 def bank_key_name(bank_code: str) -> str:

@@ -243,7 +243,7 @@ def _paypage_request(session: Session, order: Order, row: Refund) -> dict[str, o
         "bank_code": order.bank_code or "",
         "amount_fen": row.amount_fen,
         "issued_at": row.created_at.replace(tzinfo=UTC).isoformat(timespec="seconds"),
-        "signer": f"{get_settings().region_code}-pay",
+        "signer": online_signing.signer_party(get_settings().region_code),
     }
     return {
         "bank_code": order.bank_code or "",
