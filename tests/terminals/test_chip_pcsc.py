@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.terminals.test_chip_card import CARD_ID, EF05, EF06, MASTERS, make_card
 
 smartcard = pytest.importorskip("smartcard", reason="pyscard (extra 'card') is not installed")
-if shutil.which("pcscd") is None or subprocess.run(["pgrep", "-x", "pcscd"], check=False).returncode:
+if (
+    shutil.which("pcscd") is None
+    or subprocess.run(["pgrep", "-x", "pcscd"], check=False).returncode
+):
     pytest.skip("pcscd is not installed or not running", allow_module_level=True)
 
 from sscard.terminals.chip.reader import CardReaderError, ChipReader  # noqa: E402
@@ -30,7 +32,16 @@ def emulator(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     make_card(path).save()
     src = str(Path(__file__).resolve().parents[2] / "src")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sscard.terminals.chip", "serve", "--card", str(path), "--port", "35963"],
+        [
+            sys.executable,
+            "-m",
+            "sscard.terminals.chip",
+            "serve",
+            "--card",
+            str(path),
+            "--port",
+            "35963",
+        ],
         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
     )
     deadline = time.monotonic() + 10
