@@ -22,7 +22,12 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+	@if pkg-config --exists libpcsclite; then \
+	  $(BIN)/pip install --quiet -e ".[dev,card]"; \
+	else \
+	  echo "note: libpcsclite not found (apt-get install swig libpcsclite-dev): installing without the 'card' extra, PC/SC tests will be skipped"; \
+	  $(BIN)/pip install --quiet -e ".[dev]"; \
+	fi
 	@touch $@ $(RUNTIME_STAMP)
 
 install: $(RUNTIME_STAMP)

@@ -1,0 +1,1 @@
+"""Terminal-side programs (终端): card chips and readers."""
