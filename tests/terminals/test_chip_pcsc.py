@@ -22,6 +22,7 @@ if (
 from sscard.terminals.chip.reader import CardReaderError, ChipReader  # noqa: E402
 
 READER = "Virtual PCD 00 00"
+pytestmark = pytest.mark.xdist_group("pcsc-slot-0")  # one card program per reader slot
 
 
 @pytest.fixture
