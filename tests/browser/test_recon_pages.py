@@ -161,12 +161,23 @@ def test_a_clerk_uploads_the_bank_daily_file_on_the_page_and_sees_the_day_on_a_p
     assert page.locator("#recon-upload h2").inner_text() == "导入对账文件"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
+    page.click("#recon-upload-submit")
+    assert page.locator("#file-check").inner_text() == "请选择要导入的对账文件（.txt 或 .csv）"
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024 + 1)
+    page.set_input_files("#f-file", str(huge))
+    page.click("#recon-upload-submit")
+    assert "文件过大：对账文件不能超过 100 MB" in page.locator("#file-check").inner_text()
+    assert page.locator("#f-file").get_attribute("aria-invalid") == "true"
+    assert page.url.endswith("/payments/recon")
+
     broken = tmp_path / "broken.txt"
     broken.write_bytes(good.read_bytes()[:-10])
     page.set_input_files("#f-file", str(broken))
     page.click("#recon-upload-submit")
     assert "对账文件被拒绝：第 5 行" in page.locator("#form-alert").inner_text()
-    assert "第 5 行" in page.locator("#field-file .field-error").inner_text()
+    assert page.locator("#field-file .field-error", has_text="第 5 行").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     page.set_input_files("#f-file", str(good))
