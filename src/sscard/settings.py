@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         ge=0,
         description="A reconciliation adjustment above this many fen needs a second operator.",
     )
+    recon_max_file_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1,
+        description="A daily file uploaded on the reconciliation page (对账文件) above this "
+        "many bytes is refused on the page; keep it below SSCARD_MAX_UPLOAD_BYTES.",
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000

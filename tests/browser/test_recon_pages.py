@@ -1,6 +1,7 @@
 """A clerk resolves reconciliation differences in Chromium (one with the confirmation box
 forgotten first), an administrator approves the one above the four-eyes limit, the day's
-differences download as Excel, and the settlement report shows the cleared day's chart."""
+differences download as Excel, and the settlement report shows the cleared day's chart; a
+clerk on a phone uploads the bank's daily file through the page and sees the day."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -128,3 +130,78 @@ def test_a_clerk_resolves_differences_a_second_operator_approves_and_the_reports
     line = page.locator("#settlement-merchants tr", has_text=merchant).inner_text()
     assert "195.00" in line and "194.26" in line
     assert "北京时间" in page.locator("#settlement-summary").inner_text()
+
+
+PHONE = {"width": 375, "height": 740}
+
+
+def test_a_clerk_uploads_the_bank_daily_file_on_the_page_and_sees_the_day_on_a_phone(
+    page: Any,
+    live_server: LiveServer,
+    make_account: Callable[..., Account],
+    cleared_day: tuple[date, str, str, list[str]],
+    tmp_path: Path,
+) -> None:
+    day, bank, merchant, nos = cleared_day
+    at = dailyfile.utc_text(utcnow())
+    extra = books.order_no()
+    good = tmp_path / f"BANK_{day:%Y%m%d}.txt"
+    good.write_bytes(
+        dailyfile.write(
+            Header("bank", bank, day),
+            [
+                Record(nos[0], "debit", 12_000, "done", at),
+                Record(nos[1], "debit", 3_100, "done", at),
+                Record(extra, "debit", 800, "done", at),
+            ],
+        )
+    )  # nos[1] 31 yuan against our 30; nos[2] missing; extra theirs only
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server, make_account("clerk"), "/payments/recon")
+    assert page.locator("#recon-upload h2").inner_text() == "导入对账文件"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.click("#recon-upload-submit")
+    assert page.locator("#file-check").inner_text() == "请选择要导入的对账文件（.txt 或 .csv）"
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024 + 1)
+    page.set_input_files("#f-file", str(huge))
+    page.click("#recon-upload-submit")
+    assert "文件过大：对账文件不能超过 100 MB" in page.locator("#file-check").inner_text()
+    assert page.locator("#f-file").get_attribute("aria-invalid") == "true"
+    assert page.url.endswith("/payments/recon")
+
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(good.read_bytes()[:-10])
+    page.set_input_files("#f-file", str(broken))
+    page.click("#recon-upload-submit")
+    assert "对账文件被拒绝：第 5 行" in page.locator("#form-alert").inner_text()
+    assert page.locator("#field-file .field-error", has_text="第 5 行").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.set_input_files("#f-file", str(good))
+    page.click("#recon-upload-submit")
+    page.wait_for_url(f"{live_server.url}/payments/recon?day={day}&imported=*")
+    assert page.locator("#flash").inner_text() == "对账文件已导入并与我方账务核对完毕"
+    assert page.locator("#import-result").inner_text() == (
+        f"银行 {bank} {day} 的对账文件：读入 3 笔，核对一致 1 笔，发现差错 3 笔"
+        "（扣款合计 159.00 元，入账合计 0.00 元）"
+    )
+    assert page.locator("h1").inner_text() == f"对账：{day}"
+    report = page.locator("#recon-merchants tr", has_text=merchant).inner_text()
+    assert "195.00" in report and "0.74" in report
+    kinds = {
+        nos[1]: "金额不符",
+        nos[2]: "我方有、对方无",
+        extra: "对方有、我方无",
+    }
+    for ref, kind in kinds.items():
+        assert kind in page.locator("#diff-list tr", has_text=ref).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.set_input_files("#f-file", str(good))
+    page.click("#recon-upload-submit")
+    assert "此前已导入过" in page.locator("#flash").inner_text()
+    assert "读入 3 笔，核对一致 1 笔，发现差错 3 笔" in page.locator("#import-result").inner_text()
+    assert page.locator("#recon-imports tbody tr", has_text=bank).count() == 1

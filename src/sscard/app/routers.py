@@ -16,8 +16,14 @@ from sscard.registry import api as registry_api
 from sscard.scenarios import api as scenarios_api
 
 API_PREFIX = "/api/v1"
-UPLOAD_PATHS = (f"{API_PREFIX}/imports", f"{API_PREFIX}/batches", "/registry/imports")
-"""Where large files are uploaded (bulk imports, card-making files): SSCARD_MAX_UPLOAD_BYTES."""
+UPLOAD_PATHS = (
+    f"{API_PREFIX}/imports",
+    f"{API_PREFIX}/batches",
+    "/registry/imports",
+    "/payments/recon/imports",
+)
+"""Where large files are uploaded (bulk imports, card-making files, the reconciliation
+page's daily files): SSCARD_MAX_UPLOAD_BYTES."""
 
 COMPONENT_ROUTERS: tuple[APIRouter, ...] = (
     iam_api.router,

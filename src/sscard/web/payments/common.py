@@ -41,6 +41,8 @@ FLASHES = {
     "diff-resolved": "差错已处理",
     "diff-awaiting": "调账金额超过限额，已提交复核，等待另一位操作员确认",
     "diff-approved": "复核通过，调账已入账",
+    "recon-imported": "对账文件已导入并与我方账务核对完毕",
+    "recon-imported-before": "这份对账文件此前已导入过，本次未重复导入；以下是首次导入的核对结果",
 }
 """Messages shown once after a redirect; the cookie carries only the key."""
 REFUSAL_TITLES = {403: "没有权限", 404: "未找到", 409: "无法完成操作"}

@@ -1,19 +1,25 @@
-"""Reconciliation pages (商户对账): days with imported files, the day's figures per merchant,
-differences with filters, resolving one (with a confirmation box) and approving one (a
-second operator); the day's differences and merchant report as an Excel download."""
+"""Reconciliation pages (商户对账): a bank's or the acquirer's daily file uploaded and matched
+(导入对账文件), days with imported files, the day's figures per merchant, differences with
+filters, resolving one (with a confirmation box) and approving one (a second operator); the
+day's differences and merchant report as an Excel download."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
-from sscard.errors import FieldProblem, ValidationFailed
+from sscard.db import utcnow
+from sscard.errors import FieldProblem, SSCardError, ValidationFailed
 from sscard.httpkit.deps import DbSession
 from sscard.httpkit.params import row_id
 from sscard.httpkit.units import UnitOfWorkRoute
+from sscard.kit.context import Actor
+from sscard.kit.masking import mask_text
 from sscard.payments.codes.money import fen_to_yuan
 from sscard.payments.recon import service as recon_service
 from sscard.payments.recon.errors import DifferenceNotFound
@@ -21,6 +27,7 @@ from sscard.payments.recon.matching import DIFF_NAMES
 from sscard.payments.recon.schemas import (
     ACTION_NAMES,
     STATE_NAMES,
+    DayReport,
     DifferenceOut,
     MerchantReportRow,
     ResolveIn,
@@ -31,6 +38,7 @@ from sscard.web.payments.common import (
     ReconApprover,
     ReconManager,
     ReconReader,
+    form_problems,
     redirect,
     refusing,
 )
@@ -40,6 +48,7 @@ from sscard.web.registry.common import page_number
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/payments", include_in_schema=False)
 PAGE_SIZE = 50
 SOURCES = {"bank": "银行", "acquirer": "收单机构"}
+FILE_TYPES = (".txt", ".csv")
 
 
 def yuan(fen: int | None) -> str:
@@ -65,33 +74,46 @@ def _filters(kind: str, state: str, source: str, merchant: str) -> dict[str, str
     }
 
 
-@router.get("/recon", response_class=HTMLResponse)
-def recon_page(
+@dataclass(frozen=True)
+class RawQuery:
+    """The page's query string as typed (checked by :func:`_recon_view`)."""
+
+    day: str = ""
+    kind: str = ""
+    state: str = ""
+    source: str = ""
+    merchant: str = ""
+    page: str = "1"
+    imported: str = ""
+
+
+def _recon_view(
     request: Request,
-    actor: ReconReader,
-    session: DbSession,
-    day: str = "",
-    kind: str = "",
-    state: str = "",
-    source: str = "",
-    merchant: str = "",
-    page: str = "1",
+    actor: Actor,
+    session: Session,
+    query: RawQuery,
+    extra: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """Days, the chosen day's report and its differences (open ones first by filter)."""
+    """The page for ``query`` (day, filters, page, the import just made), with ``extra``
+    (the upload form's problems) on top."""
     with refusing(request):
         days = recon_service.recent_days(session, actor=actor)
-        chosen = _day(day) or (days[0] if days else None)
-        filters = _filters(kind, state, source, merchant)
-        number = page_number(page)
+        chosen = _day(query.day) or (days[0] if days else None)
+        filters = _filters(query.kind, query.state, query.source, query.merchant)
+        number = page_number(query.page)
         found = recon_service.list_differences(
             session, actor=actor, day=chosen, page=number, page_size=PAGE_SIZE, **filters
         )
         report = recon_service.day_report(session, day=chosen, actor=actor) if chosen else None
+    limit = get_settings().recon_max_file_bytes
     values: dict[str, Any] = {
         "section": "recon",
         "days": days,
         "day": chosen,
         "report": report,
+        "imported": _imported_notice(report, query.imported),
         "differences": found.items,
         "total": found.total,
         "page": number,
@@ -103,10 +125,107 @@ def recon_page(
         "sources": SOURCES,
         "actions": {a.value: n for a, n in ACTION_NAMES.items()},
         "four_eyes_yuan": yuan(get_settings().recon_four_eyes_fen),
+        "max_file_bytes": limit,
+        "max_file_text": _size_text(limit),
         "yuan": yuan,
         "csrf_token": pages.csrf_token(request),
+        **(extra or {}),
     }
-    return render_page(request, "recon", values, actor=actor)
+    return render_page(request, "recon", values, actor=actor, status_code=status_code)
+
+
+def _imported_notice(report: DayReport | None, imported: str) -> str | None:
+    """What the file just imported (the redirect names its id) read and found, in words."""
+    wanted = row_id(imported) if imported else None
+    if report is None or wanted is None:
+        return None
+    for i in report.imports:
+        if i.id == wanted:
+            return (
+                f"{SOURCES.get(i.source, i.source)} {i.party} {i.day} 的对账文件："
+                f"读入 {i.lines} 笔，核对一致 {i.matched} 笔，发现差错 {i.differences} 笔"
+                f"（扣款合计 {yuan(i.debit_fen)} 元，入账合计 {yuan(i.credit_fen)} 元）"
+            )
+    return None
+
+
+@router.get("/recon", response_class=HTMLResponse)
+def recon_page(
+    request: Request,
+    actor: ReconReader,
+    session: DbSession,
+    day: str = "",
+    kind: str = "",
+    state: str = "",
+    source: str = "",
+    merchant: str = "",
+    page: str = "1",
+    imported: str = "",
+) -> HTMLResponse:
+    """Days, the chosen day's report and its differences (open ones first by filter); the
+    upload form for those who may import."""
+    query = RawQuery(day, kind, state, source, merchant, page, imported)
+    return _recon_view(request, actor, session, query)
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size // (1024 * 1024)} MB"
+    return f"{size // 1024} KB" if size >= 1024 else f"{size} 字节"
+
+
+def _file_problem(reason: str) -> ValidationFailed:
+    return ValidationFailed([FieldProblem("file", reason)], reason)
+
+
+def _file_bytes(upload: UploadFile | None) -> bytes:
+    """The chosen daily file's bytes, or a refusal naming what is wrong with it."""
+    if upload is None or not upload.filename:
+        raise _file_problem("请选择要导入的对账文件（.txt 或 .csv）")
+    if not upload.filename.lower().endswith(FILE_TYPES):
+        raise _file_problem("只能导入银行或收单机构的日终对账文件（扩展名 .txt 或 .csv）")
+    limit = get_settings().recon_max_file_bytes
+    if upload.size is not None and upload.size > limit:
+        raise _file_problem(f"文件过大：对账文件不能超过 {_size_text(limit)}，请使用命令行导入")
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise _file_problem(f"文件过大：对账文件不能超过 {_size_text(limit)}，请使用命令行导入")
+    if not data:
+        raise _file_problem("文件是空的（0 字节），请重新选择银行或收单机构发来的对账文件")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _file_problem(
+            "文件不是 UTF-8 编码的文本，请使用银行或收单机构发来的原始文件（不要另存为其他格式）"
+        ) from None
+    return data
+
+
+@router.post("/recon/imports", response_class=HTMLResponse)
+def import_file(
+    request: Request,
+    actor: ReconManager,
+    session: DbSession,
+    csrf_token: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Import an uploaded daily file and show its day; a refused file records nothing and
+    comes back on the page with the reason (the line at fault)."""
+
+    def again(exc: SSCardError) -> HTMLResponse:
+        problems = form_problems(exc, {"file": "对账文件"})
+        problems["alert"] = mask_text(exc.message)
+        return _recon_view(
+            request, actor, session, RawQuery(), problems, status_code=exc.status_code
+        )
+
+    with refusing(request, again):
+        pages.check_form_csrf(request, csrf_token)
+        data = _file_bytes(file)
+        started = utcnow()
+        out = recon_service.import_file(session, data=data, actor=actor)
+    flash = "recon-imported" if out.imported_at >= started else "recon-imported-before"
+    return redirect(f"/payments/recon?day={out.day}&imported={out.id}", flash)
 
 
 def _diff_id(raw: str) -> int:
