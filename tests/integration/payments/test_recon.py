@@ -5,14 +5,17 @@ above the limit, a malformed file refused with nothing recorded, the ledger clea
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 from tests.integration.payments import recon_books as books
 
+from sscard import db
 from sscard.crypto.primitives import sm3
 from sscard.db import utcnow
 from sscard.errors import PermissionDenied, ValidationFailed
@@ -239,6 +242,31 @@ def test_the_same_file_imports_once_and_another_file_for_that_day_is_refused(
         recon_service.import_file(session, data=_bank_file(bank, []), actor=CLERK)
     with pytest.raises(PermissionDenied):
         recon_service.import_file(session, data=first, actor=OUTSIDER)
+
+
+def test_two_clerks_importing_one_new_file_at_once_get_one_import(engine: Engine) -> None:
+    bank = f"B{books.tag()}"
+    data = _bank_file(bank, [Record(books.order_no(), "debit", 700, "done", _at())])
+    second: list[int] = []
+    failures: list[BaseException] = []
+
+    def import_meanwhile() -> None:
+        try:
+            with db.transaction() as other:
+                second.append(recon_service.import_file(other, data=data, actor=CLERK).id)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    with db.transaction() as session:
+        first = recon_service.import_file(session, data=data, actor=CLERK)
+        clerk = threading.Thread(target=import_meanwhile)
+        clerk.start()
+        time.sleep(0.5)  # the other clerk reads no import yet and waits to write its own
+    clerk.join(timeout=30)
+    assert failures == [] and second == [first.id]
+    with db.transaction() as session:
+        count = select(func.count()).select_from(ReconImport).where(ReconImport.party == bank)
+        assert session.scalar(count) == 1
 
 
 def test_the_day_report_gives_each_merchant_its_figures_and_differences(

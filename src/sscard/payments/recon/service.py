@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard.db import utcnow
@@ -83,9 +84,7 @@ def import_file(session: Session, *, data: bytes, actor: Actor) -> ImportOut:
     h = parsed.header
     known = repository.import_of(session, h.day, h.source, h.party)
     if known is not None:
-        if known.file_sm3 == parsed.digest:
-            return _import_out(known)
-        raise ImportConflict(f"{h.day} {h.party} 的对账文件已导入过另一份，不能重复导入")
+        return _imported_before(known, parsed.digest)
     ours = clearing_service.our_movements(session, day=h.day)
     found = list(matching.compare(ours, parsed.records(), expected=_expected(h.source, h.party)))
     now = utcnow()
@@ -104,9 +103,23 @@ def import_file(session: Session, *, data: bytes, actor: Actor) -> ImportOut:
         imported_by=actor.id,
         imported_at=now,
     )
-    repository.add(session, [row, *rows])
+    try:
+        with session.begin_nested():
+            repository.add(session, [row, *rows])
+    except IntegrityError:  # the same day's file imported by someone else meanwhile
+        known = repository.import_of(session, h.day, h.source, h.party)
+        if known is None:
+            raise
+        return _imported_before(known, parsed.digest)
     _audit(session, "import", f"{h.source}:{h.party}:{h.day:%Y%m%d}", differences=len(rows))
     return _import_out(row)
+
+
+def _imported_before(known: ReconImport, digest: str) -> ImportOut:
+    """The first import's answer for the same file; a different file for its day refused."""
+    if known.file_sm3 == digest:
+        return _import_out(known)
+    raise ImportConflict(f"{known.day} {known.party} 的对账文件已导入过另一份，不能重复导入")
 
 
 def _difference(d: matching.Difference, h: dailyfile.Header, now: datetime) -> ReconDifference:
