@@ -13,11 +13,17 @@ class CardReaderError(Exception):
     """读卡失败 (card removed, no reader, or an unexpected status word)."""
 
 
+def _readers() -> list[Any]:
+    try:
+        from smartcard.System import readers  # noqa: PLC0415 - the optional extra 'card'
+    except ImportError as exc:
+        raise CardReaderError("未安装读卡器支持 pyscard（pip install '.[card]'）") from exc
+    return list(readers())
+
+
 class ChipReader:
     def __init__(self, reader_name: str | None = None) -> None:
-        from smartcard.System import readers  # noqa: PLC0415 - optional extra
-
-        names = [r for r in readers() if reader_name is None or str(r) == reader_name]
+        names = [r for r in _readers() if reader_name is None or str(r) == reader_name]
         if not names:
             raise CardReaderError("未找到读卡器")
         self._reader: Any = names[0]
@@ -25,9 +31,7 @@ class ChipReader:
 
     @staticmethod
     def list_readers() -> list[str]:
-        from smartcard.System import readers  # noqa: PLC0415
-
-        return [str(r) for r in readers()]
+        return [str(r) for r in _readers()]
 
     def connect(self) -> None:
         try:
