@@ -1,34 +1,7 @@
-// Person import page: checks the chosen file before upload and follows a running job.
-// Conveniences only: the server checks the file again and the page works without them.
+// Person import page: follows a running job (a convenience: the page works without it; the
+// file is checked before upload by file_check.js).
 (function () {
   "use strict";
-
-  var form = document.getElementById("import-form");
-  if (form) {
-    var input = document.getElementById("f-file");
-    var message = document.getElementById("file-check");
-    var refuse = function (text) {
-      message.textContent = text;
-      message.hidden = !text;
-      input.setAttribute("aria-invalid", text ? "true" : "false");
-      return !text;
-    };
-    var check = function () {
-      var file = input.files && input.files[0];
-      if (!file) { return refuse("请选择要导入的 CSV 或 XLSX 文件"); }
-      if (!/\.(csv|xlsx)$/i.test(file.name)) {
-        return refuse("只能导入 CSV 或 XLSX 文件（扩展名 .csv 或 .xlsx）");
-      }
-      if (file.size > Number(form.dataset.maxBytes)) {
-        return refuse("文件过大：不能超过 " + form.dataset.maxText + "，请拆分后分批导入");
-      }
-      return refuse("");
-    };
-    input.addEventListener("change", check);
-    form.addEventListener("submit", function (event) {
-      if (!check()) { event.preventDefault(); }
-    });
-  }
 
   var job = document.getElementById("import-job");
   if (!job || job.dataset.status === "completed" || job.dataset.status === "failed") { return; }
